@@ -1,0 +1,177 @@
+"""Command line: ``python -m indicators import|export|demo|history|undo``; parses arguments and calls the library.
+
+Exit status: 0 done, 1 input refused (French messages on stderr, nothing stored), 2 usage error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+from indicators import db, importer
+from indicators.export import canonical_table, write_canonical_csv
+from indicators.periods import PeriodError, parse_window
+from indicators.text import format_number_fr
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+class FrenchParser(argparse.ArgumentParser):
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"Erreur d'utilisation : {message}\n")
+
+
+def build_parser() -> FrenchParser:
+    parser = FrenchParser(prog="python -m indicators",
+                          description="Indicateurs de qualité de service Services Publics+.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=FrenchParser)
+
+    def with_db(sub):
+        sub.add_argument("--db", type=Path, help="fichier DuckDB (défaut : INDICATEURS_DB ou data/indicateurs.duckdb)")
+        return sub
+
+    imp = with_db(commands.add_parser("import", help="importer des fichiers CSV ou Excel"))
+    imp.add_argument("files", nargs="+", type=Path, metavar="FICHIER")
+    imp.add_argument("--replace", action="store_true", help="remplacer les valeurs déjà enregistrées (gardées en historique)")
+    imp.add_argument("--dry-run", action="store_true", help="tout vérifier sans rien enregistrer")
+    imp.add_argument("--echelle-taux", choices=("auto", "0-1", "0-100"), default="auto",
+                     help="échelle des taux du fichier (auto : 0–1 détecté quand tous les taux d'un indicateur sont ≤ 1)")
+
+    exp = with_db(commands.add_parser("export", help="exporter les données"))
+    exp.add_argument("--format", choices=("csv",), required=True)
+    exp.add_argument("--output", type=Path, required=True, metavar="FICHIER")
+    exp.add_argument("--period", help="fenêtre : 2025, 2025-T2 ou 2025-03")
+
+    demo = with_db(commands.add_parser("demo", help="charger des données de démonstration"))
+    demo.add_argument("--structures", type=int, default=300)
+    demo.add_argument("--seed", type=int, default=42)
+
+    hist = with_db(commands.add_parser("history", help="lister les imports, du plus récent au plus ancien"))
+    hist.add_argument("--format", choices=("json", "table"), default="table")
+
+    undo = with_db(commands.add_parser("undo", help="annuler un import"))
+    undo.add_argument("import_id", type=int, metavar="IMPORT_ID")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        con = db.connect(args.db)
+    except db.DatabaseBusy as busy:
+        print(str(busy), file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        return COMMANDS[args.command](con, args)
+    except db.DatabaseBusy as busy:
+        print(str(busy), file=sys.stderr)
+        return EXIT_REFUSED
+    except Exception as error:  # a user never sees a traceback; INDICATEURS_DEBUG=1 shows it
+        if os.environ.get("INDICATEURS_DEBUG"):
+            raise
+        print(f"Erreur inattendue ({type(error).__name__}) : {error}. Rien n'a été enregistré ; "
+              "signalez-la avec le fichier en cause.", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        db.close(args.db)
+
+
+def _import(con, args) -> int:
+    missing = [f for f in args.files if not f.is_file()]
+    if missing:
+        for f in missing:
+            print(f"Fichier introuvable : {f}", file=sys.stderr)
+        return EXIT_USAGE
+    # Every file is checked before any is written: one refused file means nothing is stored.
+    prepared = []
+    for path in args.files:
+        content = path.read_bytes()
+        digest = importer.sha256_of(content)
+        previous = importer.find_active_import(con, digest)
+        if previous is not None:
+            print(importer.ImportReport(path.name, digest, "deja_importe", previous_import=previous).summary())
+            continue
+        prepared.append(importer.prepare(con, content, path.name, args.echelle_taux, digest))
+    refused = [p.report for p in prepared if p.staged is None or p.staged.rows is None]
+    if refused:
+        for report in refused:
+            _print_problems(report)
+        print("Aucun fichier n'a été importé.", file=sys.stderr)
+        return EXIT_REFUSED
+    status = EXIT_OK
+    for item in prepared:
+        report = importer.store(con, item.staged, item.report, replace=args.replace, dry_run=args.dry_run)
+        for warning in report.warnings:
+            print(f"Attention : {warning}")
+        if report.ok:
+            print(report.summary())
+        else:
+            _print_problems(report)
+            status = EXIT_REFUSED
+    return status
+
+
+def _print_problems(report: importer.ImportReport) -> None:
+    print(report.summary(), file=sys.stderr)
+    for problem in report.problems:
+        print("  - " + problem.describe(), file=sys.stderr)
+
+
+def _export(con, args) -> int:
+    window = None
+    if args.period:
+        try:
+            window = parse_window(args.period)
+        except PeriodError:
+            print(f"Période non reconnue : « {args.period} » (attendu : 2025, 2025-T2 ou 2025-03).", file=sys.stderr)
+            return EXIT_USAGE
+    table = canonical_table(con, window)
+    write_canonical_csv(table, args.output)
+    print(f"{format_number_fr(table.num_rows, 0)} valeur(s) exportée(s) dans {args.output}.")
+    return EXIT_OK
+
+
+def _demo(con, args) -> int:
+    from indicators.demo import load_demo
+
+    if args.structures < 1:
+        print("Le nombre de structures doit être positif.", file=sys.stderr)
+        return EXIT_USAGE
+    for report in load_demo(con, args.structures, args.seed):
+        print(report.summary())
+    return EXIT_OK
+
+
+def _history(con, args) -> int:
+    rows = importer.history(con)
+    if args.format == "json":
+        print(json.dumps(rows, default=_json_default, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not rows:
+        print("Aucun import.")
+    for r in rows:
+        print(f"n°{r['id']:<4} {r['created_at']:%d/%m/%Y %H:%M}  {importer.STATUS_LABELS[r['status']]:<8} "
+              f"{r['filename']}  +{r['rows_added']} ~{r['rows_replaced']} ={r['rows_unchanged']}")
+    return EXIT_OK
+
+
+def _json_default(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(type(value))
+
+
+def _undo(con, args) -> int:
+    try:
+        print(importer.undo(con, args.import_id))
+    except importer.UndoRefused as refused:
+        print(str(refused), file=sys.stderr)
+        return EXIT_REFUSED
+    return EXIT_OK
+
+
+COMMANDS = {"import": _import, "export": _export, "demo": _demo, "history": _history, "undo": _undo}

@@ -1,0 +1,171 @@
+"""The embedded DuckDB database: one shared connection per file and process, named SQL, the schema,
+the référentiel loaded on first use, and the write lock that serialises imports."""
+
+from __future__ import annotations
+
+import getpass
+import re
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+
+from indicators import settings
+from indicators.referentiel import Referentiel, shipped_versions
+
+_connections: dict[str, duckdb.DuckDBPyConnection] = {}
+_write_locks: dict[str, threading.Lock] = {}
+_registry_lock = threading.Lock()
+_LOCK_HOLDER = re.compile(r"PID (\d+)")
+
+
+class DatabaseBusy(Exception):
+    """Another program holds the database file; its French message says what to do."""
+
+    def __init__(self, path: Path, detail: str):
+        pid = _LOCK_HOLDER.search(detail)
+        holder = f" (processus {pid[1]})" if pid else ""
+        super().__init__(
+            f"La base {path.name} est utilisée par un autre programme{holder}, par exemple le tableau de bord. "
+            "Réessayez quand il sera arrêté, ou importez le fichier depuis la page « Import » du tableau de bord."
+        )
+
+
+@lru_cache(maxsize=None)
+def sql(name: str) -> str:
+    """The text of a named query ``sql/<name>.sql``; names come from the code, never from users."""
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise ValueError(name)
+    return (settings.SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def run_script(cur, name: str, params: dict) -> None:
+    """Run every statement of a named SQL file, binding the parameters each one uses."""
+    for statement in sql(name).split(";\n"):
+        body = "\n".join(line for line in statement.splitlines() if not line.lstrip().startswith("--")).strip()
+        if body:
+            used = {k: v for k, v in params.items() if f"${k}" in body}
+            cur.execute(body, used)
+
+
+def connect(path: Path | str | None = None, timeout_s: float | None = None) -> duckdb.DuckDBPyConnection:
+    """The process-wide connection to ``path`` (schema ready). Threads must use ``.cursor()`` on it.
+
+    DuckDB lets one process at a time write a file: while another holds it, retry for a bounded
+    time, then raise DatabaseBusy rather than fail with DuckDB's English lock error."""
+    target = Path(path) if path else settings.db_path()
+    key = str(target.resolve())
+    with _registry_lock:
+        if key in _connections:
+            return _connections[key]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        wait = float(settings.get("lock_timeout_s") if timeout_s is None else timeout_s)
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                con = duckdb.connect(key)
+                break
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower():
+                    raise
+                if time.monotonic() >= deadline:
+                    raise DatabaseBusy(target, str(error)) from None
+                time.sleep(0.2)
+        _initialise(con)
+        _connections[key] = con
+        _write_locks[key] = threading.Lock()
+        return con
+
+
+def close(path: Path | str | None = None) -> None:
+    """Close the shared connection (tests, and the command line before it exits)."""
+    target = Path(path) if path else settings.db_path()
+    key = str(target.resolve())
+    with _registry_lock:
+        con = _connections.pop(key, None)
+        _write_locks.pop(key, None)
+    if con is not None:
+        con.close()
+
+
+def close_all() -> None:
+    for key in list(_connections):
+        close(key)
+
+
+def write_lock(con: duckdb.DuckDBPyConnection) -> threading.Lock:
+    with _registry_lock:
+        for key, known in _connections.items():
+            if known is con:
+                return _write_locks[key]
+    raise ValueError("connexion inconnue")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection):
+    """A cursor inside BEGIN … COMMIT, holding the process write lock: writers never interleave.
+    Any exception rolls everything back."""
+    with write_lock(con):
+        cur = con.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        finally:
+            cur.close()
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "inconnu"
+
+
+def log(cur, action: str, import_id: int | None, detail: str, who: str | None = None) -> None:
+    cur.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)",
+                [datetime.now(), action, import_id, who or current_user(), detail])
+
+
+def _initialise(con: duckdb.DuckDBPyConnection) -> None:
+    cur = con.cursor()
+    cur.execute(sql("schema"))
+    loaded = {row[0] for row in cur.execute("SELECT version FROM referentiel_version").fetchall()}
+    missing = [ref for ref in shipped_versions() if ref.version not in loaded]
+    if missing:
+        cur.execute("BEGIN TRANSACTION")
+        for ref in missing:
+            store_referentiel(cur, ref, origin="livre")
+        if not cur.execute("SELECT count(*) FROM referentiel_version WHERE in_force").fetchall()[0][0]:
+            cur.execute("UPDATE referentiel_version SET in_force = (version = ?)", [missing[-1].version])
+        cur.execute("COMMIT")
+    cur.close()
+
+
+def store_referentiel(cur, ref: Referentiel, origin: str) -> None:
+    cur.execute("INSERT INTO referentiel_version VALUES (?, ?, ?, ?, ?, false)",
+                [ref.version, ref.title, ref.source, origin, datetime.now()])
+    cur.executemany("INSERT INTO engagement VALUES (?, ?, ?, ?)",
+                    [[ref.version, e.number, e.theme, e.label] for e in ref.engagements])
+    cur.executemany(
+        "INSERT INTO indicator VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[ref.version, i.code, i.label, i.engagement, i.unit, i.direction, i.kind, i.periodicity, i.required,
+          i.min_n, i.min_n_provenance] for i in ref.indicators],
+    )
+    cur.executemany(
+        "INSERT INTO threshold VALUES (?, ?, ?, ?, ?)",
+        [[ref.version, i.code, level, value, i.provenance.get(level, "défaut")]
+         for i in ref.indicators for level, value in i.thresholds.items()],
+    )
+    log(cur, "referentiel", None, f"version {ref.version} chargée ({origin})")
+
+
+def referentiel_in_force(con: duckdb.DuckDBPyConnection) -> str:
+    return con.cursor().execute("SELECT version FROM referentiel_version WHERE in_force").fetchall()[0][0]

@@ -1,0 +1,280 @@
+"""Import files into the database, whole or not at all; list imports and undo them.
+
+The command line and the Import page both call these functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from indicators import db
+from indicators.layouts import STRUCTURE_ROLES
+from indicators.problems import ImportRefused, Problem
+from indicators.reading import RawTable, read_table, sha256_of  # noqa: F401 (sha256_of is public API)
+from indicators.referentiel import REFERENTIEL_DIR, load_default, load_referentiel_file
+from indicators.settings import Limits
+from indicators.staging import Catalog, NewIndicator, Staged, stage
+from indicators.text import format_number_fr
+
+STATUS_IMPORTED = "importe"
+STATUS_UNDONE = "annule"
+STATUS_LABELS = {STATUS_IMPORTED: "importé", STATUS_UNDONE: "annulé"}
+
+
+@dataclass
+class ImportReport:
+    """What an import did, or would do (dry run), or why it was refused."""
+
+    filename: str
+    sha256: str
+    outcome: str  # importe | deja_importe | refuse | simulation
+    import_id: int | None = None
+    kind: str | None = None
+    layout: str | None = None
+    layout_label: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    size: int = 0
+    rows_read: int = 0
+    rows_added: int = 0
+    rows_replaced: int = 0
+    rows_unchanged: int = 0
+    structures_added: int = 0
+    structures_updated: int = 0
+    indicators_added: int = 0
+    previous_import: int | None = None
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    preview: pa.Table | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "refuse"
+
+    def summary(self) -> str:
+        """One French sentence for the user."""
+        if self.outcome == "deja_importe":
+            return (f"{self.filename} : fichier déjà importé (import n°{self.previous_import}), "
+                    "rien n'a changé.")
+        if self.outcome == "refuse":
+            return f"{self.filename} : refusé, {len(self.problems)} problème(s) ; rien n'a été enregistré."
+        verb = "serait importé" if self.outcome == "simulation" else f"importé (import n°{self.import_id})"
+        if self.kind == "structures":
+            return (f"{self.filename} : {verb} ; {_n(self.structures_added)} structure(s) ajoutée(s), "
+                    f"{_n(self.structures_updated)} mise(s) à jour.")
+        return (f"{self.filename} : {verb} ; {_n(self.rows_added)} valeur(s) ajoutée(s), "
+                f"{_n(self.rows_replaced)} remplacée(s), {_n(self.rows_unchanged)} inchangée(s)"
+                + (f", {_n(self.structures_added)} structure(s) créée(s)" if self.structures_added else "")
+                + (f", {_n(self.indicators_added)} indicateur(s) créé(s)" if self.indicators_added else "") + ".")
+
+
+def _n(count: int) -> str:
+    return format_number_fr(count, 0)
+
+
+@dataclass
+class Prepared:
+    """A file read and checked against the rules, before anything is written."""
+
+    raw: RawTable | None
+    staged: Staged | None
+    report: ImportReport
+
+
+def catalog_of(con: duckdb.DuckDBPyConnection) -> Catalog:
+    cur = con.cursor()
+    version = db.referentiel_in_force(cur)
+    shipped = REFERENTIEL_DIR / f"{version}.toml"
+    # Aliases for recognising columns live in the shipped files; an edited version keeps the same codes.
+    referentiel = load_referentiel_file(shipped) if shipped.exists() else load_default()
+    extra = dict(cur.execute("SELECT code, unit FROM extra_indicator").fetchall())
+    cur.close()
+    return Catalog(referentiel, extra)
+
+
+def prepare(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_scale: str = "auto",
+            sha256: str | None = None) -> Prepared:
+    """Read and validate a file without writing anything (the preview of the Import page)."""
+    digest = sha256 or sha256_of(content)
+    report = ImportReport(filename, digest, "refuse")
+    try:
+        raw = read_table(content, filename, catalog_of(con).referentiel, Limits.current(), digest)
+    except ImportRefused as refused:
+        report.problems = refused.problems
+        return Prepared(None, None, report)
+    report.kind, report.layout, report.layout_label = raw.match.spec.kind, raw.match.spec.name, raw.match.spec.label
+    report.encoding, report.delimiter, report.sheet = raw.encoding, raw.delimiter_name, raw.sheet
+    report.size = raw.size
+    staged = stage(raw, catalog_of(con), rate_scale)
+    report.rows_read, report.problems, report.warnings = staged.rows_read, staged.problems, staged.warnings
+    if staged.rows is not None:
+        report.outcome = "simulation"
+        report.preview = staged.rows.slice(0, 50)
+    return Prepared(raw, staged, report)
+
+
+def find_active_import(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
+    row = con.cursor().execute("SELECT max(id) FROM import_batch WHERE sha256 = ? AND status = ?",
+                               [sha256, STATUS_IMPORTED]).fetchall()[0]
+    return row[0] if row else None
+
+
+def import_bytes(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, replace: bool = False,
+                 dry_run: bool = False, who: str | None = None, rate_scale: str = "auto") -> ImportReport:
+    """Import one file's content: everything or nothing. ``filename`` is metadata, never opened."""
+    digest = sha256_of(content)
+    previous = find_active_import(con, digest)
+    if previous is not None:
+        return ImportReport(filename, digest, "deja_importe", previous_import=previous)
+    prepared = prepare(con, content, filename, rate_scale, digest)
+    if prepared.staged is None or prepared.staged.rows is None:
+        return prepared.report
+    return store(con, prepared.staged, prepared.report, replace=replace, dry_run=dry_run, who=who)
+
+
+def import_path(con: duckdb.DuckDBPyConnection, path: Path, **options) -> ImportReport:
+    return import_bytes(con, Path(path).read_bytes(), Path(path).name, **options)
+
+
+def store(con: duckdb.DuckDBPyConnection, staged: Staged, report: ImportReport, replace: bool = False,
+          dry_run: bool = False, who: str | None = None) -> ImportReport:
+    """Write checked rows in one transaction (rolled back for a dry run or on any problem).
+    ``report`` carries the file's metadata in and the counts out."""
+    try:
+        with db.transaction(con) as cur:
+            # Checked again under the lock: another session may have imported the same file meanwhile.
+            if find_active_import(cur, report.sha256) is not None:
+                report.outcome, report.previous_import = "deja_importe", find_active_import(cur, report.sha256)
+                raise _Rollback
+            import_id = cur.execute("SELECT nextval('import_batch_id')").fetchall()[0][0]
+            cur.register("incoming", staged.rows)
+            if staged.kind == "structures":
+                _store_structures(cur, import_id, staged.structure_columns, report)
+            else:
+                _store_observations(cur, import_id, report.sheet, staged.new_indicators, replace, report)
+            if report.problems:
+                report.outcome = "refuse"
+                raise _Rollback
+            cur.execute(
+                "INSERT INTO import_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                [import_id, report.sha256, report.filename, report.size, staged.kind, report.layout, report.encoding,
+                 report.delimiter, report.sheet, report.rows_added, report.rows_replaced, report.rows_unchanged, 0,
+                 report.structures_added, report.structures_updated, report.indicators_added,
+                 who or db.current_user(), datetime.now(), STATUS_IMPORTED])
+            db.log(cur, "import", import_id, report.summary(), who)
+            if dry_run:
+                report.outcome = "simulation"
+                raise _Rollback
+            report.outcome, report.import_id = STATUS_IMPORTED, import_id
+    except _Rollback:
+        pass
+    return report
+
+
+class _Rollback(Exception):
+    """Leave the transaction without keeping anything."""
+
+
+def _store_observations(cur, import_id: int, sheet: str | None, new_indicators: list[NewIndicator],
+                        replace: bool, report: ImportReport) -> None:
+    params = {"import_id": import_id}
+    report.structures_added = cur.execute(db.sql("structure_insert_missing"), params).fetchall()[0][0]
+    for ind in new_indicators:
+        added = cur.execute("INSERT INTO extra_indicator SELECT ?, ?, ?, ? WHERE NOT EXISTS "
+                            "(SELECT 1 FROM extra_indicator WHERE code = ?) RETURNING code",
+                            [ind.code, ind.label, ind.unit, import_id, ind.code]).fetchall()
+        report.indicators_added += len(added)
+    cur.execute(db.sql("observation_compare"))
+    new, same, conflicts = cur.execute(
+        "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE is_same), "
+        "count(*) FILTER (WHERE NOT is_new AND NOT is_same) FROM incoming_compared").fetchall()[0]
+    if conflicts and not replace:
+        rows = cur.execute("SELECT source_line, value, old_value, old_import FROM incoming_compared "
+                           "WHERE NOT is_new AND NOT is_same ORDER BY source_line LIMIT 1000").fetchall()
+        report.problems = [
+            Problem("valeur_deja_enregistree", report.filename, report.sheet, line,
+                    value=format_number_fr(value, 2) if value is not None else "",
+                    expected="la valeur déjà enregistrée, ou un import avec remplacement (--replace, "
+                             "« Remplacer les valeurs existantes »)",
+                    detail=f"Valeur enregistrée : {format_number_fr(old, 2) if old is not None else 'vide'} "
+                           f"(import n°{old_import}).")
+            for line, value, old, old_import in rows
+        ]
+        if conflicts > len(rows):
+            report.problems.append(Problem("valeur_deja_enregistree", report.filename, report.sheet,
+                                           detail=f"… et {conflicts - len(rows)} autres lignes."))
+        return
+    if conflicts:
+        cur.execute(db.sql("observation_archive_replaced"), params)
+        cur.execute(db.sql("observation_delete_replaced"))
+    cur.execute(db.sql("observation_insert"), {**params, "sheet": sheet})
+    cur.execute("DROP TABLE incoming_compared")
+    report.rows_added, report.rows_unchanged, report.rows_replaced = new, same, conflicts
+
+
+def _store_structures(cur, import_id: int, columns: tuple[str, ...], report: ImportReport) -> None:
+    # Identifiers come from the fixed STRUCTURE_ROLES allow-list, never from the file.
+    given = [c for c in STRUCTURE_ROLES if c in columns and c != "code"]
+    differs = " OR ".join(f"s.{c} IS DISTINCT FROM i.{c}" for c in given) or "false"
+    all_columns = ", ".join(f"s.{c}" for c in STRUCTURE_ROLES)
+    cur.execute(f"CREATE TEMP TABLE changed AS SELECT i.code FROM incoming i JOIN structure s ON s.code = i.code "
+                f"WHERE {differs}")
+    report.structures_updated = cur.execute("SELECT count(*) FROM changed").fetchall()[0][0]
+    cur.execute(f"INSERT INTO structure_history SELECT {all_columns}, s.import_id, ? FROM structure s "
+                f"WHERE s.code IN (SELECT code FROM changed)", [import_id])
+    if given:
+        assignments = ", ".join(f"{c} = i.{c}" for c in given)
+        cur.execute(f"UPDATE structure s SET {assignments}, import_id = ? FROM incoming i "
+                    f"WHERE s.code = i.code AND s.code IN (SELECT code FROM changed)", [import_id])
+    names = ", ".join(STRUCTURE_ROLES)
+    values = ", ".join(f"i.{c}" if c in columns or c == "code" else "NULL" for c in STRUCTURE_ROLES)
+    report.structures_added = cur.execute(
+        f"INSERT INTO structure ({names}, import_id) SELECT {values}, ? FROM incoming i "
+        f"WHERE i.code NOT IN (SELECT code FROM structure)", [import_id]).fetchall()[0][0]
+    report.rows_unchanged = cur.execute("SELECT count(*) FROM incoming").fetchall()[0][0] - \
+        report.structures_added - report.structures_updated
+    cur.execute("DROP TABLE changed")
+
+
+def history(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Every import, newest first."""
+    cur = con.cursor()
+    result = cur.execute(db.sql("import_history"))
+    names = [d[0] for d in result.description]
+    rows = [dict(zip(names, row)) for row in result.fetchall()]
+    cur.close()
+    return rows
+
+
+class UndoRefused(Exception):
+    """The undo would break a later import; the French message says which one to undo first."""
+
+
+def undo(con: duckdb.DuckDBPyConnection, import_id: int, who: str | None = None) -> str:
+    """Restore the state before an import, replaced values and structures included."""
+    with db.transaction(con) as cur:
+        found = cur.execute("SELECT status, filename FROM import_batch WHERE id = ?", [import_id]).fetchall()
+        row = found[0] if found else None
+        if row is None:
+            raise UndoRefused(f"Aucun import n°{import_id}.")
+        if row[0] != STATUS_IMPORTED:
+            raise UndoRefused(f"L'import n°{import_id} ({row[1]}) est déjà annulé.")
+        later = [r[0] for r in cur.execute(db.sql("undo_blockers"), {"import_id": import_id}).fetchall()]
+        if later:
+            numbers = ", ".join(f"n°{n}" for n in later)
+            raise UndoRefused(f"Des imports plus récents s'appuient sur l'import n°{import_id} "
+                              f"(ils ont remplacé ses valeurs ou utilisent ses structures) : "
+                              f"annulez d'abord l'import {numbers}.")
+        removed = cur.execute("DELETE FROM observation WHERE import_id = ?", [import_id]).fetchall()[0][0]
+        db.run_script(cur, "undo_restore", {"import_id": import_id})
+        cur.execute("UPDATE import_batch SET status = ?, undone_at = ? WHERE id = ?",
+                    [STATUS_UNDONE, datetime.now(), import_id])
+        message = (f"Import n°{import_id} ({row[1]}) annulé : {_n(removed)} valeur(s) retirée(s), "
+                   "les valeurs et structures qu'il avait remplacées sont rétablies.")
+        db.log(cur, "annulation", import_id, message, who)
+    return message

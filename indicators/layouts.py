@@ -1,0 +1,217 @@
+"""The file layouts users really have, recognised from their headers and mapped onto one long shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from indicators.referentiel import Referentiel
+from indicators.text import normalize_header
+
+# Roles of the long staging shape every observation layout is mapped onto.
+OBSERVATION_ROLES = (
+    "structure_code", "structure_name", "network", "typologie", "indicator", "indicator_label", "unit",
+    "period", "period_start", "period_end", "frequency", "duration", "value", "numerator", "denominator",
+    "sample_size", "expected_value", "satisfied", "dissatisfied", "no_opinion",
+)
+STRUCTURE_ROLES = (
+    "code", "name", "network", "typologie", "departement", "region", "parent_code", "label_level",
+    "label_awarded_on",
+)
+
+
+@dataclass(frozen=True)
+class LayoutSpec:
+    name: str
+    label: str
+    kind: str  # "observations" or "structures"
+    # role -> accepted normalised headers; a role listed in ``required`` must be found.
+    columns: dict[str, tuple[str, ...]]
+    required: tuple[tuple[str, ...], ...]  # each inner tuple: one of these roles must be present
+    # Whether an indicator unknown to the référentiel is created (open data) or refused (the user's own files).
+    creates_indicators: bool = False
+    # The baromètre publishes one indicator under two labels with the same value: identical repeats are harmless there.
+    tolerates_identical_repeats: bool = False
+
+    def expected_headers(self) -> str:
+        names = [self.columns[group[0]][0] for group in self.required]
+        return ", ".join(names)
+
+
+CANONICAL_HEADERS = ("code_structure", "nom_structure", "reseau", "code_indicateur", "debut_periode",
+                     "fin_periode", "valeur", "numerateur", "denominateur", "effectif")
+
+LAYOUTS: tuple[LayoutSpec, ...] = (
+    LayoutSpec(
+        "canonique", "format long canonique", "observations",
+        {
+            "structure_code": ("code_structure",), "structure_name": ("nom_structure",),
+            "network": ("reseau",), "indicator": ("code_indicateur",), "period_start": ("debut_periode",),
+            "period_end": ("fin_periode",), "period": ("periode",), "value": ("valeur",),
+            "numerator": ("numerateur",), "denominator": ("denominateur",), "sample_size": ("effectif",),
+        },
+        (("structure_code",), ("indicator",), ("period_start", "period"), ("value",)),
+    ),
+    LayoutSpec(
+        "export_resultats", "export open data Services Publics+ « export-resultats »", "observations",
+        {
+            "structure_code": ("code_sp_structure", "code_sp_de_la_structure"),
+            "structure_name": ("intitule_de_la_structure",), "network": ("intitule_du_reseau", "reseau"),
+            "typologie": ("typologie", "intitule_de_la_typologie"),
+            "indicator": ("code_sp_de_l_indicateur", "code_sp_indicateur"),
+            "indicator_label": ("titre_original_de_l_indicateur", "titre_de_l_indicateur"),
+            "period_start": ("date_de_debut_de_l_evaluation",), "duration": ("duree_de_l_evaluation",),
+            "frequency": ("frequence",), "value": ("valeur",), "expected_value": ("valeur_attendue",),
+            "satisfied": ("satisfait",), "dissatisfied": ("insatisfait",),
+            "no_opinion": ("ne_se_prononce_pas",),
+        },
+        (("structure_code",), ("indicator",), ("period_start",), ("value",)),
+        creates_indicators=True,
+    ),
+    LayoutSpec(
+        "barometre_departemental", "Baromètre des résultats, détail départemental", "observations",
+        {
+            "indicator": ("id_indicateur",), "indicator_label": ("indicateur",),
+            "structure_code": ("code_departement",), "structure_name": ("libelle_departement",),
+            "period": ("date",), "value": ("valeur",), "unit": ("unite",),
+        },
+        (("indicator",), ("structure_code",), ("period",), ("value",)),
+        creates_indicators=True, tolerates_identical_repeats=True,
+    ),
+    LayoutSpec(
+        "barometre_zone", "Baromètre des résultats, fichier par indicateur", "observations",
+        {
+            "indicator": ("indic_id",), "structure_code": ("enforce_zone_id",),
+            "period": ("metric_enforce_date",), "value": ("indic_va",), "expected_value": ("indic_vc",),
+        },
+        (("indicator",), ("structure_code",), ("period",), ("value",)),
+        creates_indicators=True, tolerates_identical_repeats=True,
+    ),
+    LayoutSpec(
+        "barometre_synthese", "Baromètre des résultats, synthèse nationale", "observations",
+        {
+            "indicator": ("id_indicateur",), "indicator_label": ("indicateur",),
+            "structure_code": ("maille_geographique",), "period": ("date_valeur_actuelle",),
+            "value": ("valeur_actuelle",), "expected_value": ("cible",), "unit": ("unite",),
+        },
+        (("indicator",), ("structure_code",), ("period",), ("value",)),
+        creates_indicators=True, tolerates_identical_repeats=True,
+    ),
+)
+STRUCTURES = LayoutSpec(
+    "structures", "registre des structures", "structures",
+    {
+        "code": ("code_structure", "code_sp_de_la_structure", "code_sp_structure", "code"),
+        "name": ("nom_structure", "intitule_de_la_structure", "nom", "intitule"),
+        "network": ("reseau", "intitule_du_reseau"),
+        "typologie": ("typologie", "intitule_de_la_typologie"),
+        "departement": ("departement", "code_departement"),
+        "region": ("region", "intitule_de_la_region"),
+        "parent_code": ("code_structure_parent", "code_sp_structure_parent", "code_sp_de_la_structure_parent",
+                        "parent"),
+        "label_level": ("niveau_label", "niveau_de_label", "label", "label_niveau", "niveau_du_label"),
+        "label_awarded_on": ("date_label", "date_attribution_label", "date_d_attribution_du_label",
+                             "label_date", "date_du_label", "label_attribue_le"),
+    },
+    (("code",), ("name",)),
+)
+WIDE = LayoutSpec(
+    "large", "format large (une colonne par indicateur)", "observations",
+    {
+        "structure_code": ("code_structure", "code_sp_structure", "code_sp_de_la_structure", "code_sp",
+                           "code_du_service", "code_service", "code"),
+        "structure_name": ("nom_structure", "structure", "nom_du_service", "service", "intitule_de_la_structure"),
+        "network": ("reseau", "intitule_du_reseau"),
+        "period": ("periode", "mois", "trimestre", "annee", "date"),
+        "period_start": ("debut_periode", "date_de_debut", "debut"),
+        "period_end": ("fin_periode", "date_de_fin", "fin"),
+    },
+    (("structure_code",), ("period", "period_start")),
+)
+BY_NAME = {spec.name: spec for spec in (*LAYOUTS, WIDE, STRUCTURES)}
+# Headers that only an observation file has: a file carrying them is not a register of structures.
+_OBSERVATION_MARKERS = {"valeur", "code_indicateur", "id_indicateur", "indic_va", "code_sp_de_l_indicateur"}
+
+
+@dataclass(frozen=True)
+class WideIndicator:
+    """The columns of one indicator in a wide file: its value and, when present, its counts."""
+
+    code: str
+    value: int | None
+    numerator: int | None = None
+    denominator: int | None = None
+    sample_size: int | None = None
+
+
+@dataclass(frozen=True)
+class LayoutMatch:
+    spec: LayoutSpec
+    columns: dict[str, int]  # role -> column index
+    headers: tuple[str, ...]  # the header texts as the user wrote them
+    wide_indicators: tuple[WideIndicator, ...] = ()
+    ignored_columns: tuple[str, ...] = field(default=())
+
+
+def _find_roles(spec: LayoutSpec, keys: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for role, names in spec.columns.items():
+        for name in names:
+            if name in keys:
+                found[role] = keys.index(name)
+                break
+    return found
+
+
+def _has_required(spec: LayoutSpec, found: dict[str, int]) -> bool:
+    return all(any(role in found for role in group) for group in spec.required)
+
+
+def _wide_indicators(keys: list[str], referentiel: Referentiel, taken: set[int]) -> list[WideIndicator]:
+    result = []
+    for ind in referentiel.indicators:
+        def column(names) -> int | None:
+            wanted = {normalize_header(n) for n in names}
+            return next((i for i, k in enumerate(keys) if k in wanted and i not in taken), None)
+
+        value = column((ind.code, ind.label, *ind.aliases))
+        numerator = column(ind.numerator_aliases)
+        denominator = column(ind.denominator_aliases)
+        sample = column(ind.sample_aliases)
+        # Counts alone are enough for a rate: the value is then computed from them.
+        if value is not None or (ind.kind == "ratio" and numerator is not None and denominator is not None):
+            result.append(WideIndicator(ind.code, value, numerator, denominator, sample))
+    return result
+
+
+def recognise(headers: list[str], referentiel: Referentiel) -> LayoutMatch | None:
+    """The layout whose headers these are, or None. Headers are compared once normalised."""
+    keys = [normalize_header(h) for h in headers]
+    if sum(1 for k in keys if k) < 2:
+        return None
+    for spec in LAYOUTS:
+        found = _find_roles(spec, keys)
+        if not _has_required(spec, found):
+            continue
+        return LayoutMatch(spec, found, tuple(headers))
+    found = _find_roles(WIDE, keys)
+    if _has_required(WIDE, found):
+        taken = set(found.values())
+        indicators = _wide_indicators(keys, referentiel, taken)
+        if indicators:
+            used = taken | {c for w in indicators for c in (w.value, w.numerator, w.denominator, w.sample_size)
+                            if c is not None}
+            ignored = tuple(h for i, h in enumerate(headers) if i not in used and keys[i])
+            return LayoutMatch(WIDE, found, tuple(headers), tuple(indicators), ignored)
+    found = _find_roles(STRUCTURES, keys)
+    if _has_required(STRUCTURES, found) and not _OBSERVATION_MARKERS & set(keys):
+        return LayoutMatch(STRUCTURES, found, tuple(headers))
+    return None
+
+
+def expected_layouts_text() -> str:
+    """The French list of accepted layouts and their required headers, for a refused file."""
+    lines = [f"- {spec.label} : {spec.expected_headers()}" for spec in LAYOUTS]
+    lines.append(f"- {STRUCTURES.label} : {STRUCTURES.expected_headers()}")
+    lines.append(f"- {WIDE.label} : {WIDE.expected_headers()} et une colonne par indicateur "
+                 "(code ou libellé du référentiel, par ex. « Taux de décroché (%) »)")
+    return "\n".join(lines)

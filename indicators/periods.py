@@ -1,0 +1,119 @@
+"""Periods and dates as French files write them, turned into (start, end) dates; windows for compliance."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, timedelta
+
+from indicators.text import strip_accents
+
+MONTHS_FR = {
+    "janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4,
+    "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9, "sept": 9,
+    "octobre": 10, "oct": 10, "novembre": 11, "nov": 11, "decembre": 12, "dec": 12,
+}
+MONTHS_PER_PERIODICITY = {"mensuelle": 1, "trimestrielle": 3, "semestrielle": 6, "annuelle": 12}
+
+
+class PeriodError(ValueError):
+    """A period that cannot be read; ``kind`` is « impossible » (a date that does not exist) or « inconnu »."""
+
+    def __init__(self, kind: str, text: str):
+        super().__init__(text)
+        self.kind = kind
+
+
+def month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _checked_date(year: int, month: int, day: int, text: str) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        # Never swap day and month to make a date fit: 12/31/2025 is refused, not read as 31 December.
+        raise PeriodError("impossible", text) from None
+
+
+def _checked_month(year: int, month: int, text: str) -> tuple[date, date]:
+    if not 1 <= month <= 12:
+        raise PeriodError("impossible", text)
+    return date(year, month, 1), month_end(year, month)
+
+
+def _span(year: int, index: int, months: int, text: str) -> tuple[date, date]:
+    if not 1 <= index <= 12 // months:
+        raise PeriodError("impossible", text)
+    first = (index - 1) * months + 1
+    return date(year, first, 1), month_end(year, first + months - 1)
+
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
+_FR_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_YEAR = re.compile(r"^(\d{4})$")
+_YEAR_MONTH = re.compile(r"^(\d{4})[-/](\d{1,2})$")
+_MONTH_YEAR = re.compile(r"^(\d{1,2})[-/](\d{4})$")
+_QUARTER_AFTER = re.compile(r"^(\d{4})\s*[-_ ]?\s*[TQ]([0-9])$")
+_QUARTER_BEFORE = re.compile(r"^[TQ]([0-9])\s*[-_ /]?\s*(\d{4})$")
+_SEMESTER_AFTER = re.compile(r"^(\d{4})\s*[-_ ]?\s*S([0-9])$")
+_SEMESTER_BEFORE = re.compile(r"^S([0-9])\s*[-_ /]?\s*(\d{4})$")
+_NAMED_MONTH = re.compile(r"^([a-z]+)\.?\s*[-/ ]?\s*(\d{4})$")
+
+
+def parse_date(text: str) -> date:
+    """``2025-12-31`` or ``31/12/2025`` (a time of midnight, as Excel adds, is accepted)."""
+    value = text.strip()
+    if m := _ISO_DATE.match(value):
+        return _checked_date(int(m[1]), int(m[2]), int(m[3]), text)
+    if m := _FR_DATE.match(value):
+        return _checked_date(int(m[3]), int(m[2]), int(m[1]), text)
+    raise PeriodError("inconnu", text)
+
+
+def parse_period(text: str) -> tuple[date, date]:
+    """A period as users write it: ``2025``, ``2025-T1``, ``T1 2025``, ``2025-S2``, ``2025-03``,
+    ``03/2025``, ``mars 2025``, or a single date; returns its first and last day."""
+    value = strip_accents(text.strip()).upper()
+    if m := _YEAR.match(value):
+        year = int(m[1])
+        return date(year, 1, 1), date(year, 12, 31)
+    if (m := _QUARTER_AFTER.match(value)) or (m := _QUARTER_BEFORE.match(value)):
+        year, index = (int(m[1]), int(m[2])) if m.re is _QUARTER_AFTER else (int(m[2]), int(m[1]))
+        return _span(year, index, 3, text)
+    if (m := _SEMESTER_AFTER.match(value)) or (m := _SEMESTER_BEFORE.match(value)):
+        year, index = (int(m[1]), int(m[2])) if m.re is _SEMESTER_AFTER else (int(m[2]), int(m[1]))
+        return _span(year, index, 6, text)
+    if m := _YEAR_MONTH.match(value):
+        return _checked_month(int(m[1]), int(m[2]), text)
+    if m := _MONTH_YEAR.match(value):
+        return _checked_month(int(m[2]), int(m[1]), text)
+    if m := _NAMED_MONTH.match(value.lower()):
+        if m[1] in MONTHS_FR:
+            return _checked_month(int(m[2]), MONTHS_FR[m[1]], text)
+        raise PeriodError("inconnu", text)
+    day = parse_date(text)
+    return day, day
+
+
+def period_from_frequency(start: date, frequency: str) -> date:
+    """Last day of a period that starts on ``start`` and lasts one ``frequency`` (« trimestrielle »…)."""
+    key = strip_accents(frequency.strip().lower())
+    months = MONTHS_PER_PERIODICITY.get(key)
+    if months is None:
+        raise PeriodError("inconnu", frequency)
+    return add_months(start, months) - timedelta(days=1)
+
+
+def parse_window(text: str) -> tuple[date, date]:
+    """A compliance window: a year ``2025``, a quarter ``2025-T2`` or a month ``2025-03``."""
+    value = text.strip()
+    if not (_YEAR.match(value) or _QUARTER_AFTER.match(value.upper()) or _YEAR_MONTH.match(value)):
+        raise PeriodError("inconnu", text)
+    return parse_period(value)

@@ -1,0 +1,294 @@
+"""Read an uploaded file's bytes into a table of text cells: bounds first, then encoding, delimiter,
+sheet and header row; CSV parsing is DuckDB's, Excel reading is calamine's."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from indicators.layouts import LayoutMatch, expected_layouts_text, recognise
+from indicators.problems import ImportRefused, Problem, refuse
+from indicators.referentiel import Referentiel
+from indicators.settings import Limits
+
+HEADER_SEARCH_ROWS = 30
+DELIMITERS = (";", ",", "\t")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+# An encrypted Office file is an OLE container holding this stream name (UTF-16).
+ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+DELIMITER_NAMES = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
+CSV_REJECT_RULES = {
+    "MISSING COLUMNS": "nombre_de_colonnes_constant",
+    "TOO MANY COLUMNS": "nombre_de_colonnes_constant",
+    "UNQUOTED VALUE": "guillemets_fermes",
+    "INVALID UNICODE": "texte_lisible",
+    "LINE SIZE OVER MAXIMUM": "nombre_de_colonnes_constant",
+}
+
+
+@dataclass
+class RawTable:
+    """Text cells of the data rows (columns ``c0``…, plus ``line`` as the user sees it) and what was detected."""
+
+    filename: str
+    sha256: str
+    size: int
+    kind: str  # "csv" or "excel"
+    encoding: str | None
+    delimiter: str | None
+    sheet: str | None
+    header_line: int
+    match: LayoutMatch
+    cells: pa.Table
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def delimiter_name(self) -> str | None:
+        return DELIMITER_NAMES.get(self.delimiter) if self.delimiter else None
+
+
+def sha256_of(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def read_table(content: bytes, filename: str, referentiel: Referentiel, limits: Limits,
+               sha256: str | None = None) -> RawTable:
+    """Bytes of a CSV or workbook → RawTable, or ImportRefused naming every problem found."""
+    if len(content) > limits.max_bytes:
+        raise refuse("taille_maximale", filename, value=f"{len(content) / 1e6:.1f} Mo",
+                     expected=f"au plus {limits.max_bytes / 1e6:.0f} Mo")
+    if not content.strip(b" \t\r\n\xef\xbb\xbf\xff\xfe\x00"):
+        raise refuse("fichier_non_vide", filename)
+    digest = sha256 or sha256_of(content)
+    if content.startswith(ZIP_MAGIC) or content.startswith(OLE_MAGIC):
+        return _read_workbook(content, filename, digest, referentiel, limits)
+    return _read_csv(content, filename, digest, referentiel, limits)
+
+
+def _decode(content: bytes, filename: str) -> tuple[str, str]:
+    if content.startswith(codecs.BOM_UTF8):
+        return content[3:].decode("utf-8", errors="strict"), "UTF-8 avec BOM"
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return content.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            raise refuse("encodage_reconnu", filename) from None
+    if b"\x00" in content[:65536]:
+        raise refuse("fichier_texte_ou_classeur", filename)
+    try:
+        return content.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        # Windows-1252, not Latin-1: €, œ and ’ live in 0x80–0x9F, where Latin-1 has control codes.
+        return content.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError:
+        raise refuse("encodage_reconnu", filename) from None
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:65536]
+    controls = sum(1 for c in sample if ord(c) < 32 and c not in "\t\r\n\x0c")
+    return "\x00" in sample or controls > max(8, len(sample) // 100)
+
+
+def _find_header_csv(lines: list[str], referentiel: Referentiel) -> tuple[int, str, LayoutMatch] | None:
+    for index, line in enumerate(lines):
+        for delimiter in DELIMITERS:
+            if delimiter not in line:
+                continue
+            cells = next(csv.reader([line], delimiter=delimiter), [])
+            match = recognise(cells, referentiel)
+            if match:
+                return index, delimiter, match
+    return None
+
+
+def _unrecognised(filename: str, headers: list[str], sheet: str | None = None) -> ImportRefused:
+    shown = " | ".join(h for h in headers if h) or "(aucun)"
+    return refuse("mise_en_page_reconnue", filename, sheet=sheet, value=shown,
+                  expected="les en-têtes d'une de ces mises en page :\n" + expected_layouts_text())
+
+
+def _check_shape(filename: str, rows: int, columns: int, limits: Limits, sheet: str | None = None) -> None:
+    problems = []
+    if rows > limits.max_rows:
+        problems.append(Problem("lignes_maximales", filename, sheet, value=f"{rows} lignes",
+                                expected=f"au plus {limits.max_rows} lignes"))
+    if columns > limits.max_columns:
+        problems.append(Problem("colonnes_maximales", filename, sheet, value=f"{columns} colonnes",
+                                expected=f"au plus {limits.max_columns} colonnes"))
+    if rows * columns > limits.max_cells:
+        problems.append(Problem("cellules_maximales", filename, sheet, value=f"{rows * columns} cellules",
+                                expected=f"au plus {limits.max_cells} cellules"))
+    if problems:
+        raise ImportRefused(problems)
+
+
+def _read_csv(content: bytes, filename: str, digest: str, referentiel: Referentiel, limits: Limits) -> RawTable:
+    text, encoding = _decode(content, filename)
+    if _looks_binary(text):
+        raise refuse("fichier_texte_ou_classeur", filename)
+    head = text[:200_000].split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS]
+    head = [line.rstrip("\r") for line in head]
+    found = _find_header_csv(head, referentiel)
+    if found is None:
+        first = next((line for line in head if line.strip()), "")
+        delimiter = max(DELIMITERS, key=first.count)
+        raise _unrecognised(filename, next(csv.reader([first], delimiter=delimiter), []))
+    header_index, delimiter, match = found
+    _check_shape(filename, text.count("\n"), len(match.headers), limits)
+
+    parts = text.split("\n", header_index + 1)
+    body = parts[-1] if len(parts) > header_index + 1 else ""
+    if not body.strip():
+        raise refuse("fichier_avec_donnees", filename)
+    cells = _parse_csv_body(body, filename, delimiter, len(match.headers), header_index + 1)
+    return RawTable(filename, digest, len(content), "csv", encoding, delimiter, None, header_index + 1,
+                    match, cells)
+
+
+def _parse_csv_body(body: str, filename: str, delimiter: str, width: int, header_line: int) -> pa.Table:
+    """DuckDB parses the rows; every ragged row or open quote is collected with its line number."""
+    names = [f"c{i}" for i in range(width)]
+    with tempfile.TemporaryDirectory(prefix="import-") as tmp:
+        path = os.path.join(tmp, "body.csv")
+        with open(path, "wb") as f:
+            f.write(body.encode("utf-8"))
+        con = duckdb.connect()
+        try:
+            con.execute(
+                "CREATE TABLE raw AS SELECT * FROM read_csv(?, header = false, delim = ?, quote = '\"', "
+                "escape = '\"', columns = ?, auto_detect = false, strict_mode = true, null_padding = false, "
+                "store_rejects = true, ignore_errors = true, max_line_size = 10000000)",
+                [path, delimiter, {n: "VARCHAR" for n in names}],
+            )
+            rejects = con.execute(
+                "SELECT DISTINCT line, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
+            ).fetchall()
+            if rejects:
+                raise ImportRefused([
+                    Problem(CSV_REJECT_RULES.get(kind, "nombre_de_colonnes_constant"), filename,
+                            line=int(line) + header_line, value=(raw or "").strip()[:80],
+                            expected=f"{width} colonnes séparées par « {delimiter} »"
+                            if "COLUMNS" in kind else None)
+                    for line, kind, raw, _message in rejects
+                ])
+            lines = _record_lines(body, delimiter, header_line)
+            con.register("record_line", pa.table({"line": lines}) if lines is not None else pa.table({"line": []}))
+            not_empty = " OR ".join(f"nullif(trim({n}), '') IS NOT NULL" for n in names)
+            if lines is None:
+                # Fast path: one record per physical line, so the line is the row's position after the header.
+                select = f"SELECT (rowid + {header_line + 1})::INTEGER AS line, * FROM raw"
+            else:
+                select = "SELECT record_line.line::INTEGER AS line, raw.* FROM raw POSITIONAL JOIN record_line"
+            return con.sql(f"SELECT * FROM ({select}) WHERE {not_empty} ORDER BY line").to_arrow_table()
+        finally:
+            con.close()
+
+
+def _record_lines(body: str, delimiter: str, header_line: int) -> np.ndarray | None:
+    """Line number of each record when records and lines differ (blank lines, quoted line breaks); else None."""
+    has_blank = "\n\n" in body or "\n\r\n" in body or body.startswith(("\n", "\r\n"))
+    if '"' not in body and not has_blank:
+        return None
+    starts = []
+    reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)
+    previous_end = 0
+    for row in reader:
+        if row:
+            starts.append(previous_end + 1 + header_line)
+        previous_end = reader.line_num
+    return np.asarray(starts, dtype=np.int64)
+
+
+def _check_zip(content: bytes, filename: str, limits: Limits) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        raise refuse("classeur_lisible", filename) from None
+    if expanded > limits.max_unzipped_bytes or expanded > limits.max_zip_ratio * max(len(content), 1):
+        raise refuse("decompression_bornee", filename, value=f"{expanded / 1e6:.0f} Mo une fois décompressé",
+                     expected=f"au plus {limits.max_zip_ratio:.0f} fois la taille du fichier et "
+                              f"{limits.max_unzipped_bytes / 1e6:.0f} Mo")
+
+
+def _cell_text(value) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_workbook(content: bytes, filename: str, digest: str, referentiel: Referentiel,
+                   limits: Limits) -> RawTable:
+    from python_calamine import CalamineWorkbook, PasswordError
+
+    if content.startswith(OLE_MAGIC):
+        if ENCRYPTED_STREAM in content:
+            raise refuse("classeur_sans_mot_de_passe", filename)
+    else:
+        _check_zip(content, filename, limits)
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
+    except PasswordError:
+        raise refuse("classeur_sans_mot_de_passe", filename) from None
+    except Exception:  # calamine raises a different error per format and per kind of damage
+        raise refuse("classeur_lisible", filename) from None
+    first_headers: tuple[str | None, list[str]] | None = None
+    for sheet_name in workbook.sheet_names:
+        try:
+            sheet = workbook.get_sheet_by_name(sheet_name)
+            _check_shape(filename, sheet.total_height, sheet.total_width, limits, sheet_name)
+            rows = sheet.to_python(skip_empty_area=False)
+        except ImportRefused:
+            raise
+        except Exception:
+            raise refuse("classeur_lisible", filename, sheet=sheet_name) from None
+        for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+            headers = [_cell_text(c) or "" for c in row]
+            match = recognise(headers, referentiel)
+            if match:
+                return RawTable(filename, digest, len(content), "excel", None, None, sheet_name, index + 1,
+                                match, _workbook_cells(rows[index + 1:], len(headers), index + 2, filename,
+                                                       sheet_name))
+            if first_headers is None and any(headers):
+                first_headers = (sheet_name, headers)
+    sheet_name, headers = first_headers or (None, [])
+    raise _unrecognised(filename, headers, sheet_name)
+
+
+def _workbook_cells(rows: list[list], width: int, first_line: int, filename: str, sheet: str) -> pa.Table:
+    lines, kept = [], []
+    for offset, row in enumerate(rows):
+        if any(c not in (None, "") for c in row):
+            lines.append(first_line + offset)
+            kept.append(row)
+    if not kept:
+        raise refuse("fichier_avec_donnees", filename, sheet=sheet)
+    columns = {"line": pa.array(lines, pa.int32())}
+    for i in range(width):
+        columns[f"c{i}"] = pa.array([_cell_text(r[i]) if i < len(r) else None for r in kept], pa.string())
+    return pa.table(columns)

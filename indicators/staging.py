@@ -1,0 +1,454 @@
+"""Turn a file's text cells into typed observations or structures, checking every validation rule first.
+
+All the row-wise work runs in a private in-memory DuckDB; only distinct periods and indicator names
+go through Python. Nothing here touches the user's database."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from indicators.layouts import LayoutMatch
+from indicators.periods import PeriodError, add_months, parse_date, parse_period, period_from_frequency
+from indicators.problems import Problem
+from indicators.reading import RawTable
+from indicators.referentiel import Referentiel
+from indicators.text import normalize_header, unneutralize_formula
+
+MAX_PROBLEMS_PER_RULE = 1000
+LEVEL_NAMES = {"bronze": "bronze", "argent": "argent", "or": "or", "silver": "argent", "gold": "or"}
+_SAFE_CODE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+# Spaces, no-break spaces (U+00A0, U+202F) and « % » carry no value in a French number.
+_NUMBER_NOISE = "[ \t\u00a0\u202f%]"
+
+MACROS = f"""
+CREATE MACRO num_text(s) AS replace(regexp_replace(s, '{_NUMBER_NOISE}', '', 'g'), ',', '.');
+CREATE MACRO num_val(s) AS CASE WHEN isfinite(TRY_CAST(num_text(s) AS DOUBLE)) THEN TRY_CAST(num_text(s) AS DOUBLE) END;
+CREATE MACRO yes_no(s) AS CASE
+    WHEN lower(trim(s)) IN ('oui', 'o', '1', 'vrai', 'true', 'yes', '1.0') THEN 1.0
+    WHEN lower(trim(s)) IN ('non', 'n', '0', 'faux', 'false', 'no', '0.0') THEN 0.0 END;
+"""
+
+
+@dataclass
+class NewIndicator:
+    code: str
+    label: str
+    unit: str | None
+
+
+@dataclass
+class Staged:
+    """What a file would store: typed rows, indicators to create, and what the user should know."""
+
+    kind: str  # observations | structures
+    rows: pa.Table | None
+    problems: list[Problem]
+    warnings: list[str] = field(default_factory=list)
+    new_indicators: list[NewIndicator] = field(default_factory=list)
+    rows_read: int = 0
+    # For a register of structures: the columns the file carries (the others keep their stored values).
+    structure_columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Indicators the database knows: the référentiel in force and those created from open data."""
+
+    referentiel: Referentiel
+    extra_units: dict[str, str | None]
+
+    def resolve(self, raw_code: str | None, raw_label: str | None) -> str | None:
+        if raw_code and (self.referentiel.indicator(raw_code) or raw_code in self.extra_units):
+            return raw_code
+        keys = {normalize_header(x) for x in (raw_code, raw_label) if x}
+        for ind in self.referentiel.indicators:
+            if keys & ind.header_keys():
+                return ind.code
+        return None
+
+
+def _col(match: LayoutMatch, role: str) -> str:
+    index = match.columns.get(role)
+    return f"nullif(trim(c{index}), '')" if index is not None else "NULL::VARCHAR"
+
+
+def _index(match: LayoutMatch, role: str) -> str:
+    index = match.columns.get(role)
+    return str(index) if index is not None else "NULL::INTEGER"
+
+
+def _staging_sql(match: LayoutMatch) -> str:
+    """SELECT mapping the layout's columns onto the long staging shape (identifiers are our own c0…cN)."""
+    common = ", ".join(f"{_col(match, r)} AS {r}" for r in (
+        "structure_code", "structure_name", "network", "typologie", "indicator_label", "unit", "period",
+        "period_start", "period_end", "frequency", "duration", "expected_value", "satisfied",
+        "dissatisfied", "no_opinion"))
+    if not match.wide_indicators:
+        return (f"SELECT line, {common}, {_col(match, 'indicator')} AS indicator, {_col(match, 'value')} AS value, "
+                f"{_col(match, 'numerator')} AS numerator, {_col(match, 'denominator')} AS denominator, "
+                f"{_col(match, 'sample_size')} AS sample_size, {_index(match, 'value')} AS value_col, "
+                f"{_index(match, 'numerator')} AS numerator_col, {_index(match, 'denominator')} AS denominator_col, "
+                f"{_index(match, 'sample_size')} AS sample_size_col FROM cells")
+    branches = []
+    for wide in match.wide_indicators:
+        if not _SAFE_CODE.match(wide.code):
+            raise ValueError(wide.code)
+
+        def cell(index):
+            return f"nullif(trim(c{index}), '')" if index is not None else "NULL::VARCHAR"
+
+        def idx(index):
+            return str(index) if index is not None else "NULL::INTEGER"
+
+        branches.append(
+            f"SELECT line, {common}, '{wide.code}' AS indicator, {cell(wide.value)} AS value, "
+            f"{cell(wide.numerator)} AS numerator, {cell(wide.denominator)} AS denominator, "
+            f"{cell(wide.sample_size)} AS sample_size, {idx(wide.value)} AS value_col, "
+            f"{idx(wide.numerator)} AS numerator_col, {idx(wide.denominator)} AS denominator_col, "
+            f"{idx(wide.sample_size)} AS sample_size_col FROM cells "
+            f"WHERE coalesce({cell(wide.value)}, {cell(wide.numerator)}, {cell(wide.denominator)}) IS NOT NULL"
+        )
+    return " UNION ALL ".join(branches)
+
+
+class _Collector:
+    """Gathers problems, at most MAX_PROBLEMS_PER_RULE listed per rule, the rest counted."""
+
+    def __init__(self, raw: RawTable):
+        self.raw = raw
+        self.problems: list[Problem] = []
+        self.overflow: dict[str, int] = {}
+
+    def header(self, index: int | None) -> str | None:
+        return self.raw.match.headers[index] if index is not None else None
+
+    def add(self, rule: str, line=None, column=None, value=None, expected=None, detail=None) -> None:
+        if sum(1 for p in self.problems if p.rule == rule) >= MAX_PROBLEMS_PER_RULE:
+            self.overflow[rule] = self.overflow.get(rule, 0) + 1
+            return
+        self.problems.append(Problem(rule, self.raw.filename, self.raw.sheet, line, column,
+                                     None if value is None else str(value), expected, detail))
+
+    def add_rows(self, rule: str, rows, expected: str | None = None, detail=None) -> None:
+        for line, column_index, value in rows:
+            self.add(rule, line, self.header(column_index), value, expected,
+                     detail(line, value) if callable(detail) else detail)
+
+    def finish(self) -> list[Problem]:
+        for rule, count in self.overflow.items():
+            self.problems.append(Problem(rule, self.raw.filename, self.raw.sheet,
+                                         detail=f"… et {count} autres lignes avec ce problème."))
+        return self.problems
+
+
+def stage(raw: RawTable, catalog: Catalog, rate_scale: str = "auto") -> Staged:
+    con = duckdb.connect()
+    try:
+        con.execute(MACROS)
+        con.register("cells", raw.cells)
+        if raw.match.spec.kind == "structures":
+            return _stage_structures(con, raw)
+        return _stage_observations(con, raw, catalog, rate_scale)
+    finally:
+        con.close()
+
+
+def _period_of(period, start, end, frequency, duration) -> tuple:
+    """(start, end, None, None, None) or (None, None, rule, role, value) for one distinct period."""
+    role, text = "period", period
+    try:
+        if start is not None:
+            role, text = "period_start", start
+            try:
+                first = parse_date(start)
+            except PeriodError:
+                if end is not None:
+                    raise
+                return (*parse_period(start), None, None, None)
+            if end is not None:
+                role, text = "period_end", end
+                last = parse_date(end)
+            elif frequency is not None:
+                role, text = "frequency", frequency
+                try:
+                    last = period_from_frequency(first, frequency)
+                except PeriodError:
+                    if duration is None or not duration.strip().isdigit():
+                        return None, None, "frequence_reconnue", "frequency", frequency
+                    # No known frequency: the duration, in months, says how long the evaluation lasted.
+                    last = add_months(first, int(duration)) - timedelta(days=1)
+            else:
+                last = first
+            if last < first:
+                return None, None, "fin_apres_debut", "period_end", f"{start} → {end}"
+            return first, last, None, None, None
+        if period is None:
+            return None, None, "valeur_presente", "period", None
+        return (*parse_period(period), None, None, None)
+    except PeriodError as error:
+        rule = "date_possible" if error.kind == "impossible" else "periode_reconnue"
+        return None, None, rule, role, text
+
+
+def _map_periods(con) -> None:
+    keys = con.execute(
+        "SELECT DISTINCT period, period_start, period_end, frequency, duration FROM staged").fetchall()
+    parsed = [(*k, *_period_of(*k)) for k in keys]
+    columns = list(zip(*parsed)) if parsed else [[]] * 10
+    con.register("period_map_in", pa.table({
+        "k_period": pa.array(columns[0], pa.string()), "k_start": pa.array(columns[1], pa.string()),
+        "k_end": pa.array(columns[2], pa.string()), "k_frequency": pa.array(columns[3], pa.string()),
+        "k_duration": pa.array(columns[4], pa.string()), "p_start": pa.array(columns[5], pa.date32()),
+        "p_end": pa.array(columns[6], pa.date32()), "p_rule": pa.array(columns[7], pa.string()),
+        "p_role": pa.array(columns[8], pa.string()), "p_value": pa.array(columns[9], pa.string()),
+    }))
+
+
+def _map_indicators(con, raw: RawTable, catalog: Catalog, collector: _Collector) -> list[NewIndicator]:
+    keys = con.execute("SELECT DISTINCT indicator, indicator_label, unit FROM staged").fetchall()
+    creates = raw.match.spec.creates_indicators
+    rows, created = [], {}
+    for code, label, unit in keys:
+        resolved = catalog.resolve(code, label)
+        if resolved is None and creates and code:
+            resolved = code
+            created.setdefault(code, NewIndicator(code, label or code, unit))
+        ind = catalog.referentiel.indicator(resolved) if resolved else None
+        unit_text = ind.unit if ind else (catalog.extra_units.get(resolved) if resolved else None) or unit or ""
+        rows.append((code, label, unit, resolved, unit_text.startswith("%"), unit_text == "oui/non",
+                     unit_text in ("minutes", "jours", "jours ouvrés"), ind.kind if ind else None))
+    columns = list(zip(*rows)) if rows else [[]] * 8
+    con.register("indicator_map", pa.table({
+        "k_indicator": pa.array(columns[0], pa.string()), "k_label": pa.array(columns[1], pa.string()),
+        "k_unit": pa.array(columns[2], pa.string()), "code": pa.array(columns[3], pa.string()),
+        "is_rate": pa.array(columns[4], pa.bool_()), "is_yes_no": pa.array(columns[5], pa.bool_()),
+        "is_delay": pa.array(columns[6], pa.bool_()), "kind": pa.array(columns[7], pa.string()),
+    }))
+    known = ", ".join(i.code for i in catalog.referentiel.indicators)
+    unknown = con.execute(
+        "SELECT min(s.line), any_value(s.indicator), s.indicator IS NULL FROM staged s JOIN indicator_map m "
+        "ON s.indicator IS NOT DISTINCT FROM m.k_indicator AND s.indicator_label IS NOT DISTINCT FROM m.k_label "
+        "AND s.unit IS NOT DISTINCT FROM m.k_unit WHERE m.code IS NULL "
+        "GROUP BY s.indicator ORDER BY 1").fetchall()
+    column = collector.header(raw.match.columns.get("indicator"))
+    for line, value, is_null in unknown:
+        if is_null:
+            collector.add("valeur_presente", line, column, expected="un code d'indicateur")
+        else:
+            collector.add("indicateur_connu", line, column, value, f"un de ces codes : {known}")
+    return list(created.values())
+
+
+TYPED_SQL = """
+CREATE TABLE typed AS
+SELECT s.line, s.structure_code, s.structure_name, s.network, s.typologie, m.code AS indicator_code,
+       p.p_start AS period_start, p.p_end AS period_end, p.p_rule, p.p_role, p.p_value,
+       m.is_rate, m.is_delay, m.is_yes_no, m.kind,
+       s.value AS value_text, s.numerator AS numerator_text, s.denominator AS denominator_text,
+       s.sample_size AS sample_size_text, s.expected_value AS expected_text,
+       s.value_col, s.numerator_col, s.denominator_col, s.sample_size_col,
+       CASE WHEN m.is_yes_no THEN yes_no(s.value) ELSE num_val(s.value) END AS value,
+       num_val(s.numerator) AS numerator, num_val(s.denominator) AS denominator,
+       coalesce(num_val(s.sample_size),
+                num_val(s.satisfied) + num_val(s.dissatisfied) + coalesce(num_val(s.no_opinion), 0)) AS sample_size,
+       num_val(s.expected_value) AS expected_value
+FROM staged s
+JOIN indicator_map m ON s.indicator IS NOT DISTINCT FROM m.k_indicator
+    AND s.indicator_label IS NOT DISTINCT FROM m.k_label AND s.unit IS NOT DISTINCT FROM m.k_unit
+JOIN period_map_in p ON s.period IS NOT DISTINCT FROM p.k_period AND s.period_start IS NOT DISTINCT FROM p.k_start
+    AND s.period_end IS NOT DISTINCT FROM p.k_end AND s.frequency IS NOT DISTINCT FROM p.k_frequency
+    AND s.duration IS NOT DISTINCT FROM p.k_duration
+"""
+
+
+def _check_numbers(con, raw: RawTable, collector: _Collector) -> None:
+    checks = (("value", "value_col"), ("numerator", "numerator_col"), ("denominator", "denominator_col"),
+              ("sample_size", "sample_size_col"))
+    for name, col in checks:
+        rows = con.execute(
+            f"SELECT line, {col}, {name}_text FROM typed WHERE {name}_text IS NOT NULL AND {name} IS NULL "
+            f"AND NOT (coalesce(is_yes_no, false) AND '{name}' = 'value') ORDER BY line").fetchall()
+        collector.add_rows("nombre_lisible", rows, "un nombre, par exemple 85,3 ou 10 600")
+    rows = con.execute("SELECT line, value_col, value_text FROM typed WHERE is_yes_no AND value_text IS NOT NULL "
+                       "AND value IS NULL ORDER BY line").fetchall()
+    collector.add_rows("oui_ou_non", rows, "oui ou non")
+    if raw.kind == "csv":
+        # In a text file « 1.234 » next to « 1,5 » is ambiguous (thousands or decimals?): refuse, do not guess.
+        for name, col in checks:
+            counts = con.execute(
+                f"SELECT {col}, count(*) FILTER (WHERE contains({name}_text, ',')), "
+                f"count(*) FILTER (WHERE contains({name}_text, '.')) FROM typed WHERE {col} IS NOT NULL "
+                f"GROUP BY {col}").fetchall()
+            for column_index, commas, points in counts:
+                if commas and points:
+                    minority = "." if points <= commas else ","
+                    rows = con.execute(
+                        f"SELECT line, {col}, {name}_text FROM typed WHERE {col} = ? "
+                        f"AND contains({name}_text, ?) ORDER BY line", [column_index, minority]).fetchall()
+                    majority = "virgule" if minority == "." else "point"
+                    collector.add_rows("separateur_decimal_unique", rows,
+                                       f"le même séparateur que le reste de la colonne ({majority})")
+
+
+def _scale_rates(con, rate_scale: str, warnings: list[str]) -> None:
+    """Rates written as 0–1 (0,853) become 0–100 when declared so, or when a whole indicator reads so."""
+    if rate_scale == "0-100":
+        return
+    if rate_scale == "0-1":
+        scaled = [r[0] for r in con.execute("SELECT DISTINCT indicator_code FROM typed WHERE is_rate").fetchall()]
+    else:
+        scaled = [r[0] for r in con.execute(
+            "SELECT indicator_code FROM typed WHERE is_rate AND value IS NOT NULL GROUP BY indicator_code "
+            "HAVING max(value) <= 1 AND min(value) >= 0 AND bool_or(value NOT IN (0, 1))").fetchall()]
+    if scaled:
+        con.execute("UPDATE typed SET value = value * 100 WHERE is_rate AND list_contains(?, indicator_code)",
+                    [scaled])
+        warnings.append("Taux lus comme des proportions de 0 à 1 et convertis en pourcentages : "
+                        + ", ".join(sorted(scaled)) + ".")
+
+
+def _check_rules(con, collector: _Collector) -> None:
+    def rows(where: str, col: str = "value_col", text: str = "value_text"):
+        return con.execute(f"SELECT line, {col}, {text} FROM typed WHERE {where} ORDER BY line").fetchall()
+
+    collector.add_rows("code_structure_present", con.execute(
+        "SELECT line, NULL, NULL FROM typed WHERE structure_code IS NULL ORDER BY line").fetchall(),
+        "le code de la structure")
+    for rule, role, value, line in con.execute(
+            "SELECT p_rule, p_role, p_value, line FROM typed WHERE p_rule IS NOT NULL ORDER BY line").fetchall():
+        expected = {"date_possible": "une date qui existe, au format JJ/MM/AAAA ou AAAA-MM-JJ",
+                    "periode_reconnue": "2025, 2025-T1, T1 2025, 2025-03, mars 2025 ou une date 31/12/2025",
+                    "frequence_reconnue": "mensuelle, trimestrielle, semestrielle ou annuelle",
+                    "fin_apres_debut": "une fin de période postérieure au début",
+                    "valeur_presente": "une période"}[rule]
+        collector.add(rule, line, collector.header(collector.raw.match.columns.get(role)), value, expected)
+    collector.add_rows("valeur_presente", rows(
+        "value IS NULL AND value_text IS NULL AND NOT (kind = 'ratio' AND numerator IS NOT NULL "
+        "AND denominator IS NOT NULL)"), "une valeur, ou numérateur et dénominateur")
+    collector.add_rows("taux_entre_0_et_100", rows("is_rate AND (value < 0 OR value > 100)"),
+                       "un pourcentage entre 0 et 100")
+    collector.add_rows("delai_positif", rows("is_delay AND value < 0"), "un nombre positif ou nul")
+    for name in ("numerator", "denominator", "sample_size"):
+        collector.add_rows("comptage_positif", rows(f"{name} < 0", f"{name}_col", f"{name}_text"),
+                           "un nombre positif ou nul")
+    collector.add_rows(
+        "numerateur_inferieur_au_denominateur",
+        rows("numerator > denominator", "numerator_col", "numerator_text || ' > ' || denominator_text"),
+        "un numérateur inférieur ou égal au dénominateur")
+
+
+def _check_duplicates(con, raw: RawTable, collector: _Collector, warnings: list[str]) -> None:
+    identical_ok = raw.match.spec.tolerates_identical_repeats
+    repeats = con.execute("""
+        SELECT line, first_line, value_text, same FROM (
+            SELECT line, value_text,
+                   first_value(line) OVER w AS first_line,
+                   (value IS NOT DISTINCT FROM first_value(value) OVER w) AS same,
+                   row_number() OVER w AS rank
+            FROM typed WHERE structure_code IS NOT NULL AND indicator_code IS NOT NULL AND period_start IS NOT NULL
+            WINDOW w AS (PARTITION BY structure_code, indicator_code, period_start, period_end ORDER BY line))
+        WHERE rank > 1 ORDER BY line""").fetchall()
+    dropped = 0
+    for line, first_line, value, same in repeats:
+        if identical_ok and same:
+            dropped += 1
+            continue
+        collector.add("observation_unique_dans_le_fichier", line, None, value,
+                      "une seule ligne par structure, indicateur et période", f"Déjà présente à la ligne {first_line}.")
+    if dropped:
+        warnings.append(f"{dropped} lignes répétées à l'identique (même structure, indicateur, période et valeur) "
+                        "ont été lues une seule fois.")
+        con.execute("""DELETE FROM typed WHERE line IN (SELECT line FROM (
+            SELECT line, row_number() OVER (PARTITION BY structure_code, indicator_code, period_start, period_end
+                                            ORDER BY line) AS rank FROM typed) WHERE rank > 1)""")
+
+
+def _stage_observations(con, raw: RawTable, catalog: Catalog, rate_scale: str) -> Staged:
+    collector = _Collector(raw)
+    warnings = list(raw.warnings)
+    if raw.match.ignored_columns:
+        warnings.append("Colonnes ignorées (non reconnues) : " + ", ".join(raw.match.ignored_columns) + ".")
+    con.execute(f"CREATE TABLE staged AS {_staging_sql(raw.match)}")
+    rows_read = raw.cells.num_rows
+    new_indicators = _map_indicators(con, raw, catalog, collector)
+    _map_periods(con)
+    con.execute(TYPED_SQL)
+    _check_numbers(con, raw, collector)
+    _scale_rates(con, rate_scale, warnings)
+    con.execute("UPDATE typed SET value = round(100 * numerator / denominator, 6) WHERE value IS NULL "
+                "AND value_text IS NULL AND kind = 'ratio' AND denominator > 0 AND numerator IS NOT NULL")
+    _check_rules(con, collector)
+    _check_duplicates(con, raw, collector, warnings)
+    problems = collector.finish()
+    if problems:
+        return Staged("observations", None, problems, warnings, new_indicators, rows_read)
+    table = con.sql(
+        "SELECT structure_code, structure_name, network, typologie, indicator_code, period_start, period_end, "
+        "value, numerator, denominator, sample_size, expected_value, line AS source_line "
+        "FROM typed ORDER BY line").to_arrow_table()
+    table = _unneutralize(table, ("structure_code", "structure_name", "network", "typologie"))
+    return Staged("observations", table, [], warnings, new_indicators, rows_read)
+
+
+def _unneutralize(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
+    """Names that our own export protected with a leading apostrophe come back as they were."""
+    for name in names:
+        index = table.schema.get_field_index(name)
+        values = table.column(index).to_pylist()
+        if any(v and v.startswith("'") for v in values):
+            table = table.set_column(index, name, pa.array([unneutralize_formula(v) for v in values], pa.string()))
+    return table
+
+
+def _stage_structures(con, raw: RawTable) -> Staged:
+    collector = _Collector(raw)
+    match = raw.match
+    roles = ("code", "name", "network", "typologie", "departement", "region", "parent_code", "label_level",
+             "label_awarded_on")
+    con.execute("CREATE TABLE typed AS SELECT line, " + ", ".join(f"{_col(match, r)} AS {r}" for r in roles)
+                + " FROM cells")
+    rows = con.execute("SELECT line, code, name, network, typologie, departement, region, parent_code, "
+                       "label_level, label_awarded_on FROM typed ORDER BY line").fetchall()
+    seen: dict[str, int] = {}
+    out = []
+    for line, code, name, network, typologie, departement, region, parent, level, awarded in rows:
+        if code is None:
+            collector.add("code_structure_present", line, collector.header(match.columns.get("code")))
+            continue
+        if code in seen:
+            collector.add("observation_unique_dans_le_fichier", line, collector.header(match.columns["code"]), code,
+                          "une seule ligne par structure", f"Déjà présente à la ligne {seen[code]}.")
+        seen[code] = line
+        if departement and departement.isdigit() and len(departement) == 1:
+            departement = "0" + departement  # a spreadsheet turned « 01 » into the number 1
+        level_name = None
+        if level:
+            level_name = LEVEL_NAMES.get(normalize_header(level))
+            if level_name is None and normalize_header(level) not in ("", "aucun", "non", "sans"):
+                collector.add("niveau_de_label_connu", line, collector.header(match.columns.get("label_level")),
+                              level, "bronze, argent ou or")
+        awarded_on = None
+        if awarded:
+            try:
+                awarded_on = parse_date(awarded)
+            except PeriodError as error:
+                collector.add("date_possible" if error.kind == "impossible" else "periode_reconnue", line,
+                              collector.header(match.columns.get("label_awarded_on")), awarded,
+                              "une date au format JJ/MM/AAAA ou AAAA-MM-JJ")
+        out.append((code, unneutralize_formula(name), unneutralize_formula(network), typologie, departement,
+                    region, parent, level_name, awarded_on, line))
+    problems = collector.finish()
+    if problems:
+        return Staged("structures", None, problems, rows_read=len(rows))
+    names = ("code", "name", "network", "typologie", "departement", "region", "parent_code", "label_level",
+             "label_awarded_on", "source_line")
+    columns = list(zip(*out)) if out else [[]] * len(names)
+    types = [pa.string()] * 8 + [pa.date32(), pa.int32()]
+    table = pa.table({n: pa.array(c, t) for n, c, t in zip(names, columns, types)})
+    present = tuple(r for r in roles if r in match.columns)
+    return Staged("structures", table, [], [], [], len(rows), present)

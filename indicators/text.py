@@ -1,0 +1,47 @@
+"""Text helpers shared by the readers: header normalisation and French formatting of numbers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_UNIT_IN_PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+# Characters that turn a cell into a formula in Excel or LibreOffice (OWASP CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def normalize_header(header: object) -> str:
+    """« Taux de décroché (%) » → ``taux_de_decroche``: case, accents, units and punctuation ignored."""
+    text = "" if header is None else str(header)
+    text = text.replace("œ", "oe").replace("Œ", "OE").replace("≥", " ")
+    text = _UNIT_IN_PARENS.sub(" ", text)
+    text = strip_accents(text).lower()
+    return _NON_ALNUM.sub("_", text).strip("_")
+
+
+def neutralize_formula(text: str | None) -> str | None:
+    """Prefix a cell that a spreadsheet would run as a formula with an apostrophe."""
+    if text and text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+def unneutralize_formula(text: str | None) -> str | None:
+    """Undo :func:`neutralize_formula` so that export then re-import gives identical data."""
+    if text and len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_PREFIXES):
+        return text[1:]
+    return text
+
+
+def format_number_fr(value: float | int | None, decimals: int = 1) -> str:
+    """85.3 → « 85,3 », 10600 → « 10 600 » (narrow no-break space between thousands)."""
+    if value is None or value != value:
+        return "–"
+    text = f"{value:,.{decimals}f}" if decimals else f"{value:,.0f}"
+    return text.replace(",", "\u202f").replace(".", ",")
