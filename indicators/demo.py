@@ -177,25 +177,25 @@ _NETWORKS: tuple[_Network, ...] = (
 # no sense there (no counter on a phone platform); values just below one leave the « some structures
 # lack a phone line » gaps the dashboard must show as missing.
 _APPLICABILITY: dict[str, dict[str, float]] = {
-    _AP: {"attente_guichet": 1.0, "decroche": 0.93, "delai_courriels": 0.98, "delai_courriers": 0.93,
-          "delais_annonces": 0.97, "demarches_en_ligne_8": 0.9, "publication_resultats": 1.0,
+    _AP: {"attente_guichet": 1.0, "decroche": 0.96, "delai_courriels": 0.99, "delai_courriers": 0.97,
+          "delais_annonces": 0.98, "demarches_en_ligne_8": 0.96, "publication_resultats": 1.0,
           "satisfaction_globale": 1.0},
-    _PT: {"attente_guichet": 0.0, "decroche": 1.0, "delai_courriels": 0.9, "delai_courriers": 0.3,
-          "delais_annonces": 0.6, "demarches_en_ligne_8": 0.5, "publication_resultats": 1.0,
+    _PT: {"attente_guichet": 0.0, "decroche": 1.0, "delai_courriels": 0.95, "delai_courriers": 0.4,
+          "delais_annonces": 0.8, "demarches_en_ligne_8": 0.8, "publication_resultats": 1.0,
           "satisfaction_globale": 1.0},
-    _SL: {"attente_guichet": 0.0, "decroche": 0.4, "delai_courriels": 0.95, "delai_courriers": 0.1,
-          "delais_annonces": 0.9, "demarches_en_ligne_8": 1.0, "publication_resultats": 1.0,
+    _SL: {"attente_guichet": 0.0, "decroche": 0.5, "delai_courriels": 0.98, "delai_courriers": 0.3,
+          "delais_annonces": 0.95, "demarches_en_ligne_8": 1.0, "publication_resultats": 1.0,
           "satisfaction_globale": 1.0},
-    _CT: {"attente_guichet": 0.1, "decroche": 0.7, "delai_courriels": 1.0, "delai_courriers": 1.0,
-          "delais_annonces": 1.0, "demarches_en_ligne_8": 0.6, "publication_resultats": 1.0,
-          "satisfaction_globale": 0.9},
+    _CT: {"attente_guichet": 0.2, "decroche": 0.8, "delai_courriels": 1.0, "delai_courriers": 1.0,
+          "delais_annonces": 1.0, "demarches_en_ligne_8": 0.7, "publication_resultats": 1.0,
+          "satisfaction_globale": 0.95},
     _HEAD: {"attente_guichet": 0.0, "decroche": 0.5, "delai_courriels": 1.0, "delai_courriers": 1.0,
             "delais_annonces": 1.0, "demarches_en_ligne_8": 1.0, "publication_resultats": 1.0,
             "satisfaction_globale": 1.0},
 }
 # France services guide users through other networks' procedures: fewer files of their own to handle.
 _NETWORK_APPLICABILITY = {
-    "France services": {"decroche": 0.8, "delai_courriers": 0.5, "delais_annonces": 0.6, "demarches_en_ligne_8": 0.7},
+    "France services": {"decroche": 0.9, "delai_courriers": 0.95, "delais_annonces": 0.92, "demarches_en_ligne_8": 0.92},
 }
 _DEFAULT_APPLICABILITY = 0.9
 
@@ -320,7 +320,7 @@ def _structures(
     hangs_off = ~is_head & np.isin(typologie, [_PT, _SL]) & (rng.random(n) < 0.8)
     parent = np.array([head_of.get(k) if h else None for k, h in zip(net_idx, hangs_off)], dtype=object)
 
-    quality = rng.normal(0.55, 0.75, n) + np.array([_NETWORKS[k].quality for k in net_idx])
+    quality = rng.normal(0.7, 0.7, n) + np.array([_NETWORKS[k].quality for k in net_idx])
     quality[is_head] = rng.normal(0.8, 0.4, n_heads)
     n_ind = len(indicators)
     offset = np.array([_PROFILES.get(c, _generic_profile(i)).offset for c, i in zip(codes_ind, indicators)])
@@ -595,7 +595,7 @@ def _indicator_block(ind: Indicator, j: int, rows, starts, k: int, latent: _Late
 
     nan = np.full((S, P), np.nan)
     if ind.is_yes_no:
-        p_yes = 1 / (1 + np.exp(-(2.2 + 1.5 * score - 0.8 * years_back[None, :])))
+        p_yes = 1 / (1 + np.exp(-(2.6 + 1.5 * score - 0.8 * years_back[None, :])))
         value, num, den, n = (rng.random((S, P)) < p_yes).astype(float), nan, nan, nan
     else:
         true = np.interp(score, _ANCHOR_SCORES, prof.anchors)

@@ -151,7 +151,8 @@ def store(con: duckdb.DuckDBPyConnection, staged: Staged, report: ImportReport, 
             if find_active_import(cur, report.sha256) is not None:
                 report.outcome, report.previous_import = "deja_importe", find_active_import(cur, report.sha256)
                 raise _Rollback
-            import_id = cur.execute("SELECT nextval('import_batch_id')").fetchall()[0][0]
+            # max + 1 under the write lock, not a sequence: a dry run must not use up a number.
+            import_id = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM import_batch").fetchall()[0][0]
             cur.register("incoming", staged.rows)
             if staged.kind == "structures":
                 _store_structures(cur, import_id, staged.structure_columns, report)

@@ -140,6 +140,7 @@ class _Collector:
                      detail(line, value) if callable(detail) else detail)
 
     def finish(self) -> list[Problem]:
+        self.problems.sort(key=lambda p: (p.line or 0))
         for rule, count in self.overflow.items():
             self.problems.append(Problem(rule, self.raw.filename, self.raw.sheet,
                                          detail=f"… et {count} autres lignes avec ce problème."))
@@ -158,7 +159,21 @@ def stage(raw: RawTable, catalog: Catalog, rate_scale: str = "auto") -> Staged:
         con.close()
 
 
-def _period_of(period, start, end, frequency, duration) -> tuple:
+def _widen_date(first, last, unit: str | None) -> tuple:
+    """A date in a column headed « Mois », « Trimestre » or « Année » stands for that whole period
+    (spreadsheets store a month as its first day)."""
+    if first != last or unit is None:
+        return first, last
+    if unit == "mois":
+        return parse_period(f"{first.year}-{first.month:02d}")
+    if unit == "trimestre":
+        return parse_period(f"{first.year}-T{(first.month - 1) // 3 + 1}")
+    if unit == "annee":
+        return parse_period(str(first.year))
+    return first, last
+
+
+def _period_of(period, start, end, frequency, duration, unit: str | None = None) -> tuple:
     """(start, end, None, None, None) or (None, None, rule, role, value) for one distinct period."""
     role, text = "period", period
     try:
@@ -189,16 +204,18 @@ def _period_of(period, start, end, frequency, duration) -> tuple:
             return first, last, None, None, None
         if period is None:
             return None, None, "valeur_presente", "period", None
-        return (*parse_period(period), None, None, None)
+        return (*_widen_date(*parse_period(period), unit), None, None, None)
     except PeriodError as error:
         rule = "date_possible" if error.kind == "impossible" else "periode_reconnue"
         return None, None, rule, role, text
 
 
-def _map_periods(con) -> None:
+def _map_periods(con, match: LayoutMatch) -> None:
     keys = con.execute(
         "SELECT DISTINCT period, period_start, period_end, frequency, duration FROM staged").fetchall()
-    parsed = [(*k, *_period_of(*k)) for k in keys]
+    index = match.columns.get("period")
+    unit = normalize_header(match.headers[index]) if index is not None else None
+    parsed = [(*k, *_period_of(*k, unit)) for k in keys]
     columns = list(zip(*parsed)) if parsed else [[]] * 10
     con.register("period_map_in", pa.table({
         "k_period": pa.array(columns[0], pa.string()), "k_start": pa.array(columns[1], pa.string()),
@@ -376,7 +393,7 @@ def _stage_observations(con, raw: RawTable, catalog: Catalog, rate_scale: str) -
     con.execute(f"CREATE TABLE staged AS {_staging_sql(raw.match)}")
     rows_read = raw.cells.num_rows
     new_indicators = _map_indicators(con, raw, catalog, collector)
-    _map_periods(con)
+    _map_periods(con, raw.match)
     con.execute(TYPED_SQL)
     _check_numbers(con, raw, collector)
     _scale_rates(con, rate_scale, warnings)

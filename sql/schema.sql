@@ -1,5 +1,4 @@
 -- Schema of the embedded database. Idempotent: run at every connection.
-CREATE SEQUENCE IF NOT EXISTS import_batch_id START 1;
 
 CREATE TABLE IF NOT EXISTS import_batch (
     id INTEGER PRIMARY KEY,
