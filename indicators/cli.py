@@ -60,6 +60,8 @@ def build_parser() -> FrenchParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # The dashboard or a test may already hold the connection in this process: only close our own.
+    opened_here = not db.is_open(args.db)
     try:
         con = db.connect(args.db)
     except db.DatabaseBusy as busy:
@@ -77,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
               "signalez-la avec le fichier en cause.", file=sys.stderr)
         return EXIT_REFUSED
     finally:
-        db.close(args.db)
+        if opened_here:
+            db.close(args.db)
 
 
 def _import(con, args) -> int:

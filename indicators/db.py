@@ -81,6 +81,11 @@ def connect(path: Path | str | None = None, timeout_s: float | None = None) -> d
         return con
 
 
+def is_open(path: Path | str | None = None) -> bool:
+    target = Path(path) if path else settings.db_path()
+    return str(target.resolve()) in _connections
+
+
 def close(path: Path | str | None = None) -> None:
     """Close the shared connection (tests, and the command line before it exits)."""
     target = Path(path) if path else settings.db_path()

@@ -1,4 +1,4 @@
-"""Synthetic but realistic demonstration data (structures, labels, observations) to try the dashboard without real files."""
+"""Synthetic, realistic demonstration data (structures, labels, observations) to try the dashboard."""
 
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ class _Network:
     name: str
     prefix: str
     weight: float
-    size: float  # typical activity relative to a CAF, so France services stay small
+    size: float  # relative activity of a typical structure, so France services stay small
     quality: float  # latent-quality offset, so networks differ on average
     typologies: dict[str, float]
     head_name: str
@@ -195,7 +195,8 @@ _APPLICABILITY: dict[str, dict[str, float]] = {
 }
 # France services guide users through other networks' procedures: fewer files of their own to handle.
 _NETWORK_APPLICABILITY = {
-    "France services": {"decroche": 0.9, "delai_courriers": 0.95, "delais_annonces": 0.92, "demarches_en_ligne_8": 0.92},
+    "France services": {"decroche": 0.9, "delai_courriers": 0.95, "delais_annonces": 0.92,
+                        "demarches_en_ligne_8": 0.92},
 }
 _DEFAULT_APPLICABILITY = 0.9
 
@@ -216,7 +217,7 @@ _ANCHOR_SCORES = np.array([-3.0, -1.0, 0.0, 1.0, 3.0])
 class _Profile:
     anchors: tuple[float, float, float, float, float]
     volume: float  # median count per month for a structure of average size
-    volume_sigma: float  # spread between structures (log scale)
+    volume_sigma: float  # spread between structures beyond their shared size (log scale)
     offset: float = 0.0  # national gap to the argent threshold, in latent units
     load: float = 0.0  # how much a busier month hurts the result (queues, unanswered calls)
     size_exponent: float = 1.0  # surveys are sampled, so their size grows slower than activity
@@ -225,14 +226,14 @@ class _Profile:
 
 _PROFILES: dict[str, _Profile] = {
     # National answer rate is about 78–80 %: below the 85 % target, hence the negative offset.
-    "decroche": _Profile((45, 80, 85, 90, 98), 1500, 1.1, offset=-0.3, load=1.2),
-    "delais_annonces": _Profile((50, 80, 90, 95, 99.5), 600, 1.2, offset=0.1, load=0.5),
+    "decroche": _Profile((45, 80, 85, 90, 98), 1500, 0.55, offset=-0.3, load=1.2),
+    "delais_annonces": _Profile((50, 80, 90, 95, 99.5), 600, 0.6, offset=0.1, load=0.5),
     # Reviews are few: small structures fall under the 100-review minimum.
-    "demarches_en_ligne_8": _Profile((30, 60, 70, 80, 94), 130, 1.2),
-    "satisfaction_globale": _Profile((45, 75, 85, 90, 97.5), 90, 0.7, offset=-0.1, size_exponent=0.4),
-    "attente_guichet": _Profile((75, 30, 20, 10, 3), 1000, 1.0, load=0.8),
-    "delai_courriels": _Profile((15, 5, 3, 2, 0.6), 500, 1.2, offset=0.1, load=0.5),
-    "delai_courriers": _Profile((40, 15, 10, 7, 2.5), 150, 1.2, load=0.4),
+    "demarches_en_ligne_8": _Profile((30, 60, 70, 80, 94), 130, 0.6),
+    "satisfaction_globale": _Profile((45, 75, 85, 90, 97.5), 90, 0.35, offset=-0.1, size_exponent=0.4),
+    "attente_guichet": _Profile((75, 30, 20, 10, 3), 1000, 0.5, load=0.8),
+    "delai_courriels": _Profile((15, 5, 3, 2, 0.6), 500, 0.6, offset=0.1, load=0.5),
+    "delai_courriers": _Profile((40, 15, 10, 7, 2.5), 150, 0.6, load=0.4),
 }
 
 # Monthly activity (January … December): the September back-to-school peak and the August trough
@@ -240,7 +241,7 @@ _PROFILES: dict[str, _Profile] = {
 _SEASON = np.array([1.10, 1.00, 1.05, 0.95, 0.90, 0.95, 0.85, 0.65, 1.25, 1.10, 1.00, 0.80])
 _MONTHS_PER_PERIOD = {"mensuelle": 1, "trimestrielle": 3, "semestrielle": 6, "annuelle": 12}
 _HISTORY_MONTHS = 36
-_LEVEL_NAMES = np.array(["bronze", "bronze", "argent", "or"], dtype=object)
+_LEVEL_NAMES = np.array([None, "bronze", "argent", "or"], dtype=object)
 
 STRUCTURE_COLUMNS = ["code", "name", "network", "typologie", "departement", "region", "parent_code",
                      "label_level", "label_awarded_on"]
@@ -336,8 +337,8 @@ def _structures(
         ])
         applicable[:, j] = draws[:, j] < prob
     # A structure that reports nothing would be invisible; give it the publication yes/no at least.
-    empty = ~applicable.any(axis=1)
-    applicable[empty, 0] = True
+    fallback = next((j for j, ind in enumerate(indicators) if ind.is_yes_no), 0)
+    applicable[~applicable.any(axis=1), fallback] = True
 
     # Activity size is shared by a structure's indicators: a big CAF has many calls and many mails.
     size = np.exp(rng.normal(0.0, 0.8, n)) * np.array([_NETWORKS[k].size for k in net_idx])
@@ -347,7 +348,7 @@ def _structures(
         typ_mult = np.array([_TYPOLOGY_VOLUME.get(t, {}).get(c, _TYPOLOGY_VOLUME.get(t, {}).get("*", 1.0))
                              for t in typologie])
         volume[:, j] = (prof.volume * typ_mult * size ** prof.size_exponent
-                        * np.exp(rng.normal(0.0, prof.volume_sigma * 0.5, n)))
+                        * np.exp(rng.normal(0.0, prof.volume_sigma, n)))
         # Busy structures answer the phone and the counter less well: weighted and plain means differ.
         if prof.load:
             score[:, j] -= 0.25 * prof.load * np.log(size)
@@ -469,10 +470,10 @@ def _generic_profile(ind: Indicator) -> _Profile:
             low, high = min(max(low, 0.0), 100.0), min(max(high, 0.0), 100.0)
         elif ind.direction == "baisse":
             high = max(high, 0.1 * o)
-        return _Profile((low, b, a, o, high), 300, 1.0)
+        return _Profile((low, b, a, o, high), 300, 0.5)
     top = 100.0 if ind.is_rate else 10.0
     anchors = np.interp(_ANCHOR_SCORES, [-3.0, 3.0], [0.0, top])
-    return _Profile(tuple(anchors[::-1] if ind.direction == "baisse" else anchors), 300, 1.0)
+    return _Profile(tuple(anchors[::-1] if ind.direction == "baisse" else anchors), 300, 0.5)
 
 
 def _expected_level(score: np.ndarray, applicable: np.ndarray) -> np.ndarray:
@@ -481,7 +482,11 @@ def _expected_level(score: np.ndarray, applicable: np.ndarray) -> np.ndarray:
     return np.where(applicable, level, 3).min(axis=1)
 
 
-def _labels(quality, level_at_award, is_head, rng, today):
+def _labels(
+    quality: np.ndarray, level_at_award: np.ndarray, is_head: np.ndarray, rng: np.random.Generator,
+    today: datetime.date,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Label level, award date and « declining » flag: about one structure in five is labelled."""
     n = len(quality)
     label_level = np.full(n, None, dtype=object)
     label_on = np.full(n, None, dtype=object)
@@ -506,6 +511,7 @@ def _labels(quality, level_at_award, is_head, rng, today):
     # Declining structures were audited well before their results fell, 15 months ago.
     old = today - datetime.timedelta(days=460)
     for rows, end in ((rest, recent), (dec, old)):
+        # Labels start in 2023; for an earlier « today » keep a year-long range rather than none.
         first = min(start, end - datetime.timedelta(days=365))
         days = rng.integers(0, (end - first).days + 1, size=len(rows))
         label_on[rows] = [first + datetime.timedelta(days=int(d)) for d in days]
@@ -521,7 +527,10 @@ def _month_start(index: int) -> datetime.date:
     return datetime.date(index // 12, index % 12 + 1, 1)
 
 
-def _observations(codes, latent: _Latent, indicators, rng, today) -> pd.DataFrame:
+def _observations(
+    codes: np.ndarray, latent: _Latent, indicators: tuple[Indicator, ...], rng: np.random.Generator,
+    today: datetime.date,
+) -> pd.DataFrame:
     current = today.year * 12 + today.month - 1  # month index of today, incomplete by definition
     parts = []
     for j, ind in enumerate(indicators):
@@ -570,7 +579,10 @@ def _empty_observations() -> pd.DataFrame:
     }, columns=OBSERVATION_COLUMNS)
 
 
-def _indicator_block(ind: Indicator, j: int, rows, starts, k: int, latent: _Latent, rng, current: int):
+def _indicator_block(
+    ind: Indicator, j: int, rows: np.ndarray, starts: np.ndarray, k: int, latent: _Latent,
+    rng: np.random.Generator, current: int,
+) -> tuple[np.ndarray, ...]:
     """Flat arrays (structure, indicator, period month, months, value, numerator, denominator, n)."""
     prof = _PROFILES.get(ind.code, _generic_profile(ind))
     S, P = len(rows), len(starts)

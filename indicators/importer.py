@@ -190,6 +190,11 @@ def _store_observations(cur, import_id: int, sheet: str | None, new_indicators: 
                             "(SELECT 1 FROM extra_indicator WHERE code = ?) RETURNING code",
                             [ind.code, ind.label, ind.unit, import_id, ind.code]).fetchall()
         report.indicators_added += len(added)
+    overlap = cur.execute(db.sql("observation_overlap")).fetchall()[0][0]
+    if not overlap:
+        # Nothing stored for these keys yet (the usual first import): insert straight away.
+        report.rows_added = cur.execute(db.sql("observation_insert_new"), {**params, "sheet": sheet}).fetchall()[0][0]
+        return
     cur.execute(db.sql("observation_compare"))
     new, same, conflicts = cur.execute(
         "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE is_same), "

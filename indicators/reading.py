@@ -8,6 +8,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from datetime import date, datetime, time
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from indicators.layouts import LayoutMatch, expected_layouts_text, recognise
 from indicators.problems import ImportRefused, Problem, refuse
@@ -28,6 +30,8 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 # An encrypted Office file is an OLE container holding this stream name (UTF-16).
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+# Anything but blanks, BOMs and NULs: a file without one is empty.
+_MEANINGFUL_BYTE = re.compile(rb"[^ \t\r\n\xef\xbb\xbf\xff\xfe\x00]")
 DELIMITER_NAMES = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
 CSV_REJECT_RULES = {
     "MISSING COLUMNS": "nombre_de_colonnes_constant",
@@ -40,7 +44,7 @@ CSV_REJECT_RULES = {
 
 @dataclass
 class RawTable:
-    """Text cells of the data rows (columns ``c0``…, plus ``line`` as the user sees it) and what was detected."""
+    """Text cells of the data rows (``c0``…, plus ``line`` as the user sees it) and what was detected."""
 
     filename: str
     sha256: str
@@ -51,8 +55,12 @@ class RawTable:
     sheet: str | None
     header_line: int
     match: LayoutMatch
-    cells: pa.Table
+    # Private in-memory DuckDB holding the view or table ``cells``: columns ``line``, ``c0``…
+    con: duckdb.DuckDBPyConnection
     warnings: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.con.close()
 
     @property
     def delimiter_name(self) -> str | None:
@@ -69,7 +77,7 @@ def read_table(content: bytes, filename: str, referentiel: Referentiel, limits: 
     if len(content) > limits.max_bytes:
         raise refuse("taille_maximale", filename, value=f"{len(content) / 1e6:.1f} Mo",
                      expected=f"au plus {limits.max_bytes / 1e6:.0f} Mo")
-    if not content.strip(b" \t\r\n\xef\xbb\xbf\xff\xfe\x00"):
+    if not _MEANINGFUL_BYTE.search(content):
         raise refuse("fichier_non_vide", filename)
     digest = sha256 or sha256_of(content)
     if content.startswith(ZIP_MAGIC) or content.startswith(OLE_MAGIC):
@@ -77,23 +85,28 @@ def read_table(content: bytes, filename: str, referentiel: Referentiel, limits: 
     return _read_csv(content, filename, digest, referentiel, limits)
 
 
-def _decode(content: bytes, filename: str) -> tuple[str, str]:
+def _detect_encoding(content: bytes, filename: str) -> tuple[str, str]:
+    """(name shown to users, Python codec). UTF-8 is tried on the whole file, then Windows-1252."""
     if content.startswith(codecs.BOM_UTF8):
-        return content[3:].decode("utf-8", errors="strict"), "UTF-8 avec BOM"
+        return "UTF-8 avec BOM", "utf-8-sig"
     if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return content.decode("utf-16"), "UTF-16"
-        except UnicodeDecodeError:
-            raise refuse("encodage_reconnu", filename) from None
+        return "UTF-16", "utf-16"
     if b"\x00" in content[:65536]:
         raise refuse("fichier_texte_ou_classeur", filename)
     try:
-        return content.decode("utf-8"), "UTF-8"
+        content.decode("utf-8")
+        return "UTF-8", "utf-8"
     except UnicodeDecodeError:
-        pass
-    try:
         # Windows-1252, not Latin-1: €, œ and ’ live in 0x80–0x9F, where Latin-1 has control codes.
-        return content.decode("cp1252"), "Windows-1252"
+        return "Windows-1252", "cp1252"
+
+
+def _as_utf8(content: bytes, codec: str, filename: str) -> bytes:
+    """The bytes DuckDB reads: UTF-8 files as they are (a BOM is harmless: the header line is skipped)."""
+    if codec in ("utf-8", "utf-8-sig"):
+        return content
+    try:
+        return content.decode(codec).encode("utf-8")
     except UnicodeDecodeError:
         raise refuse("encodage_reconnu", filename) from None
 
@@ -138,74 +151,85 @@ def _check_shape(filename: str, rows: int, columns: int, limits: Limits, sheet: 
 
 
 def _read_csv(content: bytes, filename: str, digest: str, referentiel: Referentiel, limits: Limits) -> RawTable:
-    text, encoding = _decode(content, filename)
-    if _looks_binary(text):
+    encoding, codec = _detect_encoding(content, filename)
+    sample = content[:262_144].decode(codec, errors="replace")
+    if _looks_binary(sample):
         raise refuse("fichier_texte_ou_classeur", filename)
-    head = text[:200_000].split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS]
-    head = [line.rstrip("\r") for line in head]
+    head = [line.rstrip("\r") for line in sample.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS]]
     found = _find_header_csv(head, referentiel)
     if found is None:
         first = next((line for line in head if line.strip()), "")
         delimiter = max(DELIMITERS, key=first.count)
         raise _unrecognised(filename, next(csv.reader([first], delimiter=delimiter), []))
     header_index, delimiter, match = found
-    _check_shape(filename, text.count("\n"), len(match.headers), limits)
-
-    parts = text.split("\n", header_index + 1)
-    body = parts[-1] if len(parts) > header_index + 1 else ""
-    if not body.strip():
-        raise refuse("fichier_avec_donnees", filename)
-    cells = _parse_csv_body(body, filename, delimiter, len(match.headers), header_index + 1)
+    data = _as_utf8(content, codec, filename)
+    newlines = data.count(b"\n")
+    _check_shape(filename, newlines, len(match.headers), limits)
+    physical_lines = newlines + (0 if data.endswith(b"\n") else 1)
+    con = _parse_csv(data, filename, delimiter, len(match.headers), header_index + 1, physical_lines)
     return RawTable(filename, digest, len(content), "csv", encoding, delimiter, None, header_index + 1,
-                    match, cells)
+                    match, con)
 
 
-def _parse_csv_body(body: str, filename: str, delimiter: str, width: int, header_line: int) -> pa.Table:
-    """DuckDB parses the rows; every ragged row or open quote is collected with its line number."""
+def _scratch_dir() -> str | None:
+    """Transcoded copies go to memory-backed /dev/shm when there is one: they are read once, at once."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+def _parse_csv(data: bytes, filename: str, delimiter: str, width: int, header_line: int,
+               physical_lines: int) -> duckdb.DuckDBPyConnection:
+    """DuckDB parses the rows into table ``cells`` of a private connection; every ragged row or open
+    quote is collected with its line number."""
     names = [f"c{i}" for i in range(width)]
-    with tempfile.TemporaryDirectory(prefix="import-") as tmp:
-        path = os.path.join(tmp, "body.csv")
-        with open(path, "wb") as f:
-            f.write(body.encode("utf-8"))
-        con = duckdb.connect()
-        try:
+    con = duckdb.connect()
+    try:
+        with tempfile.TemporaryDirectory(prefix="import-", dir=_scratch_dir()) as tmp:
+            path = os.path.join(tmp, "data.csv")
+            with open(path, "wb") as f:
+                f.write(data)
             con.execute(
-                "CREATE TABLE raw AS SELECT * FROM read_csv(?, header = false, delim = ?, quote = '\"', "
+                "CREATE TABLE raw AS SELECT * FROM read_csv(?, header = false, skip = ?, delim = ?, quote = '\"', "
                 "escape = '\"', columns = ?, auto_detect = false, strict_mode = true, null_padding = false, "
                 "store_rejects = true, ignore_errors = true, max_line_size = 10000000)",
-                [path, delimiter, {n: "VARCHAR" for n in names}],
+                [path, header_line, delimiter, {n: "VARCHAR" for n in names}],
             )
-            rejects = con.execute(
-                "SELECT DISTINCT line, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
-            ).fetchall()
-            if rejects:
-                raise ImportRefused([
-                    Problem(CSV_REJECT_RULES.get(kind, "nombre_de_colonnes_constant"), filename,
-                            line=int(line) + header_line, value=(raw or "").strip()[:80],
-                            expected=f"{width} colonnes séparées par « {delimiter} »"
-                            if "COLUMNS" in kind else None)
-                    for line, kind, raw, _message in rejects
-                ])
-            lines = _record_lines(body, delimiter, header_line)
-            con.register("record_line", pa.table({"line": lines}) if lines is not None else pa.table({"line": []}))
-            not_empty = " OR ".join(f"nullif(trim({n}), '') IS NOT NULL" for n in names)
-            if lines is None:
-                # Fast path: one record per physical line, so the line is the row's position after the header.
-                select = f"SELECT (rowid + {header_line + 1})::INTEGER AS line, * FROM raw"
-            else:
-                select = "SELECT record_line.line::INTEGER AS line, raw.* FROM raw POSITIONAL JOIN record_line"
-            return con.sql(f"SELECT * FROM ({select}) WHERE {not_empty} ORDER BY line").to_arrow_table()
-        finally:
-            con.close()
+        rejects = con.execute(
+            "SELECT DISTINCT line, error_type, csv_line FROM reject_errors ORDER BY line").fetchall()
+        if rejects:
+            raise ImportRefused([
+                Problem(CSV_REJECT_RULES.get(kind, "nombre_de_colonnes_constant"), filename, line=int(line),
+                        value=(raw or "").strip()[:80],
+                        expected=f"{width} colonnes séparées par « {delimiter} »" if "COLUMNS" in kind else None)
+                for line, kind, raw in rejects
+            ])
+        not_empty = f"coalesce({', '.join(names)}) IS NOT NULL"
+        records = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+        if records == physical_lines - header_line:
+            # Fast path: one record per physical line, so the line is the row's position after the header.
+            con.execute(f"CREATE VIEW cells AS SELECT (rowid + {header_line + 1})::INTEGER AS line, * FROM raw "
+                        f"WHERE {not_empty}")
+        else:
+            # Blank lines or line breaks inside quotes: number the records as a text editor would.
+            con.register("record_line", pa.table({"line": pa.array(_record_lines(data, delimiter, header_line),
+                                                                    pa.int32())}))
+            con.execute(f"CREATE VIEW cells AS SELECT record_line.line AS line, raw.* FROM raw "
+                        f"POSITIONAL JOIN record_line WHERE {not_empty}")
+        if con.execute("SELECT count(*) FROM cells").fetchall()[0][0] == 0:
+            raise refuse("fichier_avec_donnees", filename)
+        return con
+    except BaseException:
+        con.close()
+        raise
 
 
-def _record_lines(body: str, delimiter: str, header_line: int) -> np.ndarray | None:
-    """Line number of each record when records and lines differ (blank lines, quoted line breaks); else None."""
-    has_blank = "\n\n" in body or "\n\r\n" in body or body.startswith(("\n", "\r\n"))
-    if '"' not in body and not has_blank:
-        return None
+def _record_lines(data: bytes, delimiter: str, header_line: int) -> np.ndarray:
+    """Line number, 1-based as a text editor shows it, of each non-blank record after the header."""
+    start = 0
+    for _ in range(header_line):
+        start = data.find(b"\n", start) + 1
     starts = []
-    reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(data[start:].decode("utf-8", errors="replace"), newline=""),
+                        delimiter=delimiter)
     previous_end = 0
     for row in reader:
         if row:
@@ -271,9 +295,11 @@ def _read_workbook(content: bytes, filename: str, digest: str, referentiel: Refe
             headers = [_cell_text(c) or "" for c in row]
             match = recognise(headers, referentiel)
             if match:
+                cells = _workbook_cells(rows[index + 1:], len(headers), index + 2, filename, sheet_name)
+                con = duckdb.connect()
+                con.register("cells", cells)
                 return RawTable(filename, digest, len(content), "excel", None, None, sheet_name, index + 1,
-                                match, _workbook_cells(rows[index + 1:], len(headers), index + 2, filename,
-                                                       sheet_name))
+                                match, con)
             if first_headers is None and any(headers):
                 first_headers = (sheet_name, headers)
     sheet_name, headers = first_headers or (None, [])
@@ -290,5 +316,26 @@ def _workbook_cells(rows: list[list], width: int, first_line: int, filename: str
         raise refuse("fichier_avec_donnees", filename, sheet=sheet)
     columns = {"line": pa.array(lines, pa.int32())}
     for i in range(width):
-        columns[f"c{i}"] = pa.array([_cell_text(r[i]) if i < len(r) else None for r in kept], pa.string())
+        columns[f"c{i}"] = _column_text([r[i] if i < len(r) else None for r in kept])
     return pa.table(columns)
+
+
+def _column_text(values: list) -> pa.Array:
+    """A workbook column as text. Arrow converts a column of one type in C; mixed columns go cell by cell."""
+    try:
+        array = pa.array([None if v == "" else v for v in values])
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([_cell_text(v) for v in values], pa.string())
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_null(kind):
+        return array.cast(pa.string())
+    if pa.types.is_floating(kind) or pa.types.is_integer(kind):
+        finite = pc.is_finite(array) if pa.types.is_floating(kind) else None
+        if finite is None or pc.all(pc.or_kleene(finite, pc.is_null(array))).as_py():
+            integral = pc.all(pc.equal(pc.floor(array), array)).as_py() if pa.types.is_floating(kind) else True
+            if integral is not False and pc.max(pc.abs(array)).as_py() is not None \
+                    and pc.max(pc.abs(array)).as_py() < 1e15:
+                return array.cast(pa.int64()).cast(pa.string())
+            if integral is None:  # every cell empty
+                return array.cast(pa.string())
+    return pa.array([_cell_text(v) for v in values], pa.string())

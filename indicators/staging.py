@@ -26,8 +26,12 @@ _SAFE_CODE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _NUMBER_NOISE = "[ \t\u00a0\u202f%]"
 
 MACROS = f"""
-CREATE MACRO num_text(s) AS replace(regexp_replace(s, '{_NUMBER_NOISE}', '', 'g'), ',', '.');
-CREATE MACRO num_val(s) AS CASE WHEN isfinite(TRY_CAST(num_text(s) AS DOUBLE)) THEN TRY_CAST(num_text(s) AS DOUBLE) END;
+CREATE MACRO num_any(s) AS coalesce(
+    TRY_CAST(replace(s, ',', '.') AS DOUBLE),
+    TRY_CAST(replace(regexp_replace(s, '{_NUMBER_NOISE}', '', 'g'), ',', '.') AS DOUBLE));
+CREATE MACRO num_val(s) AS CASE WHEN isfinite(num_any(s)) THEN num_any(s) END;
+CREATE MACRO unprotect(x) AS CASE WHEN left(x, 1) = chr(39) AND substr(x, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
+    THEN substr(x, 2) ELSE x END;
 CREATE MACRO yes_no(s) AS CASE
     WHEN lower(trim(s)) IN ('oui', 'o', '1', 'vrai', 'true', 'yes', '1.0') THEN 1.0
     WHEN lower(trim(s)) IN ('non', 'n', '0', 'faux', 'false', 'no', '0.0') THEN 0.0 END;
@@ -148,15 +152,15 @@ class _Collector:
 
 
 def stage(raw: RawTable, catalog: Catalog, rate_scale: str = "auto") -> Staged:
-    con = duckdb.connect()
+    """Check and type the rows of ``raw`` (in its private connection, closed afterwards)."""
+    con = raw.con
     try:
         con.execute(MACROS)
-        con.register("cells", raw.cells)
         if raw.match.spec.kind == "structures":
             return _stage_structures(con, raw)
         return _stage_observations(con, raw, catalog, rate_scale)
     finally:
-        con.close()
+        raw.close()
 
 
 def _widen_date(first, last, unit: str | None) -> tuple:
@@ -216,14 +220,11 @@ def _map_periods(con, match: LayoutMatch) -> None:
     index = match.columns.get("period")
     unit = normalize_header(match.headers[index]) if index is not None else None
     parsed = [(*k, *_period_of(*k, unit)) for k in keys]
-    columns = list(zip(*parsed)) if parsed else [[]] * 10
-    con.register("period_map_in", pa.table({
-        "k_period": pa.array(columns[0], pa.string()), "k_start": pa.array(columns[1], pa.string()),
-        "k_end": pa.array(columns[2], pa.string()), "k_frequency": pa.array(columns[3], pa.string()),
-        "k_duration": pa.array(columns[4], pa.string()), "p_start": pa.array(columns[5], pa.date32()),
-        "p_end": pa.array(columns[6], pa.date32()), "p_rule": pa.array(columns[7], pa.string()),
-        "p_role": pa.array(columns[8], pa.string()), "p_value": pa.array(columns[9], pa.string()),
-    }))
+    con.execute("CREATE TABLE period_map_in (k_period VARCHAR, k_start VARCHAR, k_end VARCHAR, "
+                "k_frequency VARCHAR, k_duration VARCHAR, p_start DATE, p_end DATE, p_rule VARCHAR, "
+                "p_role VARCHAR, p_value VARCHAR)")
+    if parsed:
+        con.executemany("INSERT INTO period_map_in VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", parsed)
 
 
 def _map_indicators(con, raw: RawTable, catalog: Catalog, collector: _Collector) -> list[NewIndicator]:
@@ -239,13 +240,10 @@ def _map_indicators(con, raw: RawTable, catalog: Catalog, collector: _Collector)
         unit_text = ind.unit if ind else (catalog.extra_units.get(resolved) if resolved else None) or unit or ""
         rows.append((code, label, unit, resolved, unit_text.startswith("%"), unit_text == "oui/non",
                      unit_text in ("minutes", "jours", "jours ouvrés"), ind.kind if ind else None))
-    columns = list(zip(*rows)) if rows else [[]] * 8
-    con.register("indicator_map", pa.table({
-        "k_indicator": pa.array(columns[0], pa.string()), "k_label": pa.array(columns[1], pa.string()),
-        "k_unit": pa.array(columns[2], pa.string()), "code": pa.array(columns[3], pa.string()),
-        "is_rate": pa.array(columns[4], pa.bool_()), "is_yes_no": pa.array(columns[5], pa.bool_()),
-        "is_delay": pa.array(columns[6], pa.bool_()), "kind": pa.array(columns[7], pa.string()),
-    }))
+    con.execute("CREATE TABLE indicator_map (k_indicator VARCHAR, k_label VARCHAR, k_unit VARCHAR, code VARCHAR, "
+                "is_rate BOOLEAN, is_yes_no BOOLEAN, is_delay BOOLEAN, kind VARCHAR)")
+    if rows:
+        con.executemany("INSERT INTO indicator_map VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     known = ", ".join(i.code for i in catalog.referentiel.indicators)
     unknown = con.execute(
         "SELECT min(s.line), any_value(s.indicator), s.indicator IS NULL FROM staged s JOIN indicator_map m "
@@ -269,7 +267,11 @@ SELECT s.line, s.structure_code, s.structure_name, s.network, s.typologie, m.cod
        s.value AS value_text, s.numerator AS numerator_text, s.denominator AS denominator_text,
        s.sample_size AS sample_size_text, s.expected_value AS expected_text,
        s.value_col, s.numerator_col, s.denominator_col, s.sample_size_col,
-       CASE WHEN m.is_yes_no THEN yes_no(s.value) ELSE num_val(s.value) END AS value,
+       CASE WHEN m.is_yes_no THEN yes_no(s.value)
+            WHEN s.value IS NOT NULL THEN num_val(s.value)
+            -- A rate given only by its counts: the value is computed from them.
+            WHEN m.kind = 'ratio' AND num_val(s.denominator) > 0
+                THEN round(100 * num_val(s.numerator) / num_val(s.denominator), 6) END AS value,
        num_val(s.numerator) AS numerator, num_val(s.denominator) AS denominator,
        coalesce(num_val(s.sample_size),
                 num_val(s.satisfied) + num_val(s.dissatisfied) + coalesce(num_val(s.no_opinion), 0)) AS sample_size,
@@ -361,6 +363,12 @@ def _check_rules(con, collector: _Collector) -> None:
 
 def _check_duplicates(con, raw: RawTable, collector: _Collector, warnings: list[str]) -> None:
     identical_ok = raw.match.spec.tolerates_identical_repeats
+    any_repeat = con.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM typed WHERE structure_code IS NOT NULL AND indicator_code IS NOT NULL "
+        "AND period_start IS NOT NULL GROUP BY structure_code, indicator_code, period_start, period_end "
+        "HAVING count(*) > 1)").fetchall()[0][0]
+    if not any_repeat:
+        return
     repeats = con.execute("""
         SELECT line, first_line, value_text, same FROM (
             SELECT line, value_text,
@@ -390,36 +398,25 @@ def _stage_observations(con, raw: RawTable, catalog: Catalog, rate_scale: str) -
     warnings = list(raw.warnings)
     if raw.match.ignored_columns:
         warnings.append("Colonnes ignorées (non reconnues) : " + ", ".join(raw.match.ignored_columns) + ".")
-    con.execute(f"CREATE TABLE staged AS {_staging_sql(raw.match)}")
-    rows_read = raw.cells.num_rows
+    con.execute(f"CREATE VIEW staged AS {_staging_sql(raw.match)}")
+    rows_read = con.execute("SELECT count(*) FROM cells").fetchall()[0][0]
     new_indicators = _map_indicators(con, raw, catalog, collector)
     _map_periods(con, raw.match)
     con.execute(TYPED_SQL)
     _check_numbers(con, raw, collector)
     _scale_rates(con, rate_scale, warnings)
-    con.execute("UPDATE typed SET value = round(100 * numerator / denominator, 6) WHERE value IS NULL "
-                "AND value_text IS NULL AND kind = 'ratio' AND denominator > 0 AND numerator IS NOT NULL")
     _check_rules(con, collector)
     _check_duplicates(con, raw, collector, warnings)
     problems = collector.finish()
     if problems:
         return Staged("observations", None, problems, warnings, new_indicators, rows_read)
+    # unprotect: names that our own export shielded from spreadsheets come back as they were.
     table = con.sql(
-        "SELECT structure_code, structure_name, network, typologie, indicator_code, period_start, period_end, "
-        "value, numerator, denominator, sample_size, expected_value, line AS source_line "
-        "FROM typed ORDER BY line").to_arrow_table()
-    table = _unneutralize(table, ("structure_code", "structure_name", "network", "typologie"))
+        "SELECT unprotect(structure_code) AS structure_code, unprotect(structure_name) AS structure_name, "
+        "unprotect(network) AS network, unprotect(typologie) AS typologie, indicator_code, period_start, "
+        "period_end, value, numerator, denominator, sample_size, expected_value, line AS source_line "
+        "FROM typed").to_arrow_table()
     return Staged("observations", table, [], warnings, new_indicators, rows_read)
-
-
-def _unneutralize(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
-    """Names that our own export protected with a leading apostrophe come back as they were."""
-    for name in names:
-        index = table.schema.get_field_index(name)
-        values = table.column(index).to_pylist()
-        if any(v and v.startswith("'") for v in values):
-            table = table.set_column(index, name, pa.array([unneutralize_formula(v) for v in values], pa.string()))
-    return table
 
 
 def _stage_structures(con, raw: RawTable) -> Staged:

@@ -1,0 +1,57 @@
+"""Page « Structures et imports »: what the database holds, and the demo data one click away."""
+
+import streamlit as st
+
+from pages import _access as access
+
+st.title("Structures et imports")
+
+structures = access.structures()
+imports = access.imports()
+
+if structures.empty and imports.empty:
+    st.info("La base est vide. Chargez les données de démonstration, ou importez vos fichiers en ligne de "
+            "commande : `python -m indicators import FICHIER`.")
+    if st.button("Charger les données de démonstration", type="primary"):
+        with st.spinner("Génération et import des données de démonstration…"):
+            reports = access.load_demo()
+        for report in reports:
+            st.success(report.summary())
+        st.rerun()
+    st.stop()
+
+left, middle, right = st.columns(3)
+left.metric("Structures", f"{len(structures):,}".replace(",", "\u202f"))
+middle.metric("Réseaux", structures["network"].nunique())
+right.metric("Imports en vigueur", int((imports["status"] == "importe").sum()) if not imports.empty else 0)
+
+st.subheader("Structures")
+st.dataframe(
+    structures,
+    hide_index=True,
+    column_config={
+        "code": "Code", "name": "Nom", "network": "Réseau", "typologie": "Typologie",
+        "departement": "Département", "region": "Région", "label_level": "Label",
+        "label_awarded_on": st.column_config.DateColumn("Label attribué le", format="DD/MM/YYYY"),
+        "n_values": st.column_config.NumberColumn("Valeurs"),
+        "last_period_end": st.column_config.DateColumn("Dernière période", format="DD/MM/YYYY"),
+    },
+)
+
+st.subheader("Historique des imports")
+if imports.empty:
+    st.caption("Aucun import.")
+else:
+    shown = imports[["id", "created_at", "filename", "layout", "status", "rows_added", "rows_replaced",
+                     "rows_unchanged", "structures_added", "created_by"]].copy()
+    shown["status"] = shown["status"].map({"importe": "importé", "annule": "annulé"})
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config={
+            "id": "N°", "created_at": st.column_config.DatetimeColumn("Date", format="DD/MM/YYYY HH:mm"),
+            "filename": "Fichier", "layout": "Mise en page", "status": "État", "rows_added": "Ajoutées",
+            "rows_replaced": "Remplacées", "rows_unchanged": "Inchangées",
+            "structures_added": "Structures créées", "created_by": "Par",
+        },
+    )
