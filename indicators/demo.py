@@ -173,33 +173,6 @@ _NETWORKS: tuple[_Network, ...] = (
              "Direction générale des finances publiques (DGFiP)", "75"),
 )
 
-# Probability that a structure of a typology publishes an indicator. Zero means the indicator makes
-# no sense there (no counter on a phone platform); values just below one leave the « some structures
-# lack a phone line » gaps the dashboard must show as missing.
-_APPLICABILITY: dict[str, dict[str, float]] = {
-    _AP: {"attente_guichet": 1.0, "decroche": 0.96, "delai_courriels": 0.99, "delai_courriers": 0.97,
-          "delais_annonces": 0.98, "demarches_en_ligne_8": 0.96, "publication_resultats": 1.0,
-          "satisfaction_globale": 1.0},
-    _PT: {"attente_guichet": 0.0, "decroche": 1.0, "delai_courriels": 0.95, "delai_courriers": 0.4,
-          "delais_annonces": 0.8, "demarches_en_ligne_8": 0.8, "publication_resultats": 1.0,
-          "satisfaction_globale": 1.0},
-    _SL: {"attente_guichet": 0.0, "decroche": 0.5, "delai_courriels": 0.98, "delai_courriers": 0.3,
-          "delais_annonces": 0.95, "demarches_en_ligne_8": 1.0, "publication_resultats": 1.0,
-          "satisfaction_globale": 1.0},
-    _CT: {"attente_guichet": 0.2, "decroche": 0.8, "delai_courriels": 1.0, "delai_courriers": 1.0,
-          "delais_annonces": 1.0, "demarches_en_ligne_8": 0.7, "publication_resultats": 1.0,
-          "satisfaction_globale": 0.95},
-    _HEAD: {"attente_guichet": 0.0, "decroche": 0.5, "delai_courriels": 1.0, "delai_courriers": 1.0,
-            "delais_annonces": 1.0, "demarches_en_ligne_8": 1.0, "publication_resultats": 1.0,
-            "satisfaction_globale": 1.0},
-}
-# France services guide users through other networks' procedures: fewer files of their own to handle.
-_NETWORK_APPLICABILITY = {
-    "France services": {"decroche": 0.9, "delai_courriers": 0.95, "delais_annonces": 0.92,
-                        "demarches_en_ligne_8": 0.92},
-}
-_DEFAULT_APPLICABILITY = 0.9
-
 # Volume multipliers by typology: phone platforms take many calls, online services many reviews.
 _TYPOLOGY_VOLUME: dict[str, dict[str, float]] = {
     _PT: {"decroche": 8.0, "delai_courriels": 3.0, "satisfaction_globale": 2.0},
@@ -327,18 +300,9 @@ def _structures(
     offset = np.array([_PROFILES.get(c, _generic_profile(i)).offset for c, i in zip(codes_ind, indicators)])
     score = quality[:, None] + offset[None, :] + rng.normal(0.0, 0.35, (n, n_ind))
 
-    applicable = np.zeros((n, n_ind), dtype=bool)
-    draws = rng.random((n, n_ind))
-    for j, c in enumerate(codes_ind):
-        prob = np.array([
-            _NETWORK_APPLICABILITY.get(net, {}).get(c, _APPLICABILITY[t].get(c, _DEFAULT_APPLICABILITY))
-            if t != _HEAD else _APPLICABILITY[_HEAD].get(c, _DEFAULT_APPLICABILITY)
-            for net, t in zip(network, typologie)
-        ])
-        applicable[:, j] = draws[:, j] < prob
-    # A structure that reports nothing would be invisible; give it the publication yes/no at least.
-    fallback = next((j for j, ind in enumerate(indicators) if ind.is_yes_no), 0)
-    applicable[~applicable.any(axis=1), fallback] = True
+    # The référentiel requires every indicator of every structure: all publish them, but for the few
+    # gaps drawn below, which the dashboard must show as missing.
+    applicable = np.ones((n, n_ind), dtype=bool)
 
     # Activity size is shared by a structure's indicators: a big CAF has many calls and many mails.
     size = np.exp(rng.normal(0.0, 0.8, n)) * np.array([_NETWORKS[k].size for k in net_idx])
@@ -635,3 +599,38 @@ def _indicator_block(
     pm = np.tile(starts, S)[flat].astype(np.int64)
     return (st, np.full(len(st), j, dtype=np.int64), pm, np.full(len(st), k, dtype=np.int64),
             value.ravel()[flat], num.ravel()[flat], den.ravel()[flat], n.ravel()[flat])
+
+
+def load_demo(con, n_structures: int = 300, seed: int = 42, today: datetime.date | None = None) -> list:
+    """Store the demo data through the importer's own store: two imports in the history, undoable."""
+    import pyarrow as pa
+
+    from indicators.importer import ImportReport, store
+    from indicators.reading import sha256_of
+    from indicators.staging import Staged
+
+    today = today or datetime.date.today()
+    structures, observations = generate_demo(n_structures, seed, today)
+    tag = f"demo:{n_structures}:{seed}:{today.isoformat()}"
+    register = structures.rename(columns={}).assign(source_line=range(2, len(structures) + 2))
+    register_table = pa.Table.from_pandas(register, preserve_index=False)
+    names = {s.code: (s.name, s.network, s.typologie) for s in structures.itertuples()}
+    values = observations.assign(
+        structure_name=observations["structure_code"].map(lambda c: names[c][0]),
+        network=observations["structure_code"].map(lambda c: names[c][1]),
+        typologie=observations["structure_code"].map(lambda c: names[c][2]),
+        expected_value=float("nan"),
+        source_line=range(2, len(observations) + 2),
+    )[["structure_code", "structure_name", "network", "typologie", "indicator_code", "period_start",
+       "period_end", "value", "numerator", "denominator", "sample_size", "expected_value", "source_line"]]
+    reports = []
+    for kind, table, name in (
+        ("structures", register_table, "démonstration – structures"),
+        ("observations", pa.Table.from_pandas(values, preserve_index=False), "démonstration – valeurs"),
+    ):
+        report = ImportReport(name, sha256_of(f"{tag}:{kind}".encode()), "simulation", kind=kind,
+                              layout="demonstration", layout_label="données de démonstration",
+                              rows_read=table.num_rows)
+        staged = Staged(kind, table, [], structure_columns=tuple(c for c in STRUCTURE_COLUMNS if c != "code"))
+        reports.append(store(con, staged, report))
+    return reports

@@ -212,10 +212,8 @@ def test_ragged_rows_are_refused_with_their_lines(seeded, tmp_path):
     assert "Le nombre de colonnes de la ligne diffère de celui de l'en-tête." in too_many.describe()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: reading._parse_csv_body turns every DuckDB reject row into a Problem; a row missing 3 columns "
-    "has 3 reject rows (one per missing column) and is reported 3 times with the same text"))
 def test_each_ragged_row_is_reported_once(seeded, tmp_path):
+    # A row missing 3 columns gives DuckDB one reject per missing column: the user reads it once.
     path = canonical(tmp_path / "colonnes.csv", ["S2;;;decroche;2025-01-01;2025-01-31;85;;;;en trop",
                                                  "S2;;;decroche;2025-02-01;2025-02-28;85"])
     problems = refused(seeded, path)
@@ -224,7 +222,7 @@ def test_each_ragged_row_is_reported_once(seeded, tmp_path):
 
 @pytest.mark.xfail(strict=True, reason=(
     "BUG: a line holding only spaces looks blank in an editor and blank lines are skipped, but it is refused "
-    "as nombre_de_colonnes_constant, 9 times over (one per missing column)"))
+    "as nombre_de_colonnes_constant (« ligne 3 … trouvé « » »)"))
 def test_line_of_spaces_is_skipped_like_a_blank_line(con, tmp_path):
     path = canonical(tmp_path / "espaces.csv", ["S2;;;decroche;2025-01-01;2025-01-31;85;;;", "   ",
                                                 "S2;;;decroche;2025-02-01;2025-02-28;86;;;"])
@@ -353,7 +351,26 @@ def test_too_many_rows_in_a_workbook_names_the_sheet(seeded, tmp_path, monkeypat
     path = tmp_path / "lignes.xlsx"
     path.write_bytes(xlsx_bytes(workbook))
     problem = only(refused(seeded, path))
-    assert (problem.rule, problem.sheet, problem.value) == ("lignes_maximales", "Données", "11 lignes")
+    assert (problem.rule, problem.sheet, problem.expected) == ("lignes_maximales", "Données", "au plus 5 lignes")
+    assert problem.describe().startswith("lignes.xlsx, feuille « Données » : Le fichier dépasse le nombre maximal")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: reading._read_workbook checks calamine's sheet.total_height / total_width, which are the last row "
+    "and column indexes (0-based), not counts: an 11-row, 10-column sheet is measured as 10 × 9, so a workbook "
+    "one row (or one column) over INDICATEURS_MAX_ROWS / _COLUMNS is accepted while the same CSV is refused"))
+@pytest.mark.parametrize("variable, limit", [("INDICATEURS_MAX_ROWS", "10"), ("INDICATEURS_MAX_COLUMNS", "9")])
+def test_workbook_one_over_the_shape_limit_is_refused_like_a_csv(seeded, tmp_path, monkeypatch, variable, limit):
+    monkeypatch.setenv(variable, limit)
+    lines = [CANONICAL_HEADER, *_rows(10)]  # 11 lines of 10 columns
+    assert only(refused(seeded, canonical(tmp_path / "lignes.csv", lines[1:]))).rule in (
+        "lignes_maximales", "colonnes_maximales")
+    workbook = openpyxl.Workbook()
+    for line in lines:
+        workbook.active.append(line.split(";"))
+    path = tmp_path / "lignes.xlsx"
+    path.write_bytes(xlsx_bytes(workbook))
+    assert only(refused(seeded, path)).rule in ("lignes_maximales", "colonnes_maximales")
 
 
 def test_too_many_columns_is_refused(seeded, tmp_path, monkeypatch):
