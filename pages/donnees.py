@@ -26,6 +26,7 @@ middle.metric("Réseaux", structures["network"].nunique())
 right.metric("Imports en vigueur", int((imports["status"] == "importe").sum()) if not imports.empty else 0)
 
 st.subheader("Structures")
+structures["label_level"] = structures["label_level"].fillna("sans label")
 st.dataframe(
     structures,
     hide_index=True,
@@ -33,7 +34,7 @@ st.dataframe(
         "code": "Code", "name": "Nom", "network": "Réseau", "typologie": "Typologie",
         "departement": "Département", "region": "Région", "label_level": "Label",
         "label_awarded_on": st.column_config.DateColumn("Label attribué le", format="DD/MM/YYYY"),
-        "n_values": st.column_config.NumberColumn("Valeurs"),
+        "n_values": st.column_config.NumberColumn("Valeurs", format="localized"),
         "last_period_end": st.column_config.DateColumn("Dernière période", format="DD/MM/YYYY"),
     },
 )
@@ -44,14 +45,16 @@ if imports.empty:
 else:
     shown = imports[["id", "created_at", "filename", "layout", "status", "rows_added", "rows_replaced",
                      "rows_unchanged", "structures_added", "created_by"]].copy()
-    shown["status"] = shown["status"].map({"importe": "importé", "annule": "annulé"})
+    shown["status"] = shown["status"].map(access.STATUS_LABELS)
+    shown["layout"] = shown["layout"].map(access.layout_label)
     st.dataframe(
         shown,
         hide_index=True,
         column_config={
             "id": "N°", "created_at": st.column_config.DatetimeColumn("Date", format="DD/MM/YYYY HH:mm"),
-            "filename": "Fichier", "layout": "Mise en page", "status": "État", "rows_added": "Ajoutées",
-            "rows_replaced": "Remplacées", "rows_unchanged": "Inchangées",
-            "structures_added": "Structures créées", "created_by": "Par",
+            "filename": "Fichier", "layout": "Mise en page", "status": "État", "created_by": "Par",
+            **{name: st.column_config.NumberColumn(label, format="localized") for name, label in (
+                ("rows_added", "Ajoutées"), ("rows_replaced", "Remplacées"), ("rows_unchanged", "Inchangées"),
+                ("structures_added", "Structures créées"))},
         },
     )
