@@ -89,7 +89,8 @@ def _import(con, args) -> int:
         for f in missing:
             print(f"Fichier introuvable : {f}", file=sys.stderr)
         return EXIT_USAGE
-    # Every file is checked before any is written: one refused file means nothing is stored.
+    # Every file is checked before any is written, and all are written in one transaction:
+    # one refused file means nothing is stored.
     prepared = []
     for path in args.files:
         content = path.read_bytes()
@@ -105,17 +106,19 @@ def _import(con, args) -> int:
             _print_problems(report)
         print("Aucun fichier n'a été importé.", file=sys.stderr)
         return EXIT_REFUSED
-    status = EXIT_OK
-    for item in prepared:
-        report = importer.store(con, item.staged, item.report, replace=args.replace, dry_run=args.dry_run)
+    # One transaction for the whole batch: two files that contradict each other store nothing.
+    reports = importer.store_many(con, [(p.staged, p.report) for p in prepared], args.replace, args.dry_run)
+    for report in reports:
         for warning in report.warnings:
             print(f"Attention : {warning}")
-        if report.ok:
-            print(report.summary())
-        else:
-            _print_problems(report)
-            status = EXIT_REFUSED
-    return status
+    if any(r.outcome == "refuse" for r in reports):
+        for report in reports:
+            _print_problems(report) if report.outcome == "refuse" else print(report.summary(), file=sys.stderr)
+        print("Aucun fichier n'a été importé.", file=sys.stderr)
+        return EXIT_REFUSED
+    for report in reports:
+        print(report.summary())
+    return EXIT_OK
 
 
 def _print_problems(report: importer.ImportReport) -> None:

@@ -32,9 +32,10 @@ def canonical_table(con: duckdb.DuckDBPyConnection, window: tuple[date, date] | 
         table = cur.sql(db.sql("export_canonical"), params={"start": start, "end": end}).to_arrow_table()
     finally:
         cur.close()
-    if table.num_rows == 0 or pc.all(pc.is_null(table.column("valeur_attendue"))).as_py():
-        table = table.drop_columns(["valeur_attendue"])  # only open-data imports carry expected values
-    return table
+    # Only values imported from open data carry these: other exports keep the template's exact columns.
+    optional = ["valeur_attendue", "libelle_indicateur", "unite"]
+    empty = [c for c in optional if table.num_rows == 0 or pc.all(pc.is_null(table.column(c))).as_py()]
+    return table.drop_columns(empty)
 
 
 def write_canonical_csv(table: pa.Table, output: Path) -> None:

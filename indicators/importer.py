@@ -31,7 +31,7 @@ class ImportReport:
 
     filename: str
     sha256: str
-    outcome: str  # importe | deja_importe | refuse | simulation
+    outcome: str  # importe | deja_importe | refuse | simulation | non_importe (another file of the batch failed)
     import_id: int | None = None
     kind: str | None = None
     layout: str | None = None
@@ -61,6 +61,8 @@ class ImportReport:
         if self.outcome == "deja_importe":
             return (f"{self.filename} : fichier déjà importé (import n°{self.previous_import}), "
                     "rien n'a changé.")
+        if self.outcome == "non_importe":
+            return f"{self.filename} : non importé, car un autre fichier du même envoi a été refusé."
         if self.outcome == "refuse":
             return f"{self.filename} : refusé, {len(self.problems)} problème(s) ; rien n'a été enregistré."
         verb = "serait importé" if self.outcome == "simulation" else f"importé (import n°{self.import_id})"
@@ -119,9 +121,8 @@ def prepare(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_
 
 
 def find_active_import(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
-    row = con.cursor().execute("SELECT max(id) FROM import_batch WHERE sha256 = ? AND status = ?",
-                               [sha256, STATUS_IMPORTED]).fetchall()[0]
-    return row[0] if row else None
+    """The import in force that brought exactly this content, if any."""
+    return _active_import(con.cursor(), sha256)
 
 
 def import_bytes(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, replace: bool = False,
@@ -145,36 +146,58 @@ def store(con: duckdb.DuckDBPyConnection, staged: Staged, report: ImportReport, 
           dry_run: bool = False, who: str | None = None) -> ImportReport:
     """Write checked rows in one transaction (rolled back for a dry run or on any problem).
     ``report`` carries the file's metadata in and the counts out."""
+    return store_many(con, [(staged, report)], replace, dry_run, who)[0]
+
+
+def store_many(con: duckdb.DuckDBPyConnection, items: list[tuple[Staged, ImportReport]], replace: bool = False,
+               dry_run: bool = False, who: str | None = None) -> list[ImportReport]:
+    """Write several checked files in one transaction: all land, each with its own import number, or none."""
     try:
         with db.transaction(con) as cur:
-            # Checked again under the lock: another session may have imported the same file meanwhile.
-            if find_active_import(cur, report.sha256) is not None:
-                report.outcome, report.previous_import = "deja_importe", find_active_import(cur, report.sha256)
-                raise _Rollback
-            # max + 1 under the write lock, not a sequence: a dry run must not use up a number.
-            import_id = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM import_batch").fetchall()[0][0]
-            cur.register("incoming", staged.rows)
-            if staged.kind == "structures":
-                _store_structures(cur, import_id, staged.structure_columns, report)
-            else:
-                _store_observations(cur, import_id, report.sheet, staged.new_indicators, replace, report)
-            if report.problems:
-                report.outcome = "refuse"
-                raise _Rollback
-            cur.execute(
-                "INSERT INTO import_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-                [import_id, report.sha256, report.filename, report.size, staged.kind, report.layout, report.encoding,
-                 report.delimiter, report.sheet, report.rows_added, report.rows_replaced, report.rows_unchanged, 0,
-                 report.structures_added, report.structures_updated, report.indicators_added,
-                 who or db.current_user(), datetime.now(), STATUS_IMPORTED])
-            db.log(cur, "import", import_id, report.summary(), who)
+            for staged, report in items:
+                _store_one(cur, staged, report, replace, who)
+                if report.outcome == "refuse":
+                    raise _Rollback
             if dry_run:
-                report.outcome = "simulation"
                 raise _Rollback
-            report.outcome, report.import_id = STATUS_IMPORTED, import_id
     except _Rollback:
-        pass
-    return report
+        for _, report in items:
+            if report.outcome == STATUS_IMPORTED:
+                report.import_id = None
+                report.outcome = "simulation" if dry_run else "non_importe"
+    return [report for _, report in items]
+
+
+def _store_one(cur, staged: Staged, report: ImportReport, replace: bool, who: str | None) -> None:
+    # Checked again under the lock: another session (or this batch) may have imported the same content.
+    previous = _active_import(cur, report.sha256)
+    if previous is not None:
+        report.outcome, report.previous_import = "deja_importe", previous
+        return
+    # max + 1 under the write lock, not a sequence: a dry run must not use up a number.
+    import_id = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM import_batch").fetchall()[0][0]
+    cur.register("incoming", staged.rows)
+    if staged.kind == "structures":
+        _store_structures(cur, import_id, staged.structure_columns, report)
+    else:
+        _store_observations(cur, import_id, report.sheet, staged.new_indicators, replace, report)
+    cur.unregister("incoming")
+    if report.problems:
+        report.outcome = "refuse"
+        return
+    cur.execute(
+        "INSERT INTO import_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        [import_id, report.sha256, report.filename, report.size, staged.kind, report.layout, report.encoding,
+         report.delimiter, report.sheet, report.rows_added, report.rows_replaced, report.rows_unchanged, 0,
+         report.structures_added, report.structures_updated, report.indicators_added,
+         who or db.current_user(), datetime.now(), STATUS_IMPORTED])
+    db.log(cur, "import", import_id, report.summary(), who)
+    report.outcome, report.import_id = STATUS_IMPORTED, import_id
+
+
+def _active_import(cur, sha256: str) -> int | None:
+    return cur.execute("SELECT max(id) FROM import_batch WHERE sha256 = ? AND status = ?",
+                       [sha256, STATUS_IMPORTED]).fetchall()[0][0]
 
 
 class _Rollback(Exception):

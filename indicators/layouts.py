@@ -48,6 +48,9 @@ LAYOUTS: tuple[LayoutSpec, ...] = (
             "network": ("reseau",), "indicator": ("code_indicateur",), "period_start": ("debut_periode",),
             "period_end": ("fin_periode",), "period": ("periode",), "value": ("valeur",),
             "numerator": ("numerateur",), "denominator": ("denominateur",), "sample_size": ("effectif",),
+            # Written by our export only for indicators created from open data, so that they come back.
+            "expected_value": ("valeur_attendue",), "indicator_label": ("libelle_indicateur",),
+            "unit": ("unite",),
         },
         (("structure_code",), ("indicator",), ("period_start", "period"), ("value",)),
     ),

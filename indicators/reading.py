@@ -23,6 +23,7 @@ from indicators.layouts import LayoutMatch, expected_layouts_text, recognise
 from indicators.problems import ImportRefused, Problem, refuse
 from indicators.referentiel import Referentiel
 from indicators.settings import Limits
+from indicators.text import format_number_fr
 
 HEADER_SEARCH_ROWS = 30
 DELIMITERS = (";", ",", "\t")
@@ -67,6 +68,12 @@ class RawTable:
         return DELIMITER_NAMES.get(self.delimiter) if self.delimiter else None
 
 
+def _megabytes(size: int) -> str:
+    """Bytes as users read sizes, in the same mebibytes the limits are set in: « 23,1 Mo »."""
+    megabytes = size / (1024 * 1024)
+    return f"{format_number_fr(megabytes, 0 if megabytes.is_integer() else 1)} Mo"
+
+
 def sha256_of(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
@@ -75,8 +82,8 @@ def read_table(content: bytes, filename: str, referentiel: Referentiel, limits: 
                sha256: str | None = None) -> RawTable:
     """Bytes of a CSV or workbook → RawTable, or ImportRefused naming every problem found."""
     if len(content) > limits.max_bytes:
-        raise refuse("taille_maximale", filename, value=f"{len(content) / 1e6:.1f} Mo",
-                     expected=f"au plus {limits.max_bytes / 1e6:.0f} Mo")
+        raise refuse("taille_maximale", filename, value=_megabytes(len(content)),
+                     expected=f"au plus {_megabytes(limits.max_bytes)}")
     if not _MEANINGFUL_BYTE.search(content):
         raise refuse("fichier_non_vide", filename)
     digest = sha256 or sha256_of(content)
@@ -193,8 +200,10 @@ def _parse_csv(data: bytes, filename: str, delimiter: str, width: int, header_li
                 "store_rejects = true, ignore_errors = true, max_line_size = 10000000)",
                 [path, header_line, delimiter, {n: "VARCHAR" for n in names}],
             )
+        # A line of spaces looks blank in an editor: DuckDB rejects it for its column count, the user would not.
         rejects = con.execute(
-            "SELECT DISTINCT line, error_type, csv_line FROM reject_errors ORDER BY line").fetchall()
+            "SELECT DISTINCT line, error_type, csv_line FROM reject_errors "
+            "WHERE trim(csv_line, ' \t\r\n') <> '' ORDER BY line").fetchall()
         if rejects:
             raise ImportRefused([
                 Problem(CSV_REJECT_RULES.get(kind, "nombre_de_colonnes_constant"), filename, line=int(line),
@@ -232,10 +241,15 @@ def _record_lines(data: bytes, delimiter: str, header_line: int) -> np.ndarray:
                         delimiter=delimiter)
     previous_end = 0
     for row in reader:
-        if row:
+        if _is_record(row):
             starts.append(previous_end + 1 + header_line)
         previous_end = reader.line_num
     return np.asarray(starts, dtype=np.int64)
+
+
+def _is_record(row: list[str]) -> bool:
+    """Whether DuckDB keeps this row: it skips empty lines, and lines of spaces are dropped as blank."""
+    return bool(row) and not (len(row) == 1 and not row[0].strip())
 
 
 def _check_zip(content: bytes, filename: str, limits: Limits) -> None:
@@ -245,9 +259,9 @@ def _check_zip(content: bytes, filename: str, limits: Limits) -> None:
     except (zipfile.BadZipFile, ValueError):
         raise refuse("classeur_lisible", filename) from None
     if expanded > limits.max_unzipped_bytes or expanded > limits.max_zip_ratio * max(len(content), 1):
-        raise refuse("decompression_bornee", filename, value=f"{expanded / 1e6:.0f} Mo une fois décompressé",
+        raise refuse("decompression_bornee", filename, value=f"{_megabytes(expanded)} une fois décompressé",
                      expected=f"au plus {limits.max_zip_ratio:.0f} fois la taille du fichier et "
-                              f"{limits.max_unzipped_bytes / 1e6:.0f} Mo")
+                              f"{_megabytes(limits.max_unzipped_bytes)}")
 
 
 def _cell_text(value) -> str | None:
@@ -285,7 +299,8 @@ def _read_workbook(content: bytes, filename: str, digest: str, referentiel: Refe
     for sheet_name in workbook.sheet_names:
         try:
             sheet = workbook.get_sheet_by_name(sheet_name)
-            _check_shape(filename, sheet.total_height, sheet.total_width, limits, sheet_name)
+            # calamine gives the last row and column index, from 0: the counts are one more.
+            _check_shape(filename, sheet.total_height + 1, sheet.total_width + 1, limits, sheet_name)
             rows = sheet.to_python(skip_empty_area=False)
         except ImportRefused:
             raise

@@ -29,7 +29,9 @@ MACROS = f"""
 CREATE MACRO num_any(s) AS coalesce(
     TRY_CAST(replace(s, ',', '.') AS DOUBLE),
     TRY_CAST(replace(regexp_replace(s, '{_NUMBER_NOISE}', '', 'g'), ',', '.') AS DOUBLE));
-CREATE MACRO num_val(s) AS CASE WHEN isfinite(num_any(s)) THEN num_any(s) END;
+-- Non-finite results (« inf », « nan ») are caught by the nombre_lisible check.
+CREATE MACRO num_val(s) AS num_any(s);
+
 CREATE MACRO unprotect(x) AS CASE WHEN left(x, 1) = chr(39) AND substr(x, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
     THEN substr(x, 2) ELSE x END;
 CREATE MACRO yes_no(s) AS CASE
@@ -192,13 +194,15 @@ def _period_of(period, start, end, frequency, duration, unit: str | None = None)
             if end is not None:
                 role, text = "period_end", end
                 last = parse_date(end)
-            elif frequency is not None:
+            elif frequency is not None or duration is not None:
                 role, text = "frequency", frequency
                 try:
+                    if frequency is None:
+                        raise PeriodError("inconnu", "")
                     last = period_from_frequency(first, frequency)
                 except PeriodError:
                     if duration is None or not duration.strip().isdigit():
-                        return None, None, "frequence_reconnue", "frequency", frequency
+                        return None, None, "frequence_reconnue", "frequency", frequency or ""
                     # No known frequency: the duration, in months, says how long the evaluation lasted.
                     last = add_months(first, int(duration)) - timedelta(days=1)
             else:
@@ -233,7 +237,8 @@ def _map_indicators(con, raw: RawTable, catalog: Catalog, collector: _Collector)
     rows, created = [], {}
     for code, label, unit in keys:
         resolved = catalog.resolve(code, label)
-        if resolved is None and creates and code:
+        # Open data brings new indicators; our own export names them (libelle_indicateur) so they come back.
+        if resolved is None and code and (creates or (raw.match.spec.name == "canonique" and label)):
             resolved = code
             created.setdefault(code, NewIndicator(code, label or code, unit))
         ind = catalog.referentiel.indicator(resolved) if resolved else None
@@ -264,8 +269,9 @@ CREATE TABLE typed AS
 SELECT s.line, s.structure_code, s.structure_name, s.network, s.typologie, m.code AS indicator_code,
        p.p_start AS period_start, p.p_end AS period_end, p.p_rule, p.p_role, p.p_value,
        m.is_rate, m.is_delay, m.is_yes_no, m.kind,
-       s.value AS value_text, s.numerator AS numerator_text, s.denominator AS denominator_text,
-       s.sample_size AS sample_size_text, s.expected_value AS expected_text,
+       s.value AS value_text, s.numerator IS NOT NULL AS numerator_given,
+       s.denominator IS NOT NULL AS denominator_given, s.sample_size IS NOT NULL AS sample_size_given,
+       s.expected_value IS NOT NULL AS expected_value_given,
        s.value_col, s.numerator_col, s.denominator_col, s.sample_size_col,
        CASE WHEN m.is_yes_no THEN yes_no(s.value)
             WHEN s.value IS NOT NULL THEN num_val(s.value)
@@ -286,32 +292,45 @@ JOIN period_map_in p ON s.period IS NOT DISTINCT FROM p.k_period AND s.period_st
 
 
 def _check_numbers(con, raw: RawTable, collector: _Collector) -> None:
+    expected_col = raw.match.columns.get("expected_value")
     checks = (("value", "value_col"), ("numerator", "numerator_col"), ("denominator", "denominator_col"),
-              ("sample_size", "sample_size_col"))
+              ("sample_size", "sample_size_col"),
+              ("expected_value", str(expected_col) if expected_col is not None else "NULL::INTEGER"))
     for name, col in checks:
-        rows = con.execute(
-            f"SELECT line, {col}, {name}_text FROM typed WHERE {name}_text IS NOT NULL AND {name} IS NULL "
-            f"AND NOT (coalesce(is_yes_no, false) AND '{name}' = 'value') ORDER BY line").fetchall()
-        collector.add_rows("nombre_lisible", rows, "un nombre, par exemple 85,3 ou 10 600")
+        given = "value_text IS NOT NULL AND NOT coalesce(is_yes_no, false)" if name == "value" else f"{name}_given"
+        bad = con.execute(f"SELECT line, {col} FROM typed WHERE {given} AND ({name} IS NULL OR NOT isfinite({name}))"
+                          ).fetchall()
+        if bad:
+            collector.add_rows("nombre_lisible", _cell_texts(con, bad, name, col),
+                               "un nombre, par exemple 85,3 ou 10 600")
     rows = con.execute("SELECT line, value_col, value_text FROM typed WHERE is_yes_no AND value_text IS NOT NULL "
                        "AND value IS NULL ORDER BY line").fetchall()
     collector.add_rows("oui_ou_non", rows, "oui ou non")
     if raw.kind == "csv":
         # In a text file « 1.234 » next to « 1,5 » is ambiguous (thousands or decimals?): refuse, do not guess.
-        for name, col in checks:
+        for name, col in checks[:4]:
             counts = con.execute(
-                f"SELECT {col}, count(*) FILTER (WHERE contains({name}_text, ',')), "
-                f"count(*) FILTER (WHERE contains({name}_text, '.')) FROM typed WHERE {col} IS NOT NULL "
+                f"SELECT {col}, count(*) FILTER (WHERE contains({name}, ',')), "
+                f"count(*) FILTER (WHERE contains({name}, '.')) FROM staged WHERE {col} IS NOT NULL "
                 f"GROUP BY {col}").fetchall()
             for column_index, commas, points in counts:
                 if commas and points:
                     minority = "." if points <= commas else ","
                     rows = con.execute(
-                        f"SELECT line, {col}, {name}_text FROM typed WHERE {col} = ? "
-                        f"AND contains({name}_text, ?) ORDER BY line", [column_index, minority]).fetchall()
+                        f"SELECT line, {col}, {name} FROM staged WHERE {col} = ? "
+                        f"AND contains({name}, ?) ORDER BY line", [column_index, minority]).fetchall()
                     majority = "virgule" if minority == "." else "point"
                     collector.add_rows("separateur_decimal_unique", rows,
                                        f"le même séparateur que le reste de la colonne ({majority})")
+
+
+def _cell_texts(con, cells: list[tuple], name: str, col: str) -> list[tuple]:
+    """(line, column, text as written) of a few refused cells: typed keeps numbers, the file keeps texts,
+    and only refused cells are worth reading back."""
+    wanted = set(cells)
+    rows = con.execute(f"SELECT line, {col}, {name} FROM staged WHERE list_contains(?, line) "
+                       f"AND {name} IS NOT NULL ORDER BY line", [sorted({line for line, _ in cells})]).fetchall()
+    return [r for r in rows if (r[0], r[1]) in wanted]
 
 
 def _scale_rates(con, rate_scale: str, warnings: list[str]) -> None:
@@ -349,16 +368,24 @@ def _check_rules(con, collector: _Collector) -> None:
     collector.add_rows("valeur_presente", rows(
         "value IS NULL AND value_text IS NULL AND NOT (kind = 'ratio' AND numerator IS NOT NULL "
         "AND denominator IS NOT NULL)"), "une valeur, ou numérateur et dénominateur")
-    collector.add_rows("taux_entre_0_et_100", rows("is_rate AND (value < 0 OR value > 100)"),
+    # A rate computed from counts is judged by the count rules below, not reported twice.
+    collector.add_rows("taux_entre_0_et_100", rows("is_rate AND value_text IS NOT NULL AND (value < 0 OR value > 100)"),
                        "un pourcentage entre 0 et 100")
     collector.add_rows("delai_positif", rows("is_delay AND value < 0"), "un nombre positif ou nul")
     for name in ("numerator", "denominator", "sample_size"):
-        collector.add_rows("comptage_positif", rows(f"{name} < 0", f"{name}_col", f"{name}_text"),
+        negative = con.execute(f"SELECT line, {name}_col FROM typed WHERE {name} < 0").fetchall()
+        collector.add_rows("comptage_positif", _cell_texts(con, negative, name, f"{name}_col"),
                            "un nombre positif ou nul")
-    collector.add_rows(
-        "numerateur_inferieur_au_denominateur",
-        rows("numerator > denominator", "numerator_col", "numerator_text || ' > ' || denominator_text"),
-        "un numérateur inférieur ou égal au dénominateur")
+    above = con.execute("SELECT line, numerator_col FROM typed WHERE numerator > denominator").fetchall()
+    if above:
+        numerators = _cell_texts(con, above, "numerator", "numerator_col")
+        denominators = dict(((line, index), text) for line, index, text in con.execute(
+            "SELECT line, numerator_col, denominator FROM staged WHERE list_contains(?, line)",
+            [[line for line, _ in above]]).fetchall())
+        collector.add_rows("numerateur_inferieur_au_denominateur",
+                           [(line, index, f"{text} > {denominators.get((line, index))}")
+                            for line, index, text in numerators],
+                           "un numérateur inférieur ou égal au dénominateur")
 
 
 def _check_duplicates(con, raw: RawTable, collector: _Collector, warnings: list[str]) -> None:

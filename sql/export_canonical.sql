@@ -10,8 +10,11 @@ SELECT protect(o.structure_code) AS code_structure,
        fr_number(o.numerator) AS numerateur,
        fr_number(o.denominator) AS denominateur,
        fr_number(o.sample_size) AS effectif,
-       fr_number(o.expected_value) AS valeur_attendue
+       fr_number(o.expected_value) AS valeur_attendue,
+       protect(e.label) AS libelle_indicateur,
+       protect(e.unit) AS unite
 FROM observation o
 LEFT JOIN structure s ON s.code = o.structure_code
+LEFT JOIN extra_indicator e ON e.code = o.indicator_code
 WHERE ($start::DATE IS NULL OR (o.period_start >= $start::DATE AND o.period_end <= $end::DATE))
 ORDER BY o.structure_code, o.indicator_code, o.period_start, o.period_end

@@ -308,9 +308,6 @@ def test_export_resultats_with_an_unknown_frequency_uses_the_duration_in_months(
     assert observations(con)[0][1:5] == ("decroche", date(2025, 4, 1), date(2025, 5, 31), 80.0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: staging._period_of reads duree_de_l_evaluation only when a frequency is present but unknown; "
-    "with an empty frequency the evaluation period collapses to its first day (2025-04-01 → 2025-04-01)"))
 def test_export_resultats_without_frequency_uses_the_duration_in_months(con, tmp_path):
     path = write_csv(tmp_path / "export-resultats.csv", [";".join(SNAKE_HEADERS),
                      "R1;CAF;Accueil;SP-1;CAF;IND-27;Taux de décroché;2025-04-01;2;;80;;;;;2025-06-01;Oui"])
@@ -587,10 +584,6 @@ def test_formula_like_name_is_protected_in_the_export_and_comes_back_unchanged(c
     assert rows(db.connect(fresh), "SELECT name FROM structure WHERE code = 'S1'") == [('=HYPERLINK("http://x")',)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the canonical CSV export of indicators created from open data (extra_indicator) cannot be "
-    "re-imported: the canonical layout refuses codes outside the référentiel (indicateur_connu) and has no "
-    "column for valeur_attendue, so export then re-import does not give identical data"))
 def test_export_of_open_data_indicators_reimports_identically(con, tmp_path, run_cli):
     path = write_csv(tmp_path / "IND-1.csv", [
         "indic_id,enforce_zone_id,metric_enforce_date,maille,indic_vi,indic_va,indic_vc,indic_ta",
