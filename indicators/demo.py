@@ -614,15 +614,10 @@ def load_demo(con, n_structures: int = 300, seed: int = 42, today: datetime.date
     tag = f"demo:{n_structures}:{seed}:{today.isoformat()}"
     register = structures.rename(columns={}).assign(source_line=range(2, len(structures) + 2))
     register_table = pa.Table.from_pandas(register, preserve_index=False)
-    names = {s.code: (s.name, s.network, s.typologie) for s in structures.itertuples()}
-    values = observations.assign(
-        structure_name=observations["structure_code"].map(lambda c: names[c][0]),
-        network=observations["structure_code"].map(lambda c: names[c][1]),
-        typologie=observations["structure_code"].map(lambda c: names[c][2]),
-        expected_value=float("nan"),
-        source_line=range(2, len(observations) + 2),
-    )[["structure_code", "structure_name", "network", "typologie", "indicator_code", "period_start",
-       "period_end", "value", "numerator", "denominator", "sample_size", "expected_value", "source_line"]]
+    values = observations.assign(expected_value=float("nan"), source_line=range(2, len(observations) + 2))[
+        ["structure_code", "indicator_code", "period_start", "period_end", "value", "numerator", "denominator",
+         "sample_size", "expected_value", "source_line"]]
+    named = pa.Table.from_pandas(structures[["code", "name", "network", "typologie"]], preserve_index=False)
     reports = []
     for kind, table, name in (
         ("structures", register_table, "démonstration – structures"),
@@ -631,6 +626,7 @@ def load_demo(con, n_structures: int = 300, seed: int = 42, today: datetime.date
         report = ImportReport(name, sha256_of(f"{tag}:{kind}".encode()), "simulation", kind=kind,
                               layout="demonstration", layout_label="données de démonstration",
                               rows_read=table.num_rows)
-        staged = Staged(kind, table, [], structure_columns=tuple(c for c in STRUCTURE_COLUMNS if c != "code"))
+        staged = Staged(kind, table, [], structure_columns=tuple(c for c in STRUCTURE_COLUMNS if c != "code"),
+                        structures=named)
         reports.append(store(con, staged, report))
     return reports

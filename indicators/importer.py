@@ -180,7 +180,9 @@ def _store_one(cur, staged: Staged, report: ImportReport, replace: bool, who: st
     if staged.kind == "structures":
         _store_structures(cur, import_id, staged.structure_columns, report)
     else:
+        cur.register("incoming_structures", staged.structures)
         _store_observations(cur, import_id, report.sheet, staged.new_indicators, replace, report)
+        cur.unregister("incoming_structures")
     cur.unregister("incoming")
     if report.problems:
         report.outcome = "refuse"

@@ -59,6 +59,8 @@ class Staged:
     rows_read: int = 0
     # For a register of structures: the columns the file carries (the others keep their stored values).
     structure_columns: tuple[str, ...] = ()
+    # For observations: each structure named by the file (code, name, network, typologie), created if unknown.
+    structures: pa.Table | None = None
 
 
 @dataclass(frozen=True)
@@ -78,9 +80,16 @@ class Catalog:
         return None
 
 
+# Keys and values are trimmed cell by cell; names only once per structure, counts by the number cast.
+_TRIMMED_ROLES = {"structure_code", "indicator", "period", "period_start", "period_end", "frequency", "duration",
+                  "value", "code", "label_level", "label_awarded_on", "departement", "parent_code"}
+
+
 def _col(match: LayoutMatch, role: str) -> str:
     index = match.columns.get(role)
-    return f"nullif(trim(c{index}), '')" if index is not None else "NULL::VARCHAR"
+    if index is None:
+        return "NULL::VARCHAR"
+    return f"nullif(trim(c{index}), '')" if role in _TRIMMED_ROLES else f"c{index}"
 
 
 def _index(match: LayoutMatch, role: str) -> str:
@@ -105,19 +114,21 @@ def _staging_sql(match: LayoutMatch) -> str:
         if not _SAFE_CODE.match(wide.code):
             raise ValueError(wide.code)
 
-        def cell(index):
-            return f"nullif(trim(c{index}), '')" if index is not None else "NULL::VARCHAR"
+        def cell(index, trimmed=False):
+            if index is None:
+                return "NULL::VARCHAR"
+            return f"nullif(trim(c{index}), '')" if trimmed else f"c{index}"
 
         def idx(index):
             return str(index) if index is not None else "NULL::INTEGER"
 
         branches.append(
-            f"SELECT line, {common}, '{wide.code}' AS indicator, {cell(wide.value)} AS value, "
+            f"SELECT line, {common}, '{wide.code}' AS indicator, {cell(wide.value, True)} AS value, "
             f"{cell(wide.numerator)} AS numerator, {cell(wide.denominator)} AS denominator, "
             f"{cell(wide.sample_size)} AS sample_size, {idx(wide.value)} AS value_col, "
             f"{idx(wide.numerator)} AS numerator_col, {idx(wide.denominator)} AS denominator_col, "
             f"{idx(wide.sample_size)} AS sample_size_col FROM cells "
-            f"WHERE coalesce({cell(wide.value)}, {cell(wide.numerator)}, {cell(wide.denominator)}) IS NOT NULL"
+            f"WHERE coalesce({cell(wide.value, True)}, {cell(wide.numerator)}, {cell(wide.denominator)}) IS NOT NULL"
         )
     return " UNION ALL ".join(branches)
 
@@ -240,7 +251,7 @@ def _map_indicators(con, raw: RawTable, catalog: Catalog, collector: _Collector)
         # Open data brings new indicators; our own export names them (libelle_indicateur) so they come back.
         if resolved is None and code and (creates or (raw.match.spec.name == "canonique" and label)):
             resolved = code
-            created.setdefault(code, NewIndicator(code, label or code, unit))
+            created.setdefault(code, NewIndicator(code, _stripped(label) or code, _stripped(unit)))
         ind = catalog.referentiel.indicator(resolved) if resolved else None
         unit_text = ind.unit if ind else (catalog.extra_units.get(resolved) if resolved else None) or unit or ""
         rows.append((code, label, unit, resolved, unit_text.startswith("%"), unit_text == "oui/non",
@@ -439,11 +450,17 @@ def _stage_observations(con, raw: RawTable, catalog: Catalog, rate_scale: str) -
         return Staged("observations", None, problems, warnings, new_indicators, rows_read)
     # unprotect: names that our own export shielded from spreadsheets come back as they were.
     table = con.sql(
-        "SELECT unprotect(structure_code) AS structure_code, unprotect(structure_name) AS structure_name, "
-        "unprotect(network) AS network, unprotect(typologie) AS typologie, indicator_code, period_start, "
-        "period_end, value, numerator, denominator, sample_size, expected_value, line AS source_line "
-        "FROM typed").to_arrow_table()
-    return Staged("observations", table, [], warnings, new_indicators, rows_read)
+        "SELECT unprotect(structure_code) AS structure_code, indicator_code, period_start, period_end, value, "
+        "numerator, denominator, sample_size, expected_value, line AS source_line FROM typed").to_arrow_table()
+    structures = con.sql(
+        "SELECT unprotect(structure_code) AS code, unprotect(nullif(trim(any_value(structure_name)), '')) AS name, "
+        "unprotect(nullif(trim(any_value(network)), '')) AS network, "
+        "nullif(trim(any_value(typologie)), '') AS typologie FROM typed GROUP BY structure_code").to_arrow_table()
+    return Staged("observations", table, [], warnings, new_indicators, rows_read, structures=structures)
+
+
+def _stripped(text: str | None) -> str | None:
+    return (text.strip() or None) if text else None
 
 
 def _stage_structures(con, raw: RawTable) -> Staged:
@@ -481,8 +498,8 @@ def _stage_structures(con, raw: RawTable) -> Staged:
                 collector.add("date_possible" if error.kind == "impossible" else "periode_reconnue", line,
                               collector.header(match.columns.get("label_awarded_on")), awarded,
                               "une date au format JJ/MM/AAAA ou AAAA-MM-JJ")
-        out.append((code, unneutralize_formula(name), unneutralize_formula(network), typologie, departement,
-                    region, parent, level_name, awarded_on, line))
+        out.append((code, unneutralize_formula(_stripped(name)), unneutralize_formula(_stripped(network)),
+                    _stripped(typologie), departement, _stripped(region), parent, level_name, awarded_on, line))
     problems = collector.finish()
     if problems:
         return Staged("structures", None, problems, rows_read=len(rows))

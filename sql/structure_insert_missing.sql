@@ -1,7 +1,6 @@
 -- Structures named by an observation file and unknown so far are created, attributed to the import.
 -- Existing structures are left as they are: a register of structures is the way to change them.
 INSERT INTO structure (code, name, network, typologie, import_id)
-SELECT structure_code, any_value(structure_name), any_value(network), any_value(typologie), $import_id
-FROM incoming
-WHERE structure_code NOT IN (SELECT code FROM structure)
-GROUP BY structure_code;
+SELECT code, name, network, typologie, $import_id
+FROM incoming_structures
+WHERE code NOT IN (SELECT code FROM structure);
