@@ -5,7 +5,8 @@ Prints each measure beside a baseline measured in the same run on the same data:
    in UTF-8 into a table (target ≤ 3×, peak memory ≤ 1 GiB);
 2. our import of an .xlsx vs pandas + calamine reading the same file (target ≤ 1.5×);
 3. re-import of an already imported file vs its first import (target ≤ 0.2×).
-Each measure runs in a fresh subprocess so that its peak memory (max RSS) is its own."""
+Each run is a fresh subprocess (its peak memory, max RSS, is its own); each measure is the median of
+three runs."""
 
 from __future__ import annotations
 
@@ -46,7 +47,22 @@ def make_rows(n: int, seed: int = 1) -> list[str]:
     return rows
 
 
-def run_measure(code: str) -> dict:
+REPEAT = 3
+
+
+def run_measure(code: str, before=lambda: None) -> dict:
+    """Median of REPEAT runs (each after ``before``) of :func:`run_once`; peak memory is the largest seen."""
+    runs = []
+    for _ in range(REPEAT):
+        before()
+        runs.append(run_once(code))
+    runs.sort(key=lambda r: r["seconds"])
+    median = dict(runs[len(runs) // 2])
+    median["peak_mib"] = max(r["peak_mib"] for r in runs)
+    return median
+
+
+def run_once(code: str) -> dict:
     """Run ``code`` in a fresh interpreter; it prints a JSON dict; add the child's peak RSS."""
     wrapper = textwrap.dedent("""
         import json, resource, sys, time
@@ -68,8 +84,11 @@ def csv_bench(rows: int) -> None:
         cp1252.write_bytes(text.encode("cp1252"))
         utf8.write_bytes(text.encode("utf-8"))
     n = sum(1 for _ in open(utf8, encoding="utf-8")) - 1
-    for db_file in OUT.glob("bench_*.duckdb*"):
-        db_file.unlink()
+
+    def fresh_databases():
+        for db_file in OUT.glob("bench_*.duckdb*"):
+            db_file.unlink()
+
     baseline = run_measure(f"""
         import duckdb
         con = duckdb.connect({str(OUT / 'bench_raw.duckdb')!r})
@@ -79,7 +98,7 @@ def csv_bench(rows: int) -> None:
         con.execute("CHECKPOINT")
         result["seconds"] = time.perf_counter() - t
         result["rows"] = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
-    """)
+    """, fresh_databases)
     ours = run_measure(f"""
         from pathlib import Path
         from indicators import db, importer
@@ -94,7 +113,7 @@ def csv_bench(rows: int) -> None:
         again = importer.import_path(con, Path({str(cp1252)!r}))
         result["reimport_seconds"] = time.perf_counter() - t
         result["reimport_outcome"] = again.outcome
-    """)
+    """, fresh_databases)
     print(f"CSV {n:,} lignes (Windows-1252, virgule décimale)")
     print(f"  référence DuckDB read_csv UTF-8 → table : {baseline['seconds']:.2f} s, "
           f"pic {baseline['peak_mib']:.0f} Mio, {baseline['rows']:,} lignes")
@@ -125,8 +144,10 @@ def xlsx_bench(rows: int) -> None:
                           round(100 * answered / received, 1), received, answered,
                           round(float(rng.uniform(1, 8)), 1), round(float(rng.uniform(60, 98)), 1), respondents])
         workbook.save(path)
-    for db_file in OUT.glob("bench_xlsx*.duckdb*"):
-        db_file.unlink()
+    def fresh_database():
+        for db_file in OUT.glob("bench_xlsx*.duckdb*"):
+            db_file.unlink()
+
     baseline = run_measure(f"""
         import pandas as pd
         t = time.perf_counter()
@@ -143,7 +164,7 @@ def xlsx_bench(rows: int) -> None:
         result["seconds"] = time.perf_counter() - t
         result["rows"] = report.rows_added
         result["outcome"] = report.outcome
-    """)
+    """, fresh_database)
     print(f"XLSX {rows:,} lignes × 9 colonnes")
     print(f"  référence pandas + calamine           : {baseline['seconds']:.2f} s, pic {baseline['peak_mib']:.0f} Mio")
     print(f"  notre import complet                  : {ours['seconds']:.2f} s, pic {ours['peak_mib']:.0f} Mio, "
@@ -155,7 +176,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measure; the median is printed")
     args = parser.parse_args()
+    global REPEAT
+    REPEAT = args.repeat
     csv_bench(args.rows)
     xlsx_bench(args.xlsx_rows)
 

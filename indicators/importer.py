@@ -4,6 +4,7 @@ The command line and the Import page both call these functions."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -102,7 +103,7 @@ def catalog_of(con: duckdb.DuckDBPyConnection) -> Catalog:
 def prepare(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_scale: str = "auto",
             sha256: str | None = None) -> Prepared:
     """Read and validate a file without writing anything (the preview of the Import page)."""
-    digest = sha256 or sha256_of(content)
+    digest = sha256 if sha256 is not None else sha256_of(content)
     report = ImportReport(filename, digest, "refuse")
     try:
         raw = read_table(content, filename, catalog_of(con).referentiel, Limits.current(), digest)
@@ -120,6 +121,11 @@ def prepare(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_
     return Prepared(raw, staged, report)
 
 
+def _size_in_force(con: duckdb.DuckDBPyConnection, size: int) -> bool:
+    return bool(con.cursor().execute("SELECT count(*) FROM import_batch WHERE size_bytes = ? AND status = ?",
+                                     [size, STATUS_IMPORTED]).fetchall()[0][0])
+
+
 def find_active_import(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
     """The import in force that brought exactly this content, if any."""
     return _active_import(con.cursor(), sha256)
@@ -128,11 +134,19 @@ def find_active_import(con: duckdb.DuckDBPyConnection, sha256: str) -> int | Non
 def import_bytes(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, replace: bool = False,
                  dry_run: bool = False, who: str | None = None, rate_scale: str = "auto") -> ImportReport:
     """Import one file's content: everything or nothing. ``filename`` is metadata, never opened."""
-    digest = sha256_of(content)
-    previous = find_active_import(con, digest)
-    if previous is not None:
-        return ImportReport(filename, digest, "deja_importe", previous_import=previous)
-    prepared = prepare(con, content, filename, rate_scale, digest)
+    if _size_in_force(con, len(content)):
+        digest = sha256_of(content)
+        previous = find_active_import(con, digest)
+        if previous is not None:
+            return ImportReport(filename, digest, "deja_importe", previous_import=previous)
+        prepared = prepare(con, content, filename, rate_scale, digest)
+    else:
+        # No import in force has this size, so the content is new: hash it (hashlib releases the GIL)
+        # on the other core while the file is parsed.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            digest = pool.submit(sha256_of, content)
+            prepared = prepare(con, content, filename, rate_scale, sha256="")
+            prepared.report.sha256 = digest.result()
     if prepared.staged is None or prepared.staged.rows is None:
         return prepared.report
     return store(con, prepared.staged, prepared.report, replace=replace, dry_run=dry_run, who=who)

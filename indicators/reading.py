@@ -86,7 +86,7 @@ def read_table(content: bytes, filename: str, referentiel: Referentiel, limits: 
                      expected=f"au plus {_megabytes(limits.max_bytes)}")
     if not _MEANINGFUL_BYTE.search(content):
         raise refuse("fichier_non_vide", filename)
-    digest = sha256 or sha256_of(content)
+    digest = sha256 if sha256 is not None else sha256_of(content)
     if content.startswith(ZIP_MAGIC) or content.startswith(OLE_MAGIC):
         return _read_workbook(content, filename, digest, referentiel, limits)
     return _read_csv(content, filename, digest, referentiel, limits)

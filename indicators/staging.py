@@ -231,7 +231,7 @@ def _period_of(period, start, end, frequency, duration, unit: str | None = None)
 
 def _map_periods(con, match: LayoutMatch) -> None:
     keys = con.execute(
-        "SELECT DISTINCT period, period_start, period_end, frequency, duration FROM staged").fetchall()
+        "SELECT DISTINCT period, period_start, period_end, frequency, duration FROM distinct_keys").fetchall()
     index = match.columns.get("period")
     unit = normalize_header(match.headers[index]) if index is not None else None
     parsed = [(*k, *_period_of(*k, unit)) for k in keys]
@@ -243,7 +243,7 @@ def _map_periods(con, match: LayoutMatch) -> None:
 
 
 def _map_indicators(con, raw: RawTable, catalog: Catalog, collector: _Collector) -> list[NewIndicator]:
-    keys = con.execute("SELECT DISTINCT indicator, indicator_label, unit FROM staged").fetchall()
+    keys = con.execute("SELECT DISTINCT indicator, indicator_label, unit FROM distinct_keys").fetchall()
     creates = raw.match.spec.creates_indicators
     rows, created = [], {}
     for code, label, unit in keys:
@@ -438,6 +438,9 @@ def _stage_observations(con, raw: RawTable, catalog: Catalog, rate_scale: str) -
         warnings.append("Colonnes ignorées (non reconnues) : " + ", ".join(raw.match.ignored_columns) + ".")
     con.execute(f"CREATE VIEW staged AS {_staging_sql(raw.match)}")
     rows_read = con.execute("SELECT count(*) FROM cells").fetchall()[0][0]
+    # One pass over the rows for both small maps: indicators and periods are few, rows are many.
+    con.execute("CREATE TABLE distinct_keys AS SELECT DISTINCT indicator, indicator_label, unit, period, "
+                "period_start, period_end, frequency, duration FROM staged")
     new_indicators = _map_indicators(con, raw, catalog, collector)
     _map_periods(con, raw.match)
     con.execute(TYPED_SQL)
