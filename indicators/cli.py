@@ -1,4 +1,5 @@
-"""Command line: ``python -m indicators import|export|demo|history|undo``; parses arguments and calls the library.
+"""Command line: ``python -m indicators import|status|export|demo|history|undo``; parses arguments and calls
+the library.
 
 Exit status: 0 done, 1 input refused (French messages on stderr, nothing stored), 2 usage error."""
 
@@ -11,7 +12,9 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from indicators import db, importer
+import pandas as pd
+
+from indicators import compliance, db, importer, reports
 from indicators.export import canonical_table, write_canonical_csv
 from indicators.periods import PeriodError, parse_window
 from indicators.text import format_number_fr
@@ -41,10 +44,19 @@ def build_parser() -> FrenchParser:
     imp.add_argument("--echelle-taux", choices=("auto", "0-1", "0-100"), default="auto",
                      help="échelle des taux du fichier (auto : 0–1 détecté quand tous les taux d'un indicateur sont ≤ 1)")
 
-    exp = with_db(commands.add_parser("export", help="exporter les données"))
-    exp.add_argument("--format", choices=("csv",), required=True)
+    status = with_db(commands.add_parser("status", help="niveau de chaque structure sur une fenêtre"))
+    status.add_argument("--period", help="fenêtre : 2025, 2025-T2, 2025-03 ou 12m (12 mois jusqu'aux dernières "
+                                         "données, par défaut)")
+    status.add_argument("--structure", metavar="CODE")
+    status.add_argument("--format", choices=("json", "table"), default="table")
+
+    exp = with_db(commands.add_parser("export", help="exporter les données ou l'évaluation"))
+    exp.add_argument("--format", choices=("xlsx", "csv", "opendata"), required=True)
     exp.add_argument("--output", type=Path, required=True, metavar="FICHIER")
-    exp.add_argument("--period", help="fenêtre : 2025, 2025-T2 ou 2025-03")
+    exp.add_argument("--period", help="fenêtre : 2025, 2025-T2, 2025-03 ou 12m")
+    exp.add_argument("--structure", metavar="CODE")
+    exp.add_argument("--what", choices=("valeurs", "status"), default="valeurs",
+                     help="pour --format csv : les valeurs (mise en page canonique) ou le tableau des niveaux")
 
     demo = with_db(commands.add_parser("demo", help="charger des données de démonstration"))
     demo.add_argument("--structures", type=int, default=300)
@@ -72,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     except db.DatabaseBusy as busy:
         print(str(busy), file=sys.stderr)
         return EXIT_REFUSED
+    except BrokenPipeError:  # « status | head »: the reader left, nothing to say
+        sys.stderr.close()
+        return EXIT_OK
     except Exception as error:  # a user never sees a traceback; INDICATEURS_DEBUG=1 shows it
         if os.environ.get("INDICATEURS_DEBUG"):
             raise
@@ -127,17 +142,78 @@ def _print_problems(report: importer.ImportReport) -> None:
         print("  - " + problem.describe(), file=sys.stderr)
 
 
+def _assessment(con, args):
+    """The assessment the arguments ask for, or a French usage message (exit 2)."""
+    try:
+        window = compliance.resolve_window(con, args.period)
+    except compliance.WindowError as error:
+        return None, str(error)
+    if args.structure and not con.cursor().execute("SELECT count(*) FROM structure WHERE code = ?",
+                                                   [args.structure]).fetchall()[0][0]:
+        return None, f"Structure inconnue : « {args.structure} »."
+    return compliance.assess(con, window, args.structure), None
+
+
+def _status(con, args) -> int:
+    assessment, error = _assessment(con, args)
+    if error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    if args.format == "json":
+        print(json.dumps(compliance.status_json(assessment), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"Fenêtre : {assessment.window.label} — référentiel {assessment.version}")
+    if args.structure:
+        _print_structure(assessment)
+        return EXIT_OK
+    for row in reports.status_table(assessment).itertuples(index=False):
+        blocking = f"  bloquants : {row.ecarts}" if row.ecarts else ""
+        print(f"{row.code_structure:<12} {row.niveau:<7} {row.nom_structure or ''}{blocking}")
+    counts = assessment.structures["level"].value_counts()
+    print("Structures par niveau : " + ", ".join(f"{level} {counts.get(level, 0)}"
+                                                 for level in reversed(compliance.LEVELS)))
+    return EXIT_OK
+
+
+def _print_structure(assessment) -> None:
+    structure = assessment.structures.iloc[0]
+    print(f"{structure['code']} – {structure['name']} : niveau atteignable {structure['level']}")
+    if isinstance(structure["label_level"], str):
+        state = "soutenu" if structure["label_supported"] else "non soutenu par les indicateurs actuels"
+        print(f"Label {structure['label_level']} attribué le {structure['label_awarded_on']:%d/%m/%Y}, "
+              f"expire le {structure['label_expires_on']:%d/%m/%Y} ({state})")
+    for r in assessment.indicators.to_dict("records"):
+        value = "–" if pd.isna(r["value"]) else format_number_fr(r["value"], 1)
+        print(f"  {r['indicator_code']:<22} {value:>9} {r['level']:<7} {reports.STATUS_FR[r['status']]:<24} "
+              f"{reports.gap_sentence(r)}")
+
+
 def _export(con, args) -> int:
-    window = None
-    if args.period:
-        try:
-            window = parse_window(args.period)
-        except PeriodError:
-            print(f"Période non reconnue : « {args.period} » (attendu : 2025, 2025-T2 ou 2025-03).", file=sys.stderr)
-            return EXIT_USAGE
-    table = canonical_table(con, window)
-    write_canonical_csv(table, args.output)
-    print(f"{format_number_fr(table.num_rows, 0)} valeur(s) exportée(s) dans {args.output}.")
+    if args.format == "csv" and args.what == "valeurs":
+        window = None
+        if args.period:
+            try:
+                window = parse_window(args.period)
+            except PeriodError:
+                print(f"Période non reconnue : « {args.period} » (attendu : 2025, 2025-T2 ou 2025-03).",
+                      file=sys.stderr)
+                return EXIT_USAGE
+        table = canonical_table(con, window)
+        write_canonical_csv(table, args.output)
+        print(f"{format_number_fr(table.num_rows, 0)} valeur(s) exportée(s) dans {args.output}.")
+        return EXIT_OK
+    assessment, error = _assessment(con, args)
+    if error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    if args.format == "xlsx":
+        reports.write_workbook(assessment, args.output)
+    elif args.format == "opendata":
+        reports.write_csv(reports.opendata_table(con, assessment), args.output)
+    else:
+        reports.write_csv(reports.status_table(assessment), args.output)
+    print(f"Évaluation de {format_number_fr(len(assessment.structures), 0)} structure(s) "
+          f"({assessment.window.label}) exportée dans {args.output}.")
     return EXIT_OK
 
 
@@ -180,4 +256,4 @@ def _undo(con, args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"import": _import, "export": _export, "demo": _demo, "history": _history, "undo": _undo}
+COMMANDS = {"import": _import, "status": _status, "export": _export, "demo": _demo, "history": _history, "undo": _undo}

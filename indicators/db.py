@@ -160,9 +160,9 @@ def store_referentiel(cur, ref: Referentiel, origin: str) -> None:
     cur.executemany("INSERT INTO engagement VALUES (?, ?, ?, ?)",
                     [[ref.version, e.number, e.theme, e.label] for e in ref.engagements])
     cur.executemany(
-        "INSERT INTO indicator VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO indicator VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [[ref.version, i.code, i.label, i.engagement, i.unit, i.direction, i.kind, i.periodicity, i.required,
-          i.min_n, i.min_n_provenance] for i in ref.indicators],
+          i.min_n, i.min_n_provenance, i.numerator_label] for i in ref.indicators],
     )
     cur.executemany(
         "INSERT INTO threshold VALUES (?, ?, ?, ?, ?)",

@@ -96,6 +96,7 @@ CREATE TABLE IF NOT EXISTS indicator (
     required BOOLEAN NOT NULL,
     min_n INTEGER,
     min_n_provenance VARCHAR,
+    numerator_label VARCHAR,            -- what the numerator counts: « appels décrochés »
     PRIMARY KEY (version, code)
 );
 

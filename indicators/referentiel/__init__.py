@@ -38,6 +38,8 @@ class Indicator:
     thresholds: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)
     min_n_provenance: str = ""
+    # What the numerator counts, for gaps in words: « 412 appels décrochés de plus ».
+    numerator_label: str = ""
     aliases: tuple[str, ...] = ()
     numerator_aliases: tuple[str, ...] = ()
     denominator_aliases: tuple[str, ...] = ()
@@ -91,6 +93,7 @@ def parse_referentiel(data: dict) -> Referentiel:
             thresholds={k: float(v) for k, v in raw.get("thresholds", {}).items()},
             provenance=dict(raw.get("provenance", {})),
             min_n_provenance=raw.get("min_n_provenance", ""),
+            numerator_label=raw.get("numerator_label", ""),
             aliases=tuple(raw.get("aliases", ())),
             numerator_aliases=tuple(raw.get("numerator_aliases", ())),
             denominator_aliases=tuple(raw.get("denominator_aliases", ())),
