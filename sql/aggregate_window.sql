@@ -1,34 +1,49 @@
--- Per structure × indicator: what the compliance rules need over a window, in one pass.
--- $start, $end: the window (an observation counts when its whole period lies inside it);
--- $structure: one structure code, or NULL for all. last_period_end looks at all data (freshness).
--- A « latest » indicator (yes/no) takes the most recent value of the 12 months up to the window's end:
--- « results published less than 12 months ago » holds for a year, whatever the window's length.
-WITH rows AS (
-    SELECT *,
-           period_start >= $start AND period_end <= $end AS in_window,
-           period_end <= $end AND period_end > $end::DATE - INTERVAL 12 MONTH AS in_last_year
+-- One row per structure × indicator of the référentiel version: what the compliance
+-- engine needs over the window. $start, $end: the window (an observation counts when its whole period
+-- lies inside it); $structure: one code or NULL for all; $version: the référentiel version.
+-- Two aggregations, each over the rows it needs: the window's values, and the latest data (freshness,
+-- and « latest » indicators: a yes/no holds for the 12 months up to the window's end).
+WITH win AS (
+    SELECT structure_code, indicator_code,
+           count(*) AS n_obs,
+           sum(numerator) AS sum_num, count(numerator) AS n_num,
+           sum(denominator) AS sum_den, count(denominator) AS n_den,
+           sum(sample_size) AS sum_eff, count(sample_size) AS n_eff,
+           avg(value) AS mean_value,
+           -- ratio weights: the denominator, else the sample size; mean weights: the sample size
+           sum(value * coalesce(denominator, sample_size)) AS sum_weighted_ratio,
+           sum(coalesce(denominator, sample_size)) AS sum_weight_ratio,
+           count(coalesce(denominator, sample_size)) AS n_weight_ratio,
+           sum(value * sample_size) AS sum_weighted_mean,
+           arg_max(value, period_end) AS last_value
+    FROM observation
+    WHERE period_start >= $start AND period_end <= $end
+      AND ($structure::VARCHAR IS NULL OR structure_code = $structure::VARCHAR)
+    GROUP BY structure_code, indicator_code
+),
+recent AS (
+    SELECT structure_code, indicator_code,
+           max(period_end) AS last_period_end,
+           count(*) FILTER (WHERE period_end <= $end AND period_end > $end::DATE - INTERVAL 12 MONTH)
+               AS n_last_year,
+           arg_max(value, period_end) FILTER (WHERE period_end <= $end
+                                                AND period_end > $end::DATE - INTERVAL 12 MONTH)
+               AS last_year_value
     FROM observation
     WHERE $structure::VARCHAR IS NULL OR structure_code = $structure::VARCHAR
+    GROUP BY structure_code, indicator_code
+),
+-- The indicators' texts (label, unit…) are joined in pandas: 8 rows, not 120 000 copies.
+-- position: the order of indicators within a structure, the same as the rules' order in pandas.
+rules AS (
+    SELECT code AS indicator_code, engagement, row_number() OVER (ORDER BY engagement, code) AS position
+    FROM indicator WHERE version = $version
 )
-SELECT structure_code,
-       indicator_code,
-       count(*) FILTER (WHERE in_window) AS n_obs,
-       sum(numerator) FILTER (WHERE in_window) AS sum_num,
-       count(numerator) FILTER (WHERE in_window) AS n_num,
-       sum(denominator) FILTER (WHERE in_window) AS sum_den,
-       count(denominator) FILTER (WHERE in_window) AS n_den,
-       sum(sample_size) FILTER (WHERE in_window) AS sum_eff,
-       count(sample_size) FILTER (WHERE in_window) AS n_eff,
-       avg(value) FILTER (WHERE in_window) AS mean_value,
-       -- ratio weights: the denominator, else the sample size
-       sum(value * coalesce(denominator, sample_size)) FILTER (WHERE in_window) AS sum_weighted_ratio,
-       sum(coalesce(denominator, sample_size)) FILTER (WHERE in_window) AS sum_weight_ratio,
-       count(coalesce(denominator, sample_size)) FILTER (WHERE in_window) AS n_weight_ratio,
-       -- mean weights: the sample size
-       sum(value * sample_size) FILTER (WHERE in_window) AS sum_weighted_mean,
-       arg_max(value, period_end) FILTER (WHERE in_window) AS last_value,
-       count(*) FILTER (WHERE in_last_year) AS n_last_year,
-       arg_max(value, period_end) FILTER (WHERE in_last_year) AS last_year_value,
-       max(period_end) AS last_period_end
-FROM rows
-GROUP BY structure_code, indicator_code
+SELECT s.code AS structure_code, rules.* EXCLUDE (position), win.* EXCLUDE (structure_code, indicator_code),
+       recent.* EXCLUDE (structure_code, indicator_code)
+FROM structure s
+CROSS JOIN rules
+LEFT JOIN win ON win.structure_code = s.code AND win.indicator_code = rules.indicator_code
+LEFT JOIN recent ON recent.structure_code = s.code AND recent.indicator_code = rules.indicator_code
+WHERE $structure::VARCHAR IS NULL OR s.code = $structure::VARCHAR
+ORDER BY s.code, rules.position

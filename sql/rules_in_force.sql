@@ -11,4 +11,4 @@ FROM indicator i
 LEFT JOIN threshold t ON t.version = i.version AND t.indicator_code = i.code
 WHERE i.version = $version
 GROUP BY ALL
-ORDER BY i.engagement, i.code
+ORDER BY i.engagement, i.code  -- the grid's order in aggregate_window.sql
