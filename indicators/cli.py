@@ -16,7 +16,6 @@ import pandas as pd
 
 from indicators import compliance, db, importer, reports
 from indicators.export import canonical_table, write_canonical_csv
-from indicators.periods import PeriodError, parse_window
 from indicators.text import format_number_fr
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -193,11 +192,11 @@ def _export(con, args) -> int:
         window = None
         if args.period:
             try:
-                window = parse_window(args.period)
-            except PeriodError:
-                print(f"Période non reconnue : « {args.period} » (attendu : 2025, 2025-T2 ou 2025-03).",
-                      file=sys.stderr)
+                resolved = compliance.resolve_window(con, args.period)
+            except compliance.WindowError as error:
+                print(str(error), file=sys.stderr)
                 return EXIT_USAGE
+            window = (resolved.start, resolved.end)
         table = canonical_table(con, window)
         write_canonical_csv(table, args.output)
         print(f"{format_number_fr(table.num_rows, 0)} valeur(s) exportée(s) dans {args.output}.")

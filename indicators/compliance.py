@@ -382,7 +382,7 @@ def _structure_dict(code, row, indicators: pd.DataFrame, engagements: pd.DataFra
             {"code": r.indicator_code, "value": _number(r.value), "level": r.level, "status": r.status,
              "n": _number(r.n), "gap_to_next": _number(r.gap_to_next),
              "gap_unit": r.gap_unit if isinstance(r.gap_unit, str) else None,
-             "next_level": r.next_level, "wilson_95": [_number(r.wilson_low), _number(r.wilson_high)]
+             "next_level": r.next_level if isinstance(r.next_level, str) else None, "wilson_95": [_number(r.wilson_low), _number(r.wilson_high)]
              if not pd.isna(r.wilson_low) else None, "freshness": r.freshness,
              "last_period_end": _iso(r.last_period_end)}
             for r in indicators.itertuples()

@@ -4,6 +4,7 @@ and the formatted Excel report. Every text cell is neutralised against formula i
 from __future__ import annotations
 
 import csv
+import io
 from datetime import date, datetime
 from pathlib import Path
 
@@ -36,6 +37,8 @@ def gap_sentence(row) -> str:
             return f"échantillon insuffisant ({format_number_fr(row.get('n'), 0)} sur {format_number_fr(row.get('min_n'), 0)})"
         return ""
     gap, level = row["gap_to_next"], row["next_level"]
+    if row["unit"] == "oui/non":
+        return f"« oui » attendu pour {level}"
     if row["gap_unit"] == "numerateur":
         noun = row.get("numerator_label") or "unités de plus au numérateur"
         return f"{format_number_fr(gap, 0)} {noun} de plus pour {level}"
@@ -77,11 +80,22 @@ def _text(value) -> str:
 
 def write_csv(frame: pd.DataFrame, output: Path) -> None:
     """``;``, UTF-8 with BOM, decimal comma, ISO dates, formulas neutralised."""
-    with open(output, "w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f, delimiter=";", lineterminator="\n")
-        writer.writerow(frame.columns)
-        for row in frame.itertuples(index=False):
-            writer.writerow([_text(v) for v in row])
+    Path(output).write_bytes(csv_bytes(frame))
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer.writerow(frame.columns)
+    for row in frame.itertuples(index=False):
+        writer.writerow([_text(v) for v in row])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def workbook_bytes(assessment: Assessment) -> bytes:
+    buffer = io.BytesIO()
+    write_workbook(assessment, buffer)
+    return buffer.getvalue()
 
 
 def opendata_table(con: duckdb.DuckDBPyConnection, assessment: Assessment) -> pd.DataFrame:
@@ -95,8 +109,10 @@ def opendata_table(con: duckdb.DuckDBPyConnection, assessment: Assessment) -> pd
     frequency_of = {months: name for name, months in MONTHS_PER_PERIODICITY.items()}
     months = rows["months"].astype("Int64")
     return pd.DataFrame({
+        # The period's both ends: a month and a quarter may start on the same day.
         "code_sp_du_resultat": rows["structure_code"] + "-" + rows["indicator_code"] + "-"
-        + pd.to_datetime(rows["period_start"]).dt.strftime("%Y-%m-%d"),
+        + pd.to_datetime(rows["period_start"]).dt.strftime("%Y%m%d") + "-"
+        + pd.to_datetime(rows["period_end"]).dt.strftime("%Y%m%d"),
         "intitule_du_reseau": rows["network"], "typologie": rows["typologie"],
         "code_sp_structure": rows["structure_code"], "intitule_de_la_structure": rows["name"],
         "code_sp_de_l_indicateur": rows["indicator_code"], "titre_original_de_l_indicateur": rows["label"],

@@ -1,7 +1,7 @@
 -- Values of the window with what the export-resultats schema needs about their structure and indicator.
 SELECT o.structure_code, s.name, s.network, s.typologie, o.indicator_code,
        coalesce(i.label, e.label, o.indicator_code) AS label,
-       o.period_start, o.value, o.numerator, o.denominator,
+       o.period_start, o.period_end, o.value, o.numerator, o.denominator,
        -- whole months only (a single-day value of the baromètre has no duration)
        CASE WHEN day(o.period_start) = 1 AND day(o.period_end + INTERVAL 1 DAY) = 1
             THEN datediff('month', o.period_start, o.period_end + INTERVAL 1 DAY) END AS months,

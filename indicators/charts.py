@@ -1,0 +1,256 @@
+"""Charts (plotly figures) and the French sentences that read them, built from assessment rows.
+
+No Streamlit here: the pages only place what these functions return. Every chart has a table and a
+sentence beside it; colours repeat what the words say, never replace them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from indicators.text import format_number_fr
+
+LEVELS = ("bronze", "argent", "or")
+BAND_COLORS = {"aucun": "rgba(206,5,0,0.08)", "bronze": "rgba(179,64,0,0.10)", "argent": "rgba(146,146,146,0.15)",
+               "or": "rgba(195,153,42,0.18)"}
+LINE_COLOR = "#000091"
+LAYOUT = dict(separators=", ", margin=dict(l=10, r=10, t=30, b=10), height=320, showlegend=False,
+              plot_bgcolor="white", font=dict(family="Arial, sans-serif", size=13))
+
+
+def value_text(value, unit: str | None) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    if unit == "oui/non":
+        return "oui" if value >= 0.5 else "non"
+    text = format_number_fr(value, 1)
+    return f"{text}\u202f%" if unit and unit.startswith("%") else f"{text} {unit or ''}".strip()
+
+
+def gap_words(row: dict) -> str:
+    """« 412 appels décrochés de plus » / « 1,6 minutes de moins » / « 2,4 points de plus »."""
+    gap = row["gap_to_next"]
+    if row["unit"] == "oui/non":
+        return "une réponse « oui »"
+    if row["gap_unit"] == "numerateur":
+        return f"{format_number_fr(gap, 0)} {row.get('numerator_label') or 'unités au numérateur'} de plus"
+    unit = "points" if str(row["unit"]).startswith("%") else row["unit"]
+    return f"{format_number_fr(gap, 1)} {unit} de {'moins' if row['direction'] == 'baisse' else 'plus'}"
+
+
+def need_words(row: dict) -> str:
+    """« Il manque 412 appels décrochés » / « Il faut 1,6 minutes de moins »."""
+    gap = row["gap_to_next"]
+    if row["unit"] == "oui/non":
+        return "Il faut publier les résultats (réponse « oui » attendue)"
+    if row["gap_unit"] == "numerateur":
+        return f"Il manque {format_number_fr(gap, 0)} {row.get('numerator_label') or 'unités au numérateur'}"
+    if row["direction"] == "baisse":
+        return f"Il faut {format_number_fr(gap, 1)} {row['unit']} de moins"
+    unit = "points" if str(row["unit"]).startswith("%") else row["unit"]
+    return f"Il manque {format_number_fr(gap, 1)} {unit}"
+
+
+def blocking_sentences(indicators: pd.DataFrame, blocking: list[str]) -> list[str]:
+    """One sentence per blocking indicator: what is missing for the next level."""
+    sentences = []
+    for row in indicators[indicators["indicator_code"].isin(blocking)].to_dict("records"):
+        label = row["label"]
+        if row["status"] == "manquant":
+            sentences.append(f"{label} : aucune valeur sur la fenêtre ; envoyez les données pour être évalué.")
+        elif row["status"] == "echantillon_insuffisant":
+            sentences.append(f"{label} : échantillon insuffisant ({format_number_fr(row['n'], 0)} réponses sur "
+                             f"{format_number_fr(row['min_n'], 0)} requises).")
+        elif pd.notna(row["gap_to_next"]):
+            sentences.append(f"{need_words(row)} pour le niveau {row['next_level']} ({label} : "
+                             f"{value_text(row['value'], row['unit'])}, seuil "
+                             f"{value_text(row['next_threshold'], row['unit'])}).")
+    return sentences
+
+
+def label_sentence(structure, today: date) -> str:
+    """The awarded label, its expiry, and whether today's indicators still support it."""
+    awarded, expires = structure["label_awarded_on"], structure["label_expires_on"]
+    text = f"Label {structure['label_level']} attribué le {awarded:%d/%m/%Y}, valable jusqu'au {expires:%d/%m/%Y}"
+    if expires < today:
+        text += " : il a expiré."
+    elif (expires - today).days <= 183:
+        text += " : audit de renouvellement à prévoir (moins de 6 mois)."
+    else:
+        text += "."
+    support = ("Les indicateurs actuels le soutiennent." if structure["label_supported"]
+               else f"Les indicateurs actuels ne le soutiennent plus (niveau calculé : {structure['level']}).")
+    return f"{text} {support}"
+
+
+def trend_words(values: pd.Series, unit: str | None, direction: str) -> str:
+    """Direction of the last values, said in words (better/worse, not only up/down)."""
+    recent = values.dropna().tail(6)
+    if len(recent) < 3:
+        return ""
+    slope = np.polyfit(np.arange(len(recent)), recent.to_numpy(dtype=float), 1)[0] * (len(recent) - 1)
+    if abs(slope) < 1e-9 or (unit and abs(slope) < 0.05 * max(abs(recent.mean()), 1e-9) / 10):
+        return "stable sur les dernières valeurs"
+    better = (slope > 0) == (direction == "hausse")
+    change = value_text(abs(slope), "points" if unit and unit.startswith("%") else unit)
+    return f"{'en amélioration' if better else 'en dégradation'} sur les dernières valeurs ({change})"
+
+
+def indicator_reading(row: dict, values: pd.DataFrame, window_label: str) -> str:
+    """One French sentence generated from the numbers."""
+    label = row["label"]
+    if row["status"] == "manquant":
+        return f"{label} : aucune valeur sur la fenêtre « {window_label} »."
+    text = f"{label} : {value_text(row['value'], row['unit'])} sur « {window_label} », niveau {row['level']}"
+    if row["status"] == "echantillon_insuffisant":
+        text += f" (échantillon insuffisant : {format_number_fr(row['n'], 0)} réponses)"
+    elif pd.notna(row["gap_to_next"]):
+        text += f" ; {need_words(row)[0].lower()}{need_words(row)[1:]} pour {row['next_level']}"
+    else:
+        text += " ; niveau or atteint"
+    if pd.notna(row.get("wilson_low")):
+        text += (f" (intervalle de confiance à 95 % : {value_text(row['wilson_low'], row['unit'])} – "
+                 f"{value_text(row['wilson_high'], row['unit'])})")
+    trend = trend_words(values["value"], row["unit"], row["direction"]) if not values.empty else ""
+    return text + (f" ; {trend}." if trend else ".")
+
+
+def _bands(figure: go.Figure, row: dict, low: float, high: float) -> None:
+    """Level bands between the thresholds, each named in the legend area."""
+    limits = [row[level] for level in LEVELS]
+    if any(pd.isna(x) for x in limits):
+        return
+    lower_is_better = row["direction"] == "baisse"
+    edges = [low, *limits, high] if not lower_is_better else [high, *limits, low]
+    names = ["aucun", *LEVELS]
+    for name, start, end in zip(names, edges[:-1], edges[1:]):
+        figure.add_hrect(y0=min(start, end), y1=max(start, end), fillcolor=BAND_COLORS[name], line_width=0,
+                         layer="below", annotation_text=name, annotation_position="right",
+                         annotation_font_size=11)
+    for level, limit in zip(LEVELS, limits):
+        figure.add_hline(y=limit, line_dash="dot", line_width=1, line_color="#666666")
+
+
+def time_series(row: dict, values: pd.DataFrame) -> go.Figure:
+    """Values over time with the bronze / argent / or bands and, for surveys, the Wilson interval."""
+    figure = go.Figure()
+    y = values["value"].astype(float)
+    error = None
+    if pd.notna(row.get("wilson_low")) and values["sample_size"].notna().any():
+        from indicators.compliance import wilson_interval
+
+        low, high = wilson_interval(y, values["sample_size"].fillna(values["denominator"]))
+        error = dict(type="data", symmetric=False, array=high - y, arrayminus=y - low, color="#6a6af4",
+                     thickness=1)
+    figure.add_trace(go.Scatter(x=pd.to_datetime(values["period_start"]), y=y, mode="lines+markers",
+                                line=dict(color=LINE_COLOR, width=2), error_y=error, name=row["label"],
+                                hovertemplate="%{x|%m/%Y} : %{y:,.1f}<extra></extra>"))
+    limits = [row[level] for level in LEVELS if pd.notna(row[level])]
+    span = [*y.dropna().tolist(), *limits]
+    if span:
+        margin = (max(span) - min(span)) * 0.15 or 1
+        low, high = min(span) - margin, max(span) + margin
+        if str(row["unit"]).startswith("%"):
+            low, high = max(low, 0), min(high, 100)
+        _bands(figure, row, low, high)
+        figure.update_yaxes(range=[low, high])
+    figure.update_layout(**LAYOUT, yaxis_title=row["unit"], xaxis_tickformat="%m/%Y")
+    return figure
+
+
+def progress_bar(row: dict) -> go.Figure:
+    """Where the value sits between the bronze, argent and or thresholds."""
+    figure = go.Figure()
+    limits = [row[level] for level in LEVELS]
+    known = [x for x in [*limits, row["value"]] if pd.notna(x)]
+    if not known:
+        return figure
+    lower, upper = min(known), max(known)
+    margin = (upper - lower) * 0.25 or 1
+    low, high = lower - margin, upper + margin
+    if str(row["unit"]).startswith("%"):
+        low, high = max(low, 0), min(high, 100)
+    if all(pd.notna(x) for x in limits):
+        lower_is_better = row["direction"] == "baisse"
+        edges = [low, *limits, high] if not lower_is_better else [high, *limits, low]
+        for name, start, end in zip(["aucun", *LEVELS], edges[:-1], edges[1:]):
+            figure.add_vrect(x0=min(start, end), x1=max(start, end), fillcolor=BAND_COLORS[name], line_width=0,
+                             annotation_text=name, annotation_position="top left", annotation_font_size=11)
+    if pd.notna(row["value"]):
+        figure.add_trace(go.Scatter(x=[row["value"]], y=[0], mode="markers+text", marker=dict(size=16,
+                                    color=LINE_COLOR, symbol="diamond"), text=[value_text(row["value"], row["unit"])],
+                                    textposition="bottom center", hoverinfo="skip"))
+    figure.update_yaxes(visible=False, range=[-1, 1])
+    figure.update_xaxes(range=[low, high], title=row["unit"])
+    figure.update_layout(**{**LAYOUT, "height": 160})
+    return figure
+
+
+def series_table(row: dict, values: pd.DataFrame) -> pd.DataFrame:
+    """The chart's table alternative, in French formats."""
+    return pd.DataFrame({
+        "Période": [f"{pd.Timestamp(s):%d/%m/%Y} – {pd.Timestamp(e):%d/%m/%Y}"
+                    for s, e in zip(values["period_start"], values["period_end"])],
+        "Valeur": [value_text(v, row["unit"]) for v in values["value"]],
+        "Numérateur": [format_number_fr(v, 0) if pd.notna(v) else "" for v in values["numerator"]],
+        "Dénominateur": [format_number_fr(v, 0) if pd.notna(v) else "" for v in values["denominator"]],
+        "Effectif": [format_number_fr(v, 0) if pd.notna(v) else "" for v in values["sample_size"]],
+    })
+
+
+def engagements_sentence(engagements: pd.DataFrame) -> str:
+    counts = engagements["status"].value_counts()
+    measured = len(engagements) - int(counts.get("sans_indicateur", 0))
+    return (f"{int(counts.get('conforme', 0))} engagement(s) conforme(s) sur {measured} mesuré(s) ; "
+            f"{int(counts.get('non_conforme', 0))} non conforme(s), {int(counts.get('incomplet', 0))} incomplet(s).")
+
+
+def level_distribution(counts: pd.Series) -> go.Figure:
+    """Structures per level (aucun → or), each bar named."""
+    order = ["aucun", *LEVELS]
+    colors = ["#CE0500", "#B34000", "#929292", "#C3992A"]
+    figure = go.Figure(go.Bar(x=order, y=[int(counts.get(level, 0)) for level in order], marker_color=colors,
+                              text=[format_number_fr(int(counts.get(level, 0)), 0) for level in order],
+                              textposition="outside", hovertemplate="%{x} : %{y:,}<extra></extra>"))
+    figure.update_layout(**LAYOUT, yaxis_title="structures")
+    return figure
+
+
+def level_sentence(counts: pd.Series) -> str:
+    total = int(counts.sum())
+    if total == 0:
+        return "Aucune structure dans la sélection."
+    ready = int(counts.get("bronze", 0) + counts.get("argent", 0) + counts.get("or", 0))
+    return (f"Sur {format_number_fr(total, 0)} structures, {format_number_fr(ready, 0)} "
+            f"({format_number_fr(100 * ready / total, 0)} %) atteignent au moins le niveau bronze, dont "
+            f"{format_number_fr(int(counts.get('or', 0)), 0)} le niveau or.")
+
+
+def histogram(values: pd.Series, row: dict, bins: int = 30) -> go.Figure:
+    """Distribution of an indicator across structures with its thresholds; only bin counts are sent."""
+    finite = values.dropna().astype(float)
+    figure = go.Figure()
+    if finite.empty:
+        return figure
+    counts, edges = np.histogram(finite, bins=bins)
+    figure.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges),
+                            marker_color=LINE_COLOR, hovertemplate="%{x:,.1f} : %{y} structures<extra></extra>"))
+    for level in LEVELS:
+        if pd.notna(row[level]):
+            figure.add_vline(x=row[level], line_dash="dash", line_color="#333333", annotation_text=level,
+                             annotation_position="top")
+    figure.update_layout(**LAYOUT, xaxis_title=row["unit"], yaxis_title="structures")
+    return figure
+
+
+def engagement_heatmap(matrix: pd.DataFrame, title: str) -> go.Figure:
+    """Share of structures « conforme » (0–100 %) per row (network or structure) and engagement."""
+    figure = go.Figure(go.Heatmap(z=matrix.to_numpy(dtype=float), x=[f"E{c}" for c in matrix.columns],
+                                  y=[str(i) for i in matrix.index], zmin=0, zmax=100, colorscale="Blues",
+                                  colorbar=dict(title="% conformes"),
+                                  hovertemplate="%{y} · %{x} : %{z:.0f} %<extra></extra>"))
+    figure.update_layout(**{**LAYOUT, "height": max(260, 26 * len(matrix) + 80)}, title=title)
+    return figure

@@ -1,0 +1,8 @@
+-- Years, quarters and months that hold data, newest first: the window choices of the pages.
+WITH months AS (SELECT DISTINCT date_trunc('month', period_end) AS m FROM observation)
+SELECT DISTINCT strftime(m, '%Y') AS window, 'annee' AS kind, year(m) AS y, 0 AS sub FROM months
+UNION
+SELECT DISTINCT strftime(m, '%Y') || '-T' || quarter(m), 'trimestre', year(m), quarter(m) FROM months
+UNION
+SELECT DISTINCT strftime(m, '%Y-%m'), 'mois', year(m), month(m) FROM months
+ORDER BY y DESC, kind, sub DESC
