@@ -2,9 +2,19 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="Services Publics+ · Indicateurs de qualité", page_icon="📊", layout="wide")
+st.set_page_config(page_title="Services Publics+ · Indicateurs de qualité", page_icon=":material/leaderboard:", layout="wide")
 
 navigation = st.navigation({
-    "Données": [st.Page("pages/donnees.py", title="Structures et imports", icon="🗂️", default=True)],
+    "Pilotage": [
+        st.Page("pages/mon_service.py", title="Mon service", icon=":material/home:", default=True),
+        st.Page("pages/comparaison.py", title="Comparaison", icon=":material/leaderboard:"),
+    ],
+    "Données": [
+        st.Page("pages/import_fichiers.py", title="Import", icon=":material/upload_file:"),
+        st.Page("pages/donnees.py", title="Structures et imports", icon=":material/table_view:"),
+    ],
+    "Référentiel": [
+        st.Page("pages/referentiel.py", title="Référentiel", icon=":material/rule:"),
+    ],
 })
 navigation.run()

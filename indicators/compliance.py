@@ -414,3 +414,41 @@ def status_json(assessment: Assessment) -> dict:
             for row in assessment.structures.itertuples(index=False)
         ],
     }
+
+
+def subset(assessment: Assessment, codes) -> Assessment:
+    """The same assessment restricted to some structures (a network, a filter of the Comparaison page)."""
+    keep = set(codes)
+    return Assessment(
+        assessment.window, assessment.version, assessment.today, assessment.rules,
+        assessment.indicators[assessment.indicators["structure_code"].isin(keep)].reset_index(drop=True),
+        assessment.structures[assessment.structures["code"].isin(keep)].reset_index(drop=True),
+        assessment.engagements[assessment.engagements["structure_code"].isin(keep)].reset_index(drop=True),
+        assessment.engagement_labels)
+
+
+@dataclass
+class Summary:
+    """A network's or the programme's picture: levels, indicator quartiles, engagements, late senders."""
+
+    levels: pd.DataFrame  # network × level counts (plus « Total »)
+    quartiles: pd.DataFrame  # per indicator: structures with a value, q1, median, q3
+    engagements: pd.DataFrame  # network × engagement: share of structures « conforme » (%)
+    late: pd.DataFrame  # structures with at least one indicator late or missing
+
+
+def summarize(assessment: Assessment) -> Summary:
+    s, ind = assessment.structures, assessment.indicators
+    levels = pd.crosstab(s["network"].fillna("(sans réseau)"), pd.Categorical(s["level"], LEVELS),
+                         margins=True, margins_name="Total", dropna=False)
+    judged = ind[ind["status"].isin(["conforme", "non_conforme"])]
+    quartiles = judged.groupby("indicator_code", observed=True)["value"].describe(percentiles=[0.25, 0.5, 0.75])
+    quartiles = quartiles[["count", "25%", "50%", "75%"]].rename(
+        columns={"count": "structures", "25%": "q1", "50%": "mediane", "75%": "q3"})
+    measured = assessment.engagements[assessment.engagements["status"] != "sans_indicateur"].merge(
+        s[["code", "network"]], left_on="structure_code", right_on="code")
+    measured["is_conforme"] = (measured["status"] == "conforme") * 100.0
+    engagements = measured.pivot_table(index=measured["network"].fillna("(sans réseau)"), columns="number",
+                                       values="is_conforme", aggfunc="mean", observed=True)
+    late = s[s["late_indicators"].map(len) > 0][["code", "name", "network", "late_indicators"]]
+    return Summary(levels, quartiles, engagements, late)

@@ -1,14 +1,26 @@
-"""The pages' one door onto the database: a cached connection, a cursor per query, cached reads."""
+"""The pages' one door onto the database: a cached connection, a cursor per query, cached reads keyed by
+the data's version so that an import or an undo shows at once."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
-from indicators import db, importer, settings
+from indicators import compliance, db, importer, settings
 from indicators.layouts import BY_NAME
 
 STATUS_LABELS = importer.STATUS_LABELS
+
+# Streamlit runs the very first session after a server start through its legacy « pages/ folder » router
+# when that session opens a page's URL directly (app.py has not called st.navigation yet in this process):
+# the page then lacks app.py's configuration and navigation. Switch the process to st.navigation and rerun.
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+CACHE_ENTRIES = 32
 
 
 def layout_label(name: str | None) -> str:
@@ -36,12 +48,58 @@ def read(sql_name: str, params: dict | None = None) -> pd.DataFrame:
         cur.close()
 
 
-def structures() -> pd.DataFrame:
+def data_version() -> tuple:
+    """Changes with every import, undo and référentiel edit: the key of every cached read."""
+    cur = connection().cursor()
+    try:
+        return tuple(cur.execute(db.sql("data_version")).fetchall()[0])
+    finally:
+        cur.close()
+
+
+def is_empty() -> bool:
+    return data_version()[0] == 0
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def structures(version: tuple) -> pd.DataFrame:
     return read("structures_list")
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def periods(version: tuple) -> pd.DataFrame:
+    """Years, quarters and months that hold data, newest first (the window choices)."""
+    return read("periods_available")
 
 
 def imports() -> pd.DataFrame:
     return pd.DataFrame(importer.history(connection()))
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner="Calcul des niveaux…")
+def assessment(window_text: str, version: tuple, today: date) -> compliance.Assessment:
+    con = connection()
+    return compliance.assess(con, compliance.resolve_window(con, window_text, today), today=today)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def previous_assessment(window_text: str, version: tuple, today: date) -> compliance.Assessment:
+    """The window of the same length just before, for the deltas of the KPI cards."""
+    con = connection()
+    return compliance.assess(con, compliance.resolve_window(con, window_text, today).previous(), today=today)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def structure_assessment(window_text: str, code: str, version: tuple, today: date) -> compliance.Assessment:
+    """One structure's assessment (its exports)."""
+    con = connection()
+    return compliance.assess(con, compliance.resolve_window(con, window_text, today), structure=code, today=today)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def structure_series(code: str, version: tuple) -> pd.DataFrame:
+    """Every value of one structure, for its time series (a few hundred rows at most)."""
+    return read("structure_series", {"structure": code})
 
 
 def load_demo(n_structures: int = 300) -> list[importer.ImportReport]:

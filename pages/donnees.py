@@ -3,22 +3,15 @@
 import streamlit as st
 
 from pages import _access as access
+from pages import _ui as ui
 
 st.title("Structures et imports")
 
-structures = access.structures()
+structures = access.structures(access.data_version())
 imports = access.imports()
 
-if structures.empty and imports.empty:
-    st.info("La base est vide. Chargez les données de démonstration, ou importez vos fichiers en ligne de "
-            "commande : `python -m indicators import FICHIER`.")
-    if st.button("Charger les données de démonstration", type="primary"):
-        with st.spinner("Génération et import des données de démonstration…"):
-            reports = access.load_demo()
-        for report in reports:
-            st.success(report.summary())
-        st.rerun()
-    st.stop()
+if access.is_empty():
+    ui.first_run_screen()
 
 left, middle, right = st.columns(3)
 left.metric("Structures", f"{len(structures):,}".replace(",", "\u202f"))

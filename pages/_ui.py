@@ -1,0 +1,110 @@
+"""Shared pieces of the pages: the sidebar filters, the first-run screen, French formats and words."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from indicators.text import format_number_fr
+from pages import _access as access
+
+LEVEL_WORDS = {"aucun": "aucun niveau", "bronze": "bronze", "argent": "argent", "or": "or"}
+# Colours only repeat what the words say (DSFR-like palette); statuses are always written out.
+LEVEL_COLORS = {"aucun": "#CE0500", "bronze": "#B34000", "argent": "#929292", "or": "#C3992A"}
+STATUS_WORDS = {"conforme": "conforme", "non_conforme": "non conforme", "echantillon_insuffisant":
+                "échantillon insuffisant", "manquant": "manquant", "incomplet": "incomplet",
+                "sans_indicateur": "sans indicateur", "a_jour": "à jour", "en_retard": "en retard"}
+WINDOW_KINDS = {"12m": "12 derniers mois", "annee": "Année", "trimestre": "Trimestre", "mois": "Mois"}
+ALL = "Tous les réseaux"
+
+
+def today() -> date:
+    return date.today()
+
+
+def number(value, unit: str | None = None, decimals: int = 1) -> str:
+    """85.3 and « % » → « 85,3 % »; 10600 → « 10 600 »; missing → « – »."""
+    if value is None or pd.isna(value):
+        return "–"
+    if unit == "oui/non":
+        return "oui" if value >= 0.5 else "non"
+    text = format_number_fr(value, decimals)
+    if not unit:
+        return text
+    return f"{text}\u202f%" if unit.startswith("%") else f"{text} {unit}"
+
+
+def status_text(status: str) -> str:
+    return STATUS_WORDS.get(status, status)
+
+
+COMPACT_UNITS = {"minutes": "min", "jours ouvrés": "j ouvrés", "jours": "j"}
+
+
+def compact(value, unit: str | None) -> str:
+    """For KPI cards: « 20,4 min », « 2,6 j ouvrés », « 85,3 % »."""
+    return number(value, COMPACT_UNITS.get(unit, unit))
+
+
+def delta(change, unit: str | None) -> str | None:
+    """A signed change: rates in points (« +1,6 pt »), others in their unit; none for yes/no."""
+    if change is None or pd.isna(change) or unit == "oui/non":
+        return None
+    sign = "+" if change > 0 else "-" if change < 0 else ""  # ASCII minus: st.metric reads the sign
+    text = format_number_fr(abs(change), 1)
+    suffix = "pt" if unit and unit.startswith("%") else COMPACT_UNITS.get(unit, unit or "")
+    return f"{sign}{text} {suffix}".strip()
+
+
+def first_run_screen() -> None:
+    """On an empty database: say so and offer the two ways out; stops the page."""
+    st.info("La base est vide : aucune structure, aucune valeur. Chargez les données de démonstration pour "
+            "découvrir le tableau de bord, ou importez vos fichiers.")
+    left, right = st.columns(2)
+    if left.button("Charger les données de démonstration", type="primary", width="stretch"):
+        with st.spinner("Génération et import des données de démonstration (300 structures)…"):
+            reports = access.load_demo()
+        for report in reports:
+            st.toast(report.summary())
+        st.rerun()
+    if right.button("Importer un fichier", width="stretch"):
+        st.switch_page("pages/import_fichiers.py")
+    st.stop()
+
+
+def sidebar_filters(with_structure: bool = False) -> dict:
+    """Window, network and (optionally) structure, shared by the pages through the session."""
+    version = access.data_version()
+    periods = access.periods(version)
+    structures = access.structures(version)
+    with st.sidebar:
+        st.header("Filtres")
+        kind = st.radio("Fenêtre", list(WINDOW_KINDS), format_func=WINDOW_KINDS.get, key="window_kind",
+                        horizontal=True)
+        if kind == "12m":
+            window = "12m"
+        else:
+            choices = periods.loc[periods["kind"] == kind, "window"].tolist()
+            window = st.selectbox(WINDOW_KINDS[kind], choices, key=f"window_{kind}") if choices else "12m"
+        networks = [ALL, *sorted(structures["network"].dropna().unique())]
+        network = st.selectbox("Réseau", networks, key="network")
+        selected = structures if network == ALL else structures[structures["network"] == network]
+        code = None
+        if with_structure and not selected.empty:
+            codes = selected["code"].tolist()
+            names = dict(zip(selected["code"], selected["name"]))
+            if st.session_state.get("structure") not in codes:
+                st.session_state["structure"] = codes[0]
+            code = st.selectbox("Structure", codes, key="structure",
+                                format_func=lambda c: f"{c} – {names.get(c) or ''}")
+        st.caption(f"Données au {today():%d/%m/%Y} · référentiel {version[2]}")
+    return {"window": window or "12m", "network": None if network == ALL else network, "structure": code,
+            "version": version}
+
+
+def download_name(stem: str, window: str, extension: str) -> str:
+    """A download's file name: only ASCII letters, digits, « - » and « _ » survive (codes come from files)."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in f"{stem}-{window}")
+    return f"{safe}.{extension}"

@@ -1,0 +1,104 @@
+"""Page « Mon service »: one structure's label readiness, KPI cards, time series against the level bands,
+engagements, freshness and progress toward the next level."""
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from indicators import charts, reports
+from pages import _access as access
+from pages import _ui as ui
+
+st.title("Mon service")
+if access.is_empty():
+    ui.first_run_screen()
+
+filters = ui.sidebar_filters(with_structure=True)
+code = filters["structure"]
+if code is None:
+    st.warning("Aucune structure dans ce réseau.")
+    st.stop()
+today = ui.today()
+assessment = access.assessment(filters["window"], filters["version"], today)
+previous = access.previous_assessment(filters["window"], filters["version"], today)
+structure = assessment.structures.set_index("code").loc[code]
+indicators = assessment.indicators[assessment.indicators["structure_code"] == code].reset_index(drop=True)
+before = previous.indicators[previous.indicators["structure_code"] == code].set_index("indicator_code")
+
+st.subheader(f"{code} – {structure['name'] or ''}")
+st.caption(" · ".join(str(x) for x in (structure["network"], structure["typologie"], structure["departement"],
+                                        structure["region"]) if isinstance(x, str))
+           + f" · fenêtre : {assessment.window.label} · référentiel {assessment.version}")
+
+# Label readiness first: the question a director asks.
+level = structure["level"]
+readiness = f"Niveau atteignable : **{ui.LEVEL_WORDS[level]}**"
+(st.success if level in ("argent", "or") else st.warning if level == "bronze" else st.error)(readiness)
+for sentence in charts.blocking_sentences(indicators, structure["blocking"]):
+    st.markdown(f"- {sentence}")
+if isinstance(structure["label_level"], str):
+    st.info(charts.label_sentence(structure, today))
+
+st.markdown("#### Indicateurs")
+columns = st.columns(4)
+for i, row in enumerate(indicators.to_dict("records")):
+    previous_value = before["value"].get(row["indicator_code"]) if not before.empty else None
+    change = row["value"] - previous_value if previous_value is not None else None
+    with columns[i % 4]:
+        st.metric(row["label"], ui.compact(row["value"], row["unit"]), ui.delta(change, row["unit"]),
+                  delta_color="inverse" if row["direction"] == "baisse" else "normal",
+                  help=f"{ui.status_text(row['status'])} · niveau {row['level']} · "
+                       f"{reports.gap_sentence(row) or 'niveau or atteint'} · variation : fenêtre précédente",
+                  border=True)
+
+series = access.structure_series(code, filters["version"])
+st.markdown("#### Évolution et progression vers le niveau suivant")
+for row in indicators.to_dict("records"):
+    values = series[series["indicator_code"] == row["indicator_code"]]
+    with st.expander(f"{row['label']} — {ui.status_text(row['status'])}, niveau {row['level']}",
+                     expanded=row["indicator_code"] in structure["blocking"]):
+        st.write(charts.indicator_reading(row, values, assessment.window.label))
+        chart_tab, progress_tab, table_tab = st.tabs(["Évolution", "Progression", "Tableau"])
+        with chart_tab:
+            if values.empty:
+                st.caption("Aucune valeur reçue pour cet indicateur.")
+            else:
+                st.plotly_chart(charts.time_series(row, values), key=f"serie-{row['indicator_code']}")
+        with progress_tab:
+            st.plotly_chart(charts.progress_bar(row), key=f"progression-{row['indicator_code']}")
+        with table_tab:
+            st.dataframe(charts.series_table(row, values), hide_index=True)
+
+left, right = st.columns(2)
+with left:
+    st.markdown("#### Engagements")
+    engagements = assessment.engagements[assessment.engagements["structure_code"] == code].merge(
+        assessment.engagement_labels, on="number")
+    st.dataframe(pd.DataFrame({
+        "N°": engagements["number"], "Thème": engagements["theme"], "Engagement": engagements["label"],
+        "Statut": engagements["status"].map(ui.status_text)}), hide_index=True)
+    st.caption(charts.engagements_sentence(engagements))
+with right:
+    st.markdown("#### Fraîcheur des données")
+    st.dataframe(pd.DataFrame({
+        "Indicateur": indicators["label"], "Périodicité": indicators["periodicity"],
+        "Dernière période reçue": pd.to_datetime(indicators["last_period_end"]).dt.strftime("%d/%m/%Y")
+        .fillna("jamais"),
+        "État": indicators["freshness"].map(ui.status_text)}), hide_index=True)
+    late = structure["late_indicators"]
+    st.caption(f"{len(late)} indicateur(s) en retard ou manquant(s) : {', '.join(late)}." if late
+               else "Toutes les données attendues sont arrivées.")
+
+st.markdown("#### Exporter")
+one = access.structure_assessment(filters["window"], code, filters["version"], today)
+left, middle, right = st.columns(3)
+left.download_button("Rapport Excel", data=lambda: reports.workbook_bytes(one), on_click="ignore",
+                     file_name=ui.download_name(f"rapport-{code}", assessment.window.text, "xlsx"),
+                     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+middle.download_button("Niveaux (CSV)", data=lambda: reports.csv_bytes(reports.status_table(one)),
+                       on_click="ignore", file_name=ui.download_name(f"niveaux-{code}", assessment.window.text,
+                                                                     "csv"), mime="text/csv")
+right.download_button("Résultats open data (CSV)",
+                      data=lambda: reports.csv_bytes(reports.opendata_table(access.connection(), one)),
+                      on_click="ignore", file_name=ui.download_name(f"resultats-{code}", assessment.window.text,
+                                                                    "csv"), mime="text/csv")
