@@ -52,7 +52,8 @@ def data_version() -> tuple:
     """Changes with every import, undo and référentiel edit: the key of every cached read."""
     cur = connection().cursor()
     try:
-        return tuple(cur.execute(db.sql("data_version")).fetchall()[0])
+        # The file is part of the key: two databases can have the same number of imports.
+        return (*cur.execute(db.sql("data_version")).fetchall()[0], str(settings.db_path()))
     finally:
         cur.close()
 

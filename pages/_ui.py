@@ -104,6 +104,14 @@ def sidebar_filters(with_structure: bool = False) -> dict:
             "version": version}
 
 
+def open_structure(code: str) -> None:
+    """Button callback (it runs before the widgets exist, so it may set their values): select the
+    structure in the shared filters and ask the page to go to « Mon service »."""
+    st.session_state["structure"] = code
+    st.session_state["network"] = ALL
+    st.session_state["open_mon_service"] = True
+
+
 def download_name(stem: str, window: str, extension: str) -> str:
     """A download's file name: only ASCII letters, digits, « - » and « _ » survive (codes come from files)."""
     safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in f"{stem}-{window}")

@@ -86,9 +86,9 @@ options = matches["Code"].head(50).tolist()
 names = dict(zip(ranking["Code"], ranking["Structure"]))
 code = search.selectbox("Structure", options, format_func=lambda c: f"{c} – {names.get(c) or ''}",
                         key="drill_code", label_visibility="collapsed") if options else None
-if open_column.button("Ouvrir", type="primary", disabled=code is None, key="drill_open"):
-    st.session_state["structure"] = code
-    st.session_state["network"] = ui.ALL
+open_column.button("Ouvrir", type="primary", disabled=code is None, key="drill_open", on_click=ui.open_structure,
+                   args=(code,))
+if st.session_state.pop("open_mon_service", False):
     st.switch_page("pages/mon_service.py")
 
 st.markdown("#### Labels : attribués et calculés")

@@ -7,43 +7,123 @@ from datetime import date
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import PROJECT, count
+from conftest import PROJECT, canonical, count
 from indicators import db
 from indicators.demo import load_demo
 
 APP = str(PROJECT / "app.py")
+PAGES = ["pages/mon_service.py", "pages/comparaison.py", "pages/import_fichiers.py", "pages/donnees.py",
+         "pages/referentiel.py"]
 
 
-def run_app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
+def open_page(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
     at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
     assert not at.exception, at.exception
     return at
 
 
-def test_empty_database_offers_demo_data(db_path):
-    at = run_app()
-    assert at.title[0].value == "Structures et imports"
+@pytest.fixture
+def demo(db_path):
+    load_demo(db.connect(db_path), 40, seed=3, today=date.today())
+    return db_path
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_on_an_empty_database(db_path, page):
+    at = open_page(page)
+    assert at.title, "each page has a title"
+
+
+def test_empty_database_offers_demo_data_and_import(db_path):
+    at = open_page()
+    assert at.title[0].value == "Mon service"
     assert any("La base est vide" in info.value for info in at.info)
-    assert at.button[0].label == "Charger les données de démonstration"
+    labels = [b.label for b in at.button]
+    assert "Charger les données de démonstration" in labels and "Importer un fichier" in labels
 
 
-def test_demo_button_loads_structures_and_shows_them(db_path):
-    at = run_app()
-    at.button[0].click().run(timeout=180)
+def test_demo_button_loads_the_demo_and_shows_a_structure(db_path):
+    at = open_page()
+    next(b for b in at.button if b.label == "Charger les données de démonstration").click().run(timeout=300)
     assert not at.exception
-    con = db.connect(db_path)
-    assert count(con, "SELECT count(*) FROM structure") == 300
-    assert [m.label for m in at.metric] == ["Structures", "Réseaux", "Imports en vigueur"]
-    assert at.metric[0].value == "300"
-    assert len(at.dataframe) == 2
+    assert count(db.connect(db_path), "SELECT count(*) FROM structure") == 300
+    assert any("Niveau atteignable" in m.value for m in [*at.success, *at.warning, *at.error])
+    assert len(at.metric) == 8
 
 
-def test_structures_and_history_are_listed(db_path):
-    con = db.connect(db_path)
-    load_demo(con, 40, seed=3, today=date(2026, 11, 27))
-    at = run_app()
-    structures, history = at.dataframe[0].value, at.dataframe[1].value
-    assert len(structures) == 40
-    assert set(history["status"]) == {"importé"}
-    assert list(history["filename"]) == ["démonstration – valeurs", "démonstration – structures"]
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_on_the_demo_data(demo, page):
+    at = open_page(page)
+    assert at.title
+
+
+def test_mon_service_says_the_level_the_blocking_gap_and_french_numbers(db_path, tmp_path, run_cli):
+    # 8 449 calls answered out of 10 000: 84,49 % → bronze; argent needs ⌈0,85 × 10 000 − 8 449⌉ = 51 more.
+    run_cli("import", canonical(tmp_path / "s1.csv", [
+        "S1;Accueil de Lyon;CAF;decroche;2025-01-01;2025-01-31;84,49;8449;10000;",
+        "S1;Accueil de Lyon;CAF;attente_guichet;2025-01-01;2025-01-31;5;;;100",
+        "S1;Accueil de Lyon;CAF;delai_courriels;2025-01-01;2025-01-31;1,5;;;40",
+        "S1;Accueil de Lyon;CAF;delai_courriers;2025-01-01;2025-01-31;5;;;40",
+        "S1;Accueil de Lyon;CAF;delais_annonces;2025-01-01;2025-01-31;96;96;100;",
+        "S1;Accueil de Lyon;CAF;demarches_en_ligne_8;2025-01-01;2025-03-31;85;170;200;",
+        "S1;Accueil de Lyon;CAF;publication_resultats;2025-01-01;2025-01-31;oui;;;",
+        "S1;Accueil de Lyon;CAF;satisfaction_globale;2025-01-01;2025-03-31;92;184;200;200",
+    ]))
+    at = open_page()
+    banner = next(m.value for m in [*at.success, *at.warning, *at.error] if "Niveau atteignable" in m.value)
+    assert "bronze" in banner
+    texts = " ".join(m.value for m in at.markdown)
+    assert "Il manque 51 appels décrochés pour le niveau argent" in texts
+    decroche = next(m for m in at.metric if m.label == "Taux de décroché")
+    assert decroche.value == "84,5\u202f%"
+    assert len(at.get("plotly_chart")) >= 8  # a time series and a progress bar per indicator
+
+
+def test_mon_service_shows_the_label_and_whether_it_is_still_supported(db_path, tmp_path, run_cli):
+    run_cli("import", canonical(tmp_path / "s1.csv", [
+        "S1;Accueil de Lyon;CAF;decroche;2025-01-01;2025-01-31;70;700;1000;"]))
+    register = tmp_path / "structures.csv"
+    register.write_text("code_structure;nom_structure;niveau_label;date_label\nS1;Accueil de Lyon;or;2024-03-15\n",
+                        encoding="utf-8")
+    run_cli("import", register)
+    at = open_page()
+    label = next(i.value for i in at.info if i.value.startswith("Label or"))
+    assert "15/03/2024" in label and "15/03/2027" in label and "ne le soutiennent plus" in label
+
+
+def test_comparaison_counts_levels_and_lists_candidates(demo):
+    at = open_page("pages/comparaison.py")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Structures"] == "40"
+    total = sum(int(metrics[f"Niveau {level}"]) for level in ("or", "argent", "bronze", "aucun"))
+    assert total == 40
+    sentences = " ".join(m.value for m in at.markdown)
+    assert "atteignent au moins le niveau bronze" in sentences and "candidates" in sentences
+    assert len(at.get("plotly_chart")) >= 3  # levels, engagements heatmap, distribution
+
+
+def test_comparaison_filters_by_network_and_label(demo):
+    at = open_page("pages/comparaison.py")
+    networks = at.sidebar.selectbox(key="network").options
+    network = networks[1]
+    at.sidebar.selectbox(key="network").select(network).run()
+    in_network = count(db.connect(demo), "SELECT count(*) FROM structure WHERE network = ?", [network])
+    assert {m.label: m.value for m in at.metric}["Structures"] == str(in_network)
+    at.sidebar.radio(key="labelled").set_value("Labellisées").run()
+    labelled = count(db.connect(demo), "SELECT count(*) FROM structure WHERE network = ? AND label_level IS NOT NULL",
+                     [network])
+    shown = {m.label: m.value for m in at.metric}.get("Structures")
+    assert shown == str(labelled) or (labelled == 0 and any("Aucune structure" in w.value for w in at.warning))
+
+
+def test_comparaison_opens_a_structure_in_mon_service(demo):
+    at = open_page("pages/comparaison.py")
+    code = at.selectbox(key="drill_code").value
+    at.button(key="drill_open").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Mon service"
+    assert any(code in s.value for s in at.subheader)
