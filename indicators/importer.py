@@ -244,8 +244,8 @@ def _store_observations(cur, import_id: int, sheet: str | None, new_indicators: 
         report.problems = [
             Problem("valeur_deja_enregistree", report.filename, report.sheet, line,
                     value=format_number_fr(value, 2) if value is not None else "",
-                    expected="la valeur déjà enregistrée, ou un import avec remplacement (--replace, "
-                             "« Remplacer les valeurs existantes »)",
+                    expected="la valeur déjà enregistrée, ou un import avec remplacement (--replace, ou la case "
+                             "« Remplacer les valeurs déjà enregistrées » de la page Import)",
                     detail=f"Valeur enregistrée : {format_number_fr(old, 2) if old is not None else 'vide'} "
                            f"(import n°{old_import}).")
             for line, value, old, old_import in rows
