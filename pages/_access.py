@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from indicators import compliance, db, importer, settings
+from indicators import compliance, db, importer, settings, views
 from indicators.layouts import BY_NAME
 
 STATUS_LABELS = importer.STATUS_LABELS
@@ -62,7 +62,7 @@ def is_empty() -> bool:
     return data_version()[0] == 0
 
 
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def structures(version: tuple) -> pd.DataFrame:
     return read("structures_list")
 
@@ -77,17 +77,33 @@ def imports() -> pd.DataFrame:
     return pd.DataFrame(importer.history(connection()))
 
 
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner="Calcul des niveaux…")
+# Assessments and views are cached as resources, not data: read-only objects shared by the sessions,
+# so that a rerun does not unpickle 120 000 rows. The pages never modify them.
+@st.cache_resource(max_entries=8, show_spinner="Calcul des niveaux…")
 def assessment(window_text: str, version: tuple, today: date) -> compliance.Assessment:
     con = connection()
     return compliance.assess(con, compliance.resolve_window(con, window_text, today), today=today)
 
 
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def previous_assessment(window_text: str, version: tuple, today: date) -> compliance.Assessment:
-    """The window of the same length just before, for the deltas of the KPI cards."""
+@st.cache_resource(max_entries=64, show_spinner=False)
+def previous_assessment(window_text: str, code: str, version: tuple, today: date) -> compliance.Assessment:
+    """One structure over the window of the same length just before, for the deltas of the KPI cards."""
     con = connection()
-    return compliance.assess(con, compliance.resolve_window(con, window_text, today).previous(), today=today)
+    window = compliance.resolve_window(con, window_text, today).previous()
+    return compliance.assess(con, window, structure=code, today=today)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Préparation de la comparaison…")
+def comparison(window_text: str, version: tuple, today: date, network: str | None, labelled: str,
+               typologies: tuple, regions: tuple, departements: tuple) -> views.Comparison:
+    return views.comparison(assessment(window_text, version, today), today, network, labelled, typologies,
+                            regions, departements)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def indicator_views(window_text: str, code: str, version: tuple, today: date) -> list[views.IndicatorView]:
+    """One structure's charts, sentences and tables, built once per window."""
+    return views.indicator_views(assessment(window_text, version, today), code, structure_series(code, version))
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)

@@ -93,12 +93,7 @@ def sidebar_filters(with_structure: bool = False) -> dict:
         selected = structures if network == ALL else structures[structures["network"] == network]
         code = None
         if with_structure and not selected.empty:
-            codes = selected["code"].tolist()
-            names = dict(zip(selected["code"], selected["name"]))
-            if st.session_state.get("structure") not in codes:
-                st.session_state["structure"] = codes[0]
-            code = st.selectbox("Structure", codes, key="structure",
-                                format_func=lambda c: f"{c} – {names.get(c) or ''}")
+            code = _structure_picker(selected)
         st.caption(f"Données au {today():%d/%m/%Y} · référentiel {version[2]}")
     return {"window": window or "12m", "network": None if network == ALL else network, "structure": code,
             "version": version}
@@ -110,6 +105,33 @@ def open_structure(code: str) -> None:
     st.session_state["structure"] = code
     st.session_state["network"] = ALL
     st.session_state["open_mon_service"] = True
+
+
+MAX_CHOICES = 200
+
+
+def _structure_picker(selected: pd.DataFrame) -> str:
+    """A selectbox of at most MAX_CHOICES structures: 15 000 options would weigh a megabyte on every
+    page; above that, a search box narrows them first."""
+    current = st.session_state.get("structure")
+    if len(selected) > MAX_CHOICES:
+        query = st.text_input("Rechercher une structure (code ou nom)", key="structure_query")
+        found = selected
+        if query:
+            found = selected[selected["code"].str.contains(query, case=False, regex=False)
+                             | selected["name"].fillna("").str.contains(query, case=False, regex=False)]
+        shown = found.head(MAX_CHOICES)
+        if current in set(selected["code"]) and current not in set(shown["code"]):
+            shown = pd.concat([selected[selected["code"] == current], shown])
+        if len(found) > MAX_CHOICES:
+            st.caption(f"{len(found)} structures : les {MAX_CHOICES} premières sont proposées, précisez la recherche.")
+    else:
+        shown = selected
+    codes = shown["code"].tolist() or selected["code"].head(1).tolist()
+    names = dict(zip(shown["code"], shown["name"]))
+    if current not in codes:
+        st.session_state["structure"] = codes[0]
+    return st.selectbox("Structure", codes, key="structure", format_func=lambda c: f"{c} – {names.get(c) or ''}")
 
 
 def download_name(stem: str, window: str, extension: str) -> str:

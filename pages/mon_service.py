@@ -20,7 +20,7 @@ if code is None:
     st.stop()
 today = ui.today()
 assessment = access.assessment(filters["window"], filters["version"], today)
-previous = access.previous_assessment(filters["window"], filters["version"], today)
+previous = access.previous_assessment(filters["window"], code, filters["version"], today)
 structure = assessment.structures.set_index("code").loc[code]
 indicators = assessment.indicators[assessment.indicators["structure_code"] == code].reset_index(drop=True)
 before = previous.indicators[previous.indicators["structure_code"] == code].set_index("indicator_code")
@@ -51,23 +51,22 @@ for i, row in enumerate(indicators.to_dict("records")):
                        f"{reports.gap_sentence(row) or 'niveau or atteint'} · variation : fenêtre précédente",
                   border=True)
 
-series = access.structure_series(code, filters["version"])
 st.markdown("#### Évolution et progression vers le niveau suivant")
-for row in indicators.to_dict("records"):
-    values = series[series["indicator_code"] == row["indicator_code"]]
+for item in access.indicator_views(filters["window"], code, filters["version"], today):
+    row = item.row
     with st.expander(f"{row['label']} — {ui.status_text(row['status'])}, niveau {row['level']}",
                      expanded=row["indicator_code"] in structure["blocking"]):
-        st.write(charts.indicator_reading(row, values, assessment.window.label))
+        st.write(item.reading)
         chart_tab, progress_tab, table_tab = st.tabs(["Évolution", "Progression", "Tableau"])
         with chart_tab:
-            if values.empty:
+            if item.time_series is None:
                 st.caption("Aucune valeur reçue pour cet indicateur.")
             else:
-                st.plotly_chart(charts.time_series(row, values), key=f"serie-{row['indicator_code']}")
+                st.plotly_chart(item.time_series, key=f"serie-{row['indicator_code']}")
         with progress_tab:
-            st.plotly_chart(charts.progress_bar(row), key=f"progression-{row['indicator_code']}")
+            st.plotly_chart(item.progress, key=f"progression-{row['indicator_code']}")
         with table_tab:
-            st.dataframe(charts.series_table(row, values), hide_index=True)
+            st.dataframe(item.table, hide_index=True)
 
 left, right = st.columns(2)
 with left:

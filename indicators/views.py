@@ -1,0 +1,130 @@
+"""What the two Pilotage pages show, computed once per selection: tables, figures and sentences.
+
+The pages cache these objects (st.cache_resource) and only place them, so that a rerun (a tab, a
+widget) costs the sending, not the computing. Pure pandas and plotly: testable without Streamlit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from indicators import charts, compliance
+from indicators.text import format_number_fr
+
+LABEL_FILTERS = ("Toutes", "Labellisées", "Non labellisées")
+RENEWAL_DAYS = 183
+
+
+@dataclass
+class Comparison:
+    selection: compliance.Assessment
+    counts: pd.Series
+    level_figure: go.Figure
+    ranking: pd.DataFrame
+    below: pd.DataFrame
+    soon: pd.DataFrame
+    candidates: pd.DataFrame
+    engagement_matrix: pd.DataFrame
+    engagement_sentence: str
+    engagement_figure: go.Figure
+    late: pd.DataFrame
+    options: dict[str, list] = field(default_factory=dict)
+
+
+def select(assessment: compliance.Assessment, network: str | None, labelled: str, typologies: tuple,
+           regions: tuple, departements: tuple) -> compliance.Assessment:
+    s = assessment.structures
+    mask = pd.Series(True, index=s.index)
+    if network:
+        mask &= s["network"] == network
+    if labelled != "Toutes":
+        mask &= s["label_level"].notna() == (labelled == "Labellisées")
+    for column, chosen in (("typologie", typologies), ("region", regions), ("departement", departements)):
+        if chosen:
+            mask &= s[column].isin(chosen)
+    return assessment if mask.all() else compliance.subset(assessment, s.loc[mask, "code"])
+
+
+def _label_table(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"Code": frame["code"], "Structure": frame["name"], "Réseau": frame["network"],
+                         "Label": frame["label_level"].fillna("—"), "Niveau calculé": frame["level"].astype(str),
+                         "Expire le": pd.to_datetime(frame["label_expires_on"]).dt.strftime("%d/%m/%Y"),
+                         "Bloquants": frame["blocking"].map(", ".join)})
+
+
+def comparison(assessment: compliance.Assessment, today: date, network: str | None = None,
+               labelled: str = "Toutes", typologies: tuple = (), regions: tuple = (),
+               departements: tuple = ()) -> Comparison:
+    """Everything the Comparaison page shows for one selection of structures."""
+    all_structures = assessment.structures
+    options = {"typologie": sorted(all_structures["typologie"].dropna().unique()),
+               "region": sorted(all_structures["region"].dropna().unique()),
+               "departement": sorted(all_structures["departement"].dropna().unique())}
+    selection = select(assessment, network, labelled, typologies, regions, departements)
+    chosen = selection.structures
+    counts = chosen["level"].value_counts()
+    ranking = pd.DataFrame({
+        "Code": chosen["code"], "Structure": chosen["name"], "Réseau": chosen["network"],
+        "Niveau": chosen["level"].astype(str), "Rang": chosen["level_rank"],
+        "Bloquants": chosen["blocking"].map(", ".join), "Label": chosen["label_level"].fillna("—"),
+        "Expire le": pd.to_datetime(chosen["label_expires_on"]),
+        "Label soutenu": chosen["label_supported"].map({True: "oui", False: "non"}).fillna("—"),
+        "En retard": chosen["late_indicators"].map(len),
+    }).sort_values(["Rang", "Code"], ascending=[False, True]).reset_index(drop=True)
+
+    holders = chosen[chosen["label_level"].notna()]
+    expires = pd.to_datetime(holders["label_expires_on"])
+    below = holders[holders["label_supported"].eq(False)]
+    soon = holders[(expires >= pd.Timestamp(today)) & (expires <= pd.Timestamp(today + timedelta(days=RENEWAL_DAYS)))]
+    candidates = chosen[chosen["label_level"].isna() & (chosen["level_rank"] >= 1)]
+
+    engagements = selection.engagements[selection.engagements["status"] != "sans_indicateur"]
+    by_structure = len(chosen) <= 40
+    rows_of = (engagements["structure_code"] if by_structure
+               else engagements["structure_code"].map(chosen.set_index("code")["network"]).fillna("(sans réseau)"))
+    matrix = (engagements.assign(row=rows_of.to_numpy(), ok=(engagements["status"] == "conforme") * 100.0)
+              .pivot_table(index="row", columns="number", values="ok", aggfunc="mean", observed=True))
+    sentence = ""
+    if not matrix.empty:
+        means = matrix.mean()
+        who = "structures" if by_structure else "structures, en moyenne par réseau"
+        sentence = (f"L'engagement {means.idxmax()} est le plus souvent conforme "
+                    f"({format_number_fr(means.max(), 0)} % des {who}), l'engagement {means.idxmin()} le moins "
+                    f"souvent ({format_number_fr(means.min(), 0)} %).")
+    title = ("Structures × engagements (% conforme)" if by_structure
+             else "Réseaux × engagements (% de structures conformes)")
+    late = chosen[chosen["late_indicators"].map(len) > 0]
+    return Comparison(
+        selection=selection, counts=counts, level_figure=charts.level_distribution(counts), ranking=ranking,
+        below=_label_table(below), soon=_label_table(soon.sort_values("label_expires_on")),
+        candidates=_label_table(candidates.sort_values("level_rank", ascending=False)),
+        engagement_matrix=matrix, engagement_sentence=sentence,
+        engagement_figure=charts.engagement_heatmap(matrix, title),
+        late=pd.DataFrame({"Code": late["code"], "Structure": late["name"], "Réseau": late["network"],
+                           "Indicateurs en retard ou manquants": late["late_indicators"].map(", ".join)}),
+        options=options)
+
+
+@dataclass
+class IndicatorView:
+    row: dict
+    reading: str
+    time_series: go.Figure | None
+    progress: go.Figure
+    table: pd.DataFrame
+
+
+def indicator_views(assessment: compliance.Assessment, code: str, series: pd.DataFrame) -> list[IndicatorView]:
+    """Per indicator of one structure: the sentence, the time series with level bands, the progress bar,
+    the table."""
+    rows = assessment.indicators[assessment.indicators["structure_code"] == code].to_dict("records")
+    views = []
+    for row in rows:
+        values = series[series["indicator_code"] == row["indicator_code"]]
+        views.append(IndicatorView(row, charts.indicator_reading(row, values, assessment.window.label),
+                                   charts.time_series(row, values) if not values.empty else None,
+                                   charts.progress_bar(row), charts.series_table(row, values)))
+    return views
