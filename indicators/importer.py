@@ -92,7 +92,8 @@ class Prepared:
 def catalog_of(con: duckdb.DuckDBPyConnection) -> Catalog:
     cur = con.cursor()
     version = db.referentiel_in_force(cur)
-    shipped = REFERENTIEL_DIR / f"{version}.toml"
+    # An edited version (2023.1) keeps the columns and aliases of the shipped file it derives from.
+    shipped = REFERENTIEL_DIR / f"{version.split('.')[0]}.toml"
     # Aliases for recognising columns live in the shipped files; an edited version keeps the same codes.
     referentiel = load_referentiel_file(shipped) if shipped.exists() else load_default()
     extra = dict(cur.execute("SELECT code, unit FROM extra_indicator").fetchall())

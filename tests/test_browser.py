@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT
+from conftest import CANONICAL_HEADER, PROJECT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -66,19 +66,79 @@ def page():
         browser.close()
 
 
-def test_first_run_loads_demo_data_and_lists_structures(server, page):
+ROWS = [
+    "S-LYON;Accueil de Lyon – Œuvre €;CAF;decroche;2025-01-01;2025-01-31;84,49;8449;10000;",
+    "S-LYON;Accueil de Lyon – Œuvre €;CAF;attente_guichet;2025-01-01;2025-01-31;5;;;100",
+    "S-LYON;Accueil de Lyon – Œuvre €;CAF;delai_courriels;2025-01-01;2025-01-31;1,5;;;40",
+    "S-LYON;Accueil de Lyon – Œuvre €;CAF;delai_courriers;2025-01-01;2025-01-31;5;;;40",
+    "S-LYON;Accueil de Lyon – Œuvre €;CAF;delais_annonces;2025-01-01;2025-01-31;96;96;100;",
+    "S-LYON;Accueil de Lyon – Œuvre €;CAF;demarches_en_ligne_8;2025-01-01;2025-03-31;85;170;200;",
+    "S-LYON;Accueil de Lyon – Œuvre €;CAF;publication_resultats;2025-01-01;2025-01-31;oui;;;",
+    "S-LYON;Accueil de Lyon – Œuvre €;CAF;satisfaction_globale;2025-01-01;2025-03-31;92;184;200;200",
+    "S-CAEN;Accueil de Caen;CAF;decroche;2025-01-01;2025-01-31;95;950;1000;",
+]
+
+
+def shot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_upload_then_mon_service_then_sorted_comparaison(server, page, tmp_path):
+    upload = tmp_path / "indicateurs-lyon.csv"
+    upload.write_bytes((CANONICAL_HEADER + "\n" + "\n".join(ROWS) + "\n").encode("cp1252"))
+
+    page.goto(f"{server}/import_fichiers")
+    page.get_by_text("Fichiers à importer").wait_for(timeout=60_000)
+    page.locator('input[type="file"]').set_input_files(str(upload))
+    page.get_by_text("format long canonique").first.wait_for(timeout=60_000)
+    shot(page, "import-apercu")
+    page.get_by_role("button", name="Importer 1 fichier(s)").click()
+    page.get_by_text("9 valeur(s) ajoutée(s)").first.wait_for(timeout=60_000)
+    shot(page, "import-fait")
+
+    page.get_by_role("link", name="Mon service").click()
+    page.get_by_text("Niveau atteignable").wait_for(timeout=60_000)
+    picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Structure")
+    picker.locator("input").click()
+    page.get_by_role("option", name="S-LYON – Accueil de Lyon – Œuvre €").click()
+    page.get_by_text("S-LYON – Accueil de Lyon – Œuvre €").first.wait_for(timeout=30_000)
+    page.get_by_text("Il manque 51 appels décrochés pour le niveau argent").wait_for(timeout=30_000)
+    banner = page.locator('[data-testid="stAlert"]').filter(has_text="Niveau atteignable").first
+    assert "bronze" in banner.inner_text()
+    chart = page.locator(".js-plotly-plot:visible").first
+    chart.wait_for(timeout=30_000)
+    assert chart.locator(".scatterlayer .trace").count() >= 1  # the series is drawn
+    shot(page, "mon-service")
+
+    page.get_by_role("link", name="Comparaison").click()
+    page.get_by_text("Répartition des niveaux").wait_for(timeout=60_000)
+    grid = page.locator('[data-testid="stDataFrame"]:visible').first
+    grid.locator('[data-testid="glide-cell-0-0"]').wait_for(state="attached", timeout=30_000)
+    # Ranked by level, best first: S-CAEN (95 %, or on its only indicator… but missing the others: aucun)
+    # and S-LYON (bronze) → S-LYON first.
+    assert grid.locator('[data-testid="glide-cell-0-0"]').inner_text() == "S-LYON"
+    # The grid is drawn on a canvas: click where the « Code » header is drawn (sort ascending, S-CAEN first).
+    box = grid.locator("canvas").first.bounding_box()
+    page.mouse.click(box["x"] + 25, box["y"] + 17)
+    page.wait_for_function(
+        """() => { const c = document.querySelector('[data-testid="stDataFrame"] [data-testid="glide-cell-0-0"]');
+                   return c && c.textContent === 'S-CAEN'; }""", timeout=30_000)
+    shot(page, "comparaison-triee")
+
+
+def test_first_run_loads_demo_data_then_lists_structures(server, page):
     page.goto(server)
     page.get_by_text("La base est vide").wait_for(timeout=60_000)
-    page.screenshot(path=str(SCREENSHOTS / "accueil-base-vide.png"), full_page=True)
+    shot(page, "accueil-base-vide")
     page.get_by_role("button", name="Charger les données de démonstration").click()
-    page.get_by_text("Historique des imports").wait_for(timeout=120_000)
-    metric = page.locator('[data-testid="stMetricValue"]').first
-    assert metric.inner_text() == "300"
-    assert page.get_by_text("Structures", exact=True).first.is_visible()
-    tables = page.locator('[data-testid="stDataFrame"]')
-    tables.first.wait_for(timeout=30_000)
-    assert tables.count() == 2
+    page.get_by_text("Niveau atteignable").wait_for(timeout=180_000)
+    page.locator('[data-testid="stMetric"]').nth(7).wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stMetric"]').count() == 8
+    shot(page, "mon-service-demo")
+    page.get_by_role("link", name="Structures et imports").click()
+    page.get_by_text("Historique des imports").wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stMetricValue"]').first.inner_text() == "300"
     page.locator('[data-testid="stDataFrame"] canvas').first.wait_for(timeout=30_000)
-    page.wait_for_timeout(1500)  # the grid paints its canvas after it is attached
-    page.screenshot(path=str(SCREENSHOTS / "accueil-demo.png"), full_page=True)
+    shot(page, "structures-et-imports")
