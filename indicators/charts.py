@@ -216,6 +216,8 @@ def level_distribution(counts: pd.Series) -> go.Figure:
                               text=[format_number_fr(int(counts.get(level, 0)), 0) for level in order],
                               textposition="outside", hovertemplate="%{x} : %{y:,}<extra></extra>"))
     figure.update_layout(**LAYOUT, yaxis_title="structures")
+    if int(counts.max() if len(counts) else 0) < 10:
+        figure.update_yaxes(dtick=1)  # whole structures, not 0,2 of one
     return figure
 
 
