@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from indicators.text import format_number_fr
+from indicators.wording import need_words
 
 LEVELS = ("bronze", "argent", "or")
 BAND_COLORS = {"aucun": "rgba(206,5,0,0.08)", "bronze": "rgba(179,64,0,0.10)", "argent": "rgba(146,146,146,0.15)",
@@ -28,30 +29,6 @@ def value_text(value, unit: str | None) -> str:
         return "oui" if value >= 0.5 else "non"
     text = format_number_fr(value, 1)
     return f"{text}\u202f%" if unit and unit.startswith("%") else f"{text} {unit or ''}".strip()
-
-
-def gap_words(row: dict) -> str:
-    """« 412 appels décrochés de plus » / « 1,6 minutes de moins » / « 2,4 points de plus »."""
-    gap = row["gap_to_next"]
-    if row["unit"] == "oui/non":
-        return "une réponse « oui »"
-    if row["gap_unit"] == "numerateur":
-        return f"{format_number_fr(gap, 0)} {row.get('numerator_label') or 'unités au numérateur'} de plus"
-    unit = "points" if str(row["unit"]).startswith("%") else row["unit"]
-    return f"{format_number_fr(gap, 1)} {unit} de {'moins' if row['direction'] == 'baisse' else 'plus'}"
-
-
-def need_words(row: dict) -> str:
-    """« Il manque 412 appels décrochés » / « Il faut 1,6 minutes de moins »."""
-    gap = row["gap_to_next"]
-    if row["unit"] == "oui/non":
-        return "Il faut publier les résultats (réponse « oui » attendue)"
-    if row["gap_unit"] == "numerateur":
-        return f"Il manque {format_number_fr(gap, 0)} {row.get('numerator_label') or 'unités au numérateur'}"
-    if row["direction"] == "baisse":
-        return f"Il faut {format_number_fr(gap, 1)} {row['unit']} de moins"
-    unit = "points" if str(row["unit"]).startswith("%") else row["unit"]
-    return f"Il manque {format_number_fr(gap, 1)} {unit}"
 
 
 def blocking_sentences(indicators: pd.DataFrame, blocking: list[str]) -> list[str]:

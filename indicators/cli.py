@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from indicators import compliance, db, importer, reports
+from indicators import compliance, db, importer, reports, wording
 from indicators.export import canonical_table, write_canonical_csv
 from indicators.text import format_number_fr
 
@@ -184,7 +184,7 @@ def _print_structure(assessment) -> None:
     for r in assessment.indicators.to_dict("records"):
         value = "–" if pd.isna(r["value"]) else format_number_fr(r["value"], 1)
         print(f"  {r['indicator_code']:<22} {value:>9} {r['level']:<7} {reports.STATUS_FR[r['status']]:<24} "
-              f"{reports.gap_sentence(r)}")
+              f"{wording.gap_sentence(r)}")
 
 
 def _export(con, args) -> int:

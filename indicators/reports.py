@@ -17,7 +17,8 @@ from openpyxl.utils import get_column_letter
 from indicators import db
 from indicators.compliance import Assessment
 from indicators.periods import MONTHS_PER_PERIODICITY
-from indicators.text import format_number_fr, neutralize_formula
+from indicators.text import neutralize_formula
+from indicators.wording import gap_sentence
 
 STATUS_FR = {"conforme": "conforme", "non_conforme": "non conforme", "echantillon_insuffisant":
              "échantillon insuffisant", "manquant": "manquant", "incomplet": "incomplet",
@@ -26,25 +27,6 @@ BLUE = "000091"
 # Excel format codes are written in the en-US form; a French Excel shows them as « 10 600,0 ».
 NUMBER = "#,##0.0"
 COUNT = "#,##0"
-
-
-def gap_sentence(row) -> str:
-    """« 412 appels décrochés de plus pour argent » / « 1,6 minutes de moins pour argent »."""
-    if row.get("gap_to_next") is None or pd.isna(row.get("gap_to_next")):
-        if row.get("status") == "manquant":
-            return "aucune donnée sur la période"
-        if row.get("status") == "echantillon_insuffisant":
-            return f"échantillon insuffisant ({format_number_fr(row.get('n'), 0)} sur {format_number_fr(row.get('min_n'), 0)})"
-        return ""
-    gap, level = row["gap_to_next"], row["next_level"]
-    if row["unit"] == "oui/non":
-        return f"« oui » attendu pour {level}"
-    if row["gap_unit"] == "numerateur":
-        noun = row.get("numerator_label") or "unités de plus au numérateur"
-        return f"{format_number_fr(gap, 0)} {noun} de plus pour {level}"
-    unit = "points" if str(row["unit"]).startswith("%") else row["unit"]
-    more_or_less = "de moins" if row["direction"] == "baisse" else "de plus"
-    return f"{format_number_fr(gap, 1)} {unit} {more_or_less} pour {level}"
 
 
 def status_table(assessment: Assessment) -> pd.DataFrame:

@@ -9,7 +9,6 @@ import re
 from datetime import timedelta
 from dataclasses import dataclass, field
 
-import duckdb
 import pyarrow as pa
 
 from indicators.layouts import LayoutMatch

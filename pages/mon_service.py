@@ -2,10 +2,9 @@
 engagements, freshness and progress toward the next level."""
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from indicators import charts, reports
+from indicators import charts, reports, wording
 from pages import _access as access
 from pages import _ui as ui
 
@@ -48,7 +47,7 @@ for i, row in enumerate(indicators.to_dict("records")):
         st.metric(row["label"], ui.compact(row["value"], row["unit"]), ui.delta(change, row["unit"]),
                   delta_color="inverse" if row["direction"] == "baisse" else "normal",
                   help=f"{ui.status_text(row['status'])} · niveau {row['level']} · "
-                       f"{reports.gap_sentence(row) or 'niveau or atteint'} · variation : fenêtre précédente",
+                       f"{wording.gap_sentence(row) or 'niveau or atteint'} · variation : fenêtre précédente",
                   border=True)
 
 st.markdown("#### Évolution et progression vers le niveau suivant")

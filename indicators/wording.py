@@ -1,0 +1,47 @@
+"""The French words for a gap to the next level, shared by the command line, the exports and the pages."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from indicators.text import format_number_fr
+
+
+def gap_amount(row: dict) -> str:
+    """« 412 appels décrochés », « 1,6 minutes », « 2,4 points » (no direction)."""
+    gap = row["gap_to_next"]
+    if row["gap_unit"] == "numerateur":
+        return f"{format_number_fr(gap, 0)} {row.get('numerator_label') or 'unités au numérateur'}"
+    unit = "points" if str(row["unit"]).startswith("%") else row["unit"]
+    return f"{format_number_fr(gap, 1)} {unit}"
+
+
+def gap_words(row: dict) -> str:
+    """« 412 appels décrochés de plus » / « 1,6 minutes de moins » / « une réponse « oui » »."""
+    if row["unit"] == "oui/non":
+        return "une réponse « oui »"
+    lower_is_better = row["direction"] == "baisse" and row["gap_unit"] != "numerateur"
+    return f"{gap_amount(row)} de {'moins' if lower_is_better else 'plus'}"
+
+
+def need_words(row: dict) -> str:
+    """« Il manque 412 appels décrochés » / « Il faut 1,6 minutes de moins »."""
+    if row["unit"] == "oui/non":
+        return "Il faut publier les résultats (réponse « oui » attendue)"
+    if row["direction"] == "baisse" and row["gap_unit"] != "numerateur":
+        return f"Il faut {gap_amount(row)} de moins"
+    return f"Il manque {gap_amount(row)}"
+
+
+def gap_sentence(row: dict) -> str:
+    """« 412 appels décrochés de plus pour argent », or why there is no gap to give."""
+    if row.get("gap_to_next") is None or pd.isna(row.get("gap_to_next")):
+        if row.get("status") == "manquant":
+            return "aucune donnée sur la période"
+        if row.get("status") == "echantillon_insuffisant":
+            return (f"échantillon insuffisant ({format_number_fr(row.get('n'), 0)} sur "
+                    f"{format_number_fr(row.get('min_n'), 0)})")
+        return ""
+    if row["unit"] == "oui/non":
+        return f"« oui » attendu pour {row['next_level']}"
+    return f"{gap_words(row)} pour {row['next_level']}"
