@@ -106,15 +106,16 @@ def prepare(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_
     """Read and validate a file without writing anything (the preview of the Import page)."""
     digest = sha256 if sha256 is not None else sha256_of(content)
     report = ImportReport(filename, digest, "refuse")
+    catalog = catalog_of(con)
     try:
-        raw = read_table(content, filename, catalog_of(con).referentiel, Limits.current(), digest)
+        raw = read_table(content, filename, catalog.referentiel, Limits.current(), digest)
     except ImportRefused as refused:
         report.problems = refused.problems
         return Prepared(None, None, report)
     report.kind, report.layout, report.layout_label = raw.match.spec.kind, raw.match.spec.name, raw.match.spec.label
     report.encoding, report.delimiter, report.sheet = raw.encoding, raw.delimiter_name, raw.sheet
     report.size = raw.size
-    staged = stage(raw, catalog_of(con), rate_scale)
+    staged = stage(raw, catalog, rate_scale)
     report.rows_read, report.problems, report.warnings = staged.rows_read, staged.problems, staged.warnings
     if staged.rows is not None:
         report.outcome = "simulation"

@@ -39,10 +39,12 @@ GOLD = {
 }
 
 
-def gold_rows(code: str, year: int = 2025, without: tuple[str, ...] = ()) -> list[str]:
+def gold_rows(code: str, year: int = 2025, without: tuple[str, ...] = (),
+              network: str = "Réseau test") -> list[str]:
     """A structure at « or » on every indicator over Q4 of ``year``, except the indicators ``without``."""
     start, end = f"{year}-10-01", f"{year}-12-31"
-    return [line(code, ind, start, end, *values) for ind, values in GOLD.items() if ind not in without]
+    return [line(code, ind, start, end, *values, network=network) for ind, values in GOLD.items()
+            if ind not in without]
 
 
 @pytest.fixture
@@ -582,3 +584,21 @@ def test_awarded_label_expires_after_three_years_and_is_supported_only_by_a_leve
     # Valid through its last day, expired the day after.
     assert compliance.structure_json(assess(con, today=date(2027, 3, 15)), "L-OR")["label"]["expired"] is False
     assert compliance.structure_json(assess(con, today=date(2027, 3, 16)), "L-OR")["label"]["expired"] is True
+
+
+def test_summary_counts_levels_per_network_quartiles_engagements_and_late_senders(con, load):
+    # A and B (network N1) at « or »; C (N2) at « or » except decroche 70 % → aucun; D (N2) sends nothing
+    # in 2025 but for decroche in 2024: late, and missing everywhere else.
+    load([*gold_rows("A", network="N1"), *gold_rows("B", network="N1"),
+          *gold_rows("C", network="N2", without=("decroche",)),
+          line("C", "decroche", "2025-10-01", "2025-12-31", "70", "700", "1000", network="N2"),
+          line("D", "decroche", "2024-10-01", "2024-12-31", "95", "950", "1000", network="N2")])
+    summary = compliance.summarize(assess(con, "2025", today=date(2026, 11, 27)))
+    assert summary.levels.loc["N1", "or"] == 2 and summary.levels.loc["N2", "aucun"] == 2
+    assert summary.levels.loc["Total", "Total"] == 4
+    # decroche over A, B, C: 95, 95, 70 → median 95, first quartile 82,5.
+    assert summary.quartiles.loc["decroche", "mediane"] == pytest.approx(95)
+    assert summary.quartiles.loc["decroche", "q1"] == pytest.approx(82.5)
+    # Engagement 2 (decroche): N1 2/2 conforme = 100 %, N2 0/2 (C below, D missing) = 0 %.
+    assert summary.engagements.loc["N1", 2] == 100 and summary.engagements.loc["N2", 2] == 0
+    assert set(summary.late["code"]) >= {"D"}
