@@ -16,6 +16,21 @@ from indicators import cli, db  # noqa: E402
 CANONICAL_HEADER = ("code_structure;nom_structure;reseau;code_indicateur;debut_periode;fin_periode;valeur;"
                     "numerateur;denominateur;effectif")
 
+# One value per indicator (valeur, numérateur, dénominateur, effectif), each at « or »:
+#   attente_guichet 8 min ≤ 10 ; decroche 950/1000 = 95 % ≥ 90 ; delai_courriels 1,5 ≤ 2 ;
+#   delai_courriers 5 ≤ 7 ; delais_annonces 970/1000 = 97 % ≥ 95 ; demarches_en_ligne_8 170/200 = 85 % ≥ 80
+#   (n = 200 ≥ 100) ; publication_resultats oui ; satisfaction_globale 184/200 = 92 % ≥ 90 (n = 200 ≥ 100).
+GOLD = {
+    "attente_guichet": ("8", "", "", "500"),
+    "decroche": ("95", "950", "1000", ""),
+    "delai_courriels": ("1,5", "", "", "200"),
+    "delai_courriers": ("5", "", "", "100"),
+    "delais_annonces": ("97", "970", "1000", ""),
+    "demarches_en_ligne_8": ("85", "170", "200", ""),
+    "publication_resultats": ("oui", "", "", ""),
+    "satisfaction_globale": ("92", "184", "200", "200"),
+}
+
 
 @pytest.fixture
 def db_path(tmp_path, monkeypatch) -> Path:

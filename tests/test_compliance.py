@@ -11,7 +11,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from conftest import canonical
+from conftest import GOLD, canonical
 from indicators import compliance, reports
 
 TODAY = date(2026, 11, 27)
@@ -27,16 +27,6 @@ def line(code: str, indicator: str, start: str, end: str, valeur="", num="", den
 #   attente_guichet 8 min ≤ 10 ; decroche 950/1000 = 95 % ≥ 90 ; delai_courriels 1,5 ≤ 2 ;
 #   delai_courriers 5 ≤ 7 ; delais_annonces 970/1000 = 97 % ≥ 95 ; demarches_en_ligne_8 170/200 = 85 % ≥ 80
 #   (n = 200 ≥ 100) ; publication_resultats oui ; satisfaction_globale 184/200 = 92 % ≥ 90 (n = 200 ≥ 100).
-GOLD = {
-    "attente_guichet": ("8", "", "", "500"),
-    "decroche": ("95", "950", "1000", ""),
-    "delai_courriels": ("1,5", "", "", "200"),
-    "delai_courriers": ("5", "", "", "100"),
-    "delais_annonces": ("97", "970", "1000", ""),
-    "demarches_en_ligne_8": ("85", "170", "200", ""),
-    "publication_resultats": ("oui", "", "", ""),
-    "satisfaction_globale": ("92", "184", "200", "200"),
-}
 
 
 def gold_rows(code: str, year: int = 2025, without: tuple[str, ...] = (),

@@ -11,21 +11,11 @@ from datetime import datetime
 import openpyxl
 import pytest
 
-from conftest import canonical
+from conftest import GOLD, canonical
 from indicators import db
 
 Q4 = ("2025-10-01", "2025-12-31")
 # Every indicator at « or » over Q4 2025 (see tests/test_compliance.py for the arithmetic).
-GOLD = {
-    "attente_guichet": ("8", "", "", "500"),
-    "decroche": ("95", "950", "1000", ""),
-    "delai_courriels": ("1,5", "", "", "200"),
-    "delai_courriers": ("5", "", "", "100"),
-    "delais_annonces": ("97", "970", "1000", ""),
-    "demarches_en_ligne_8": ("85", "170", "200", ""),
-    "publication_resultats": ("oui", "", "", ""),
-    "satisfaction_globale": ("92", "184", "200", "200"),
-}
 NAMES = {"S1": ("Mairie de Romans", "Communes"), "S2": ("CAF de l'Ain", "CAF"), "S3": ("Urssaf Centre", "Urssaf")}
 
 
