@@ -23,10 +23,7 @@ def line(code: str, indicator: str, start: str, end: str, valeur="", num="", den
     return f"{code};{name or 'Structure ' + code};{network};{indicator};{start};{end};{valeur};{num};{den};{eff}"
 
 
-# One value per indicator, each at « or »:
-#   attente_guichet 8 min ≤ 10 ; decroche 950/1000 = 95 % ≥ 90 ; delai_courriels 1,5 ≤ 2 ;
-#   delai_courriers 5 ≤ 7 ; delais_annonces 970/1000 = 97 % ≥ 95 ; demarches_en_ligne_8 170/200 = 85 % ≥ 80
-#   (n = 200 ≥ 100) ; publication_resultats oui ; satisfaction_globale 184/200 = 92 % ≥ 90 (n = 200 ≥ 100).
+# GOLD (tests/conftest.py) holds one value per indicator, each at « or », with its arithmetic.
 
 
 def gold_rows(code: str, year: int = 2025, without: tuple[str, ...] = (),
