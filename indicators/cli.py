@@ -107,14 +107,12 @@ def _import(con, args) -> int:
     # one refused file means nothing is stored.
     prepared = []
     for path in args.files:
-        content = path.read_bytes()
-        digest = importer.sha256_of(content)
-        previous = importer.find_active_import(con, digest)
-        if previous is not None:
-            print(importer.ImportReport(path.name, digest, "deja_importe", previous_import=previous).summary())
-            continue
-        prepared.append(importer.prepare(con, content, path.name, args.echelle_taux, digest))
-    refused = [p.report for p in prepared if p.staged is None or p.staged.rows is None]
+        item = importer.check(con, path.read_bytes(), path.name, args.echelle_taux)
+        if item.report.outcome == "deja_importe":
+            print(item.report.summary())
+        else:
+            prepared.append(item)
+    refused = [p.report for p in prepared if not p.ready]
     if refused:
         for report in refused:
             _print_problems(report)

@@ -4,6 +4,7 @@ The command line and the Import page both call these functions."""
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +16,7 @@ import pyarrow as pa
 from indicators import db
 from indicators.layouts import STRUCTURE_ROLES
 from indicators.problems import ImportRefused, Problem
-from indicators.reading import RawTable, read_table, sha256_of  # noqa: F401 (sha256_of is public API)
+from indicators.reading import RawTable, read_table, sha256_of
 from indicators.referentiel import REFERENTIEL_DIR, load_default, load_referentiel_file
 from indicators.settings import Limits
 from indicators.staging import Catalog, NewIndicator, Staged, stage
@@ -53,10 +54,6 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     preview: pa.Table | None = None
 
-    @property
-    def ok(self) -> bool:
-        return self.outcome != "refuse"
-
     def summary(self) -> str:
         """One French sentence for the user."""
         if self.outcome == "deja_importe":
@@ -88,13 +85,18 @@ class Prepared:
     staged: Staged | None
     report: ImportReport
 
+    @property
+    def ready(self) -> bool:
+        """Checked without a problem: can be stored."""
+        return self.staged is not None and self.staged.rows is not None
+
 
 def catalog_of(con: duckdb.DuckDBPyConnection) -> Catalog:
     cur = con.cursor()
     version = db.referentiel_in_force(cur)
-    # An edited version (2023.1) keeps the columns and aliases of the shipped file it derives from.
+    # Aliases for recognising columns live in the shipped files; an edited version (2023.1) keeps the
+    # codes and aliases of the shipped file it derives from.
     shipped = REFERENTIEL_DIR / f"{version.split('.')[0]}.toml"
-    # Aliases for recognising columns live in the shipped files; an edited version keeps the same codes.
     referentiel = load_referentiel_file(shipped) if shipped.exists() else load_default()
     extra = dict(cur.execute("SELECT code, unit FROM extra_indicator").fetchall())
     cur.close()
@@ -108,7 +110,7 @@ def prepare(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_
     report = ImportReport(filename, digest, "refuse")
     catalog = catalog_of(con)
     try:
-        raw = read_table(content, filename, catalog.referentiel, Limits.current(), digest)
+        raw = read_table(content, filename, catalog.referentiel, Limits.current())
     except ImportRefused as refused:
         report.problems = refused.problems
         return Prepared(None, None, report)
@@ -133,23 +135,28 @@ def find_active_import(con: duckdb.DuckDBPyConnection, sha256: str) -> int | Non
     return _active_import(con.cursor(), sha256)
 
 
-def import_bytes(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, replace: bool = False,
-                 dry_run: bool = False, who: str | None = None, rate_scale: str = "auto") -> ImportReport:
-    """Import one file's content: everything or nothing. ``filename`` is metadata, never opened."""
+def check(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_scale: str = "auto") -> Prepared:
+    """A file's content, read and validated, or « déjà importé » when the same content is in force."""
     if _size_in_force(con, len(content)):
         digest = sha256_of(content)
         previous = find_active_import(con, digest)
         if previous is not None:
-            return ImportReport(filename, digest, "deja_importe", previous_import=previous)
-        prepared = prepare(con, content, filename, rate_scale, digest)
-    else:
-        # No import in force has this size, so the content is new: hash it (hashlib releases the GIL)
-        # on the other core while the file is parsed.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            digest = pool.submit(sha256_of, content)
-            prepared = prepare(con, content, filename, rate_scale, sha256="")
-            prepared.report.sha256 = digest.result()
-    if prepared.staged is None or prepared.staged.rows is None:
+            return Prepared(None, None, ImportReport(filename, digest, "deja_importe", previous_import=previous))
+        return prepare(con, content, filename, rate_scale, digest)
+    # No import in force has this size, so the content is new: hash it (hashlib releases the GIL)
+    # on the other core while the file is parsed.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(sha256_of, content)
+        prepared = prepare(con, content, filename, rate_scale, sha256="")
+        prepared.report.sha256 = digest.result()
+    return prepared
+
+
+def import_bytes(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, replace: bool = False,
+                 dry_run: bool = False, who: str | None = None, rate_scale: str = "auto") -> ImportReport:
+    """Import one file's content: everything or nothing. ``filename`` is metadata, never opened."""
+    prepared = check(con, content, filename, rate_scale)
+    if not prepared.ready:
         return prepared.report
     return store(con, prepared.staged, prepared.report, replace=replace, dry_run=dry_run, who=who)
 
@@ -167,21 +174,24 @@ def store(con: duckdb.DuckDBPyConnection, staged: Staged, report: ImportReport, 
 
 def store_many(con: duckdb.DuckDBPyConnection, items: list[tuple[Staged, ImportReport]], replace: bool = False,
                dry_run: bool = False, who: str | None = None) -> list[ImportReport]:
-    """Write several checked files in one transaction: all land, each with its own import number, or none."""
+    """Write several checked files in one transaction: all land, each with its own import number, or none.
+    Returns new reports; the checked ones given stay as they were (a page may offer them again)."""
+    reports = [dataclasses.replace(report, problems=list(report.problems), warnings=list(report.warnings))
+               for _, report in items]
     try:
         with db.transaction(con) as cur:
-            for staged, report in items:
+            for (staged, _), report in zip(items, reports):
                 _store_one(cur, staged, report, replace, who)
                 if report.outcome == "refuse":
                     raise _Rollback
             if dry_run:
                 raise _Rollback
     except _Rollback:
-        for _, report in items:
+        for report in reports:
             if report.outcome == STATUS_IMPORTED:
                 report.import_id = None
                 report.outcome = "simulation" if dry_run else "non_importe"
-    return [report for _, report in items]
+    return reports
 
 
 def _store_one(cur, staged: Staged, report: ImportReport, replace: bool, who: str | None) -> None:

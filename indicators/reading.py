@@ -17,7 +17,6 @@ from datetime import date, datetime, time
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from indicators.layouts import LayoutMatch, expected_layouts_text, recognise
 from indicators.problems import ImportRefused, Problem, refuse
@@ -48,13 +47,11 @@ class RawTable:
     """Text cells of the data rows (``c0``…, plus ``line`` as the user sees it) and what was detected."""
 
     filename: str
-    sha256: str
     size: int
     kind: str  # "csv" or "excel"
     encoding: str | None
     delimiter: str | None
     sheet: str | None
-    header_line: int
     match: LayoutMatch
     # Private in-memory DuckDB holding the view or table ``cells``: columns ``line``, ``c0``…
     con: duckdb.DuckDBPyConnection
@@ -78,18 +75,16 @@ def sha256_of(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def read_table(content: bytes, filename: str, referentiel: Referentiel, limits: Limits,
-               sha256: str | None = None) -> RawTable:
+def read_table(content: bytes, filename: str, referentiel: Referentiel, limits: Limits) -> RawTable:
     """Bytes of a CSV or workbook → RawTable, or ImportRefused naming every problem found."""
     if len(content) > limits.max_bytes:
         raise refuse("taille_maximale", filename, value=_megabytes(len(content)),
                      expected=f"au plus {_megabytes(limits.max_bytes)}")
     if not _MEANINGFUL_BYTE.search(content):
         raise refuse("fichier_non_vide", filename)
-    digest = sha256 if sha256 is not None else sha256_of(content)
     if content.startswith(ZIP_MAGIC) or content.startswith(OLE_MAGIC):
-        return _read_workbook(content, filename, digest, referentiel, limits)
-    return _read_csv(content, filename, digest, referentiel, limits)
+        return _read_workbook(content, filename, referentiel, limits)
+    return _read_csv(content, filename, referentiel, limits)
 
 
 def _detect_encoding(content: bytes, filename: str) -> tuple[str, str]:
@@ -157,7 +152,7 @@ def _check_shape(filename: str, rows: int, columns: int, limits: Limits, sheet: 
         raise ImportRefused(problems)
 
 
-def _read_csv(content: bytes, filename: str, digest: str, referentiel: Referentiel, limits: Limits) -> RawTable:
+def _read_csv(content: bytes, filename: str, referentiel: Referentiel, limits: Limits) -> RawTable:
     encoding, codec = _detect_encoding(content, filename)
     sample = content[:262_144].decode(codec, errors="replace")
     if _looks_binary(sample):
@@ -174,8 +169,7 @@ def _read_csv(content: bytes, filename: str, digest: str, referentiel: Referenti
     _check_shape(filename, newlines, len(match.headers), limits)
     physical_lines = newlines + (0 if data.endswith(b"\n") else 1)
     con = _parse_csv(data, filename, delimiter, len(match.headers), header_index + 1, physical_lines)
-    return RawTable(filename, digest, len(content), "csv", encoding, delimiter, None, header_index + 1,
-                    match, con)
+    return RawTable(filename, len(content), "csv", encoding, delimiter, None, match, con)
 
 
 def _scratch_dir() -> str | None:
@@ -280,8 +274,7 @@ def _cell_text(value) -> str | None:
     return str(value)
 
 
-def _read_workbook(content: bytes, filename: str, digest: str, referentiel: Referentiel,
-                   limits: Limits) -> RawTable:
+def _read_workbook(content: bytes, filename: str, referentiel: Referentiel, limits: Limits) -> RawTable:
     from python_calamine import CalamineWorkbook, PasswordError
 
     if content.startswith(OLE_MAGIC):
@@ -310,47 +303,40 @@ def _read_workbook(content: bytes, filename: str, digest: str, referentiel: Refe
             headers = [_cell_text(c) or "" for c in row]
             match = recognise(headers, referentiel)
             if match:
-                cells = _workbook_cells(rows[index + 1:], len(headers), index + 2, filename, sheet_name)
                 con = duckdb.connect()
-                con.register("cells", cells)
-                return RawTable(filename, digest, len(content), "excel", None, None, sheet_name, index + 1,
-                                match, con)
+                con.register("all_cells", _workbook_cells(rows[index + 1:], len(headers), index + 2))
+                names = ", ".join(f"c{i}" for i in range(len(headers)))
+                con.execute(f"CREATE VIEW cells AS SELECT * FROM all_cells WHERE coalesce({names}) IS NOT NULL")
+                if con.execute("SELECT count(*) FROM cells").fetchall()[0][0] == 0:
+                    con.close()
+                    raise refuse("fichier_avec_donnees", filename, sheet=sheet_name)
+                return RawTable(filename, len(content), "excel", None, None, sheet_name, match, con)
             if first_headers is None and any(headers):
                 first_headers = (sheet_name, headers)
     sheet_name, headers = first_headers or (None, [])
     raise _unrecognised(filename, headers, sheet_name)
 
 
-def _workbook_cells(rows: list[list], width: int, first_line: int, filename: str, sheet: str) -> pa.Table:
-    lines, kept = [], []
-    for offset, row in enumerate(rows):
-        if any(c not in (None, "") for c in row):
-            lines.append(first_line + offset)
-            kept.append(row)
-    if not kept:
-        raise refuse("fichier_avec_donnees", filename, sheet=sheet)
-    columns = {"line": pa.array(lines, pa.int32())}
+def _workbook_cells(rows: list[list], width: int, first_line: int) -> pa.Table:
+    """Columns of text with the row number Excel shows; empty rows are filtered afterwards, in DuckDB."""
+    if any(len(r) != width for r in rows):
+        rows = [list(r[:width]) + [None] * (width - len(r)) for r in rows]
+    columns = {"line": pa.array(np.arange(first_line, first_line + len(rows), dtype=np.int32))}
+    transposed = list(zip(*rows)) if rows else [()] * width
     for i in range(width):
-        columns[f"c{i}"] = _column_text([r[i] if i < len(r) else None for r in kept])
+        columns[f"c{i}"] = _column_text(transposed[i])
     return pa.table(columns)
 
 
-def _column_text(values: list) -> pa.Array:
-    """A workbook column as text. Arrow converts a column of one type in C; mixed columns go cell by cell."""
+def _column_text(values: tuple) -> pa.Array:
+    """A workbook column as text. Arrow converts a column of one type in C (numbers in their shortest
+    form, « 85.3 », « 12 »; dates as « 2025-01-31 00:00:00 »); mixed columns go cell by cell."""
     try:
         array = pa.array([None if v == "" else v for v in values])
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pa.array([_cell_text(v) for v in values], pa.string())
     kind = array.type
-    if pa.types.is_string(kind) or pa.types.is_null(kind):
+    if (pa.types.is_string(kind) or pa.types.is_null(kind) or pa.types.is_floating(kind)
+            or pa.types.is_integer(kind) or pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
         return array.cast(pa.string())
-    if pa.types.is_floating(kind) or pa.types.is_integer(kind):
-        finite = pc.is_finite(array) if pa.types.is_floating(kind) else None
-        if finite is None or pc.all(pc.or_kleene(finite, pc.is_null(array))).as_py():
-            integral = pc.all(pc.equal(pc.floor(array), array)).as_py() if pa.types.is_floating(kind) else True
-            if integral is not False and pc.max(pc.abs(array)).as_py() is not None \
-                    and pc.max(pc.abs(array)).as_py() < 1e15:
-                return array.cast(pa.int64()).cast(pa.string())
-            if integral is None:  # every cell empty
-                return array.cast(pa.string())
     return pa.array([_cell_text(v) for v in values], pa.string())

@@ -63,8 +63,7 @@ class Upload:
 
     @property
     def valid(self) -> bool:
-        return (not self.failed and self.prepared is not None and not self.prepared.report.problems
-                and self.prepared.staged is not None and self.prepared.staged.rows is not None)
+        return not self.failed and self.prepared is not None and self.prepared.ready
 
 
 def escape(text: str) -> str:
@@ -249,12 +248,6 @@ def describe_upload(upload: Upload, single: bool) -> None:
                 show_preview(report)
 
 
-def fresh(report: importer.ImportReport) -> importer.ImportReport:
-    """A copy for store_many, which writes its outcome and problems into the report it is given: the checked
-    report kept for this upload must stay as it is if the import is refused."""
-    return dataclasses.replace(report, problems=list(report.problems), warnings=list(report.warnings))
-
-
 def run_import(ready: list[Upload], replace: bool) -> list[importer.ImportReport] | None:
     try:
         with st.status("Import en cours…", expanded=True) as status:
@@ -263,7 +256,7 @@ def run_import(ready: list[Upload], replace: bool) -> list[importer.ImportReport
                 st.write(f"« {upload.name} » : {format_number_fr(rows, 0)} ligne(s) vérifiée(s).")
             st.write("Écriture dans la base, en une seule transaction (tous les fichiers ou aucun)…")
             results = importer.store_many(access.connection(),
-                                          [(u.prepared.staged, fresh(u.prepared.report)) for u in ready],
+                                          [(u.prepared.staged, u.prepared.report) for u in ready],
                                           replace=replace)
             if all(r.outcome in (importer.STATUS_IMPORTED, "deja_importe") for r in results):
                 status.update(label="Import terminé", state="complete", expanded=False)
