@@ -25,11 +25,11 @@ _SAFE_CODE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _NUMBER_NOISE = "[ \t\u00a0\u202f%]"
 
 MACROS = f"""
-CREATE MACRO num_any(s) AS coalesce(
+-- The plain cast first (most cells), the cleaned one only where it fails. Non-finite results (« inf »,
+-- « nan ») are caught by the nombre_lisible check.
+CREATE MACRO num_val(s) AS coalesce(
     TRY_CAST(replace(s, ',', '.') AS DOUBLE),
     TRY_CAST(replace(regexp_replace(s, '{_NUMBER_NOISE}', '', 'g'), ',', '.') AS DOUBLE));
--- Non-finite results (« inf », « nan ») are caught by the nombre_lisible check.
-CREATE MACRO num_val(s) AS num_any(s);
 
 CREATE MACRO unprotect(x) AS CASE WHEN left(x, 1) = chr(39) AND substr(x, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
     THEN substr(x, 2) ELSE x END;
@@ -85,50 +85,45 @@ _TRIMMED_ROLES = {"structure_code", "indicator", "period", "period_start", "peri
 
 
 def _col(match: LayoutMatch, role: str) -> str:
-    index = match.columns.get(role)
+    return _cell(match.columns.get(role), role in _TRIMMED_ROLES)
+
+
+def _cell(index: int | None, trimmed: bool = False) -> str:
     if index is None:
         return "NULL::VARCHAR"
-    return f"nullif(trim(c{index}), '')" if role in _TRIMMED_ROLES else f"c{index}"
+    return f"nullif(trim(c{index}), '')" if trimmed else f"c{index}"
 
 
-def _index(match: LayoutMatch, role: str) -> str:
-    index = match.columns.get(role)
-    return str(index) if index is not None else "NULL::INTEGER"
+def _number_columns(value: int | None, numerator: int | None, denominator: int | None,
+                    sample_size: int | None) -> str:
+    """The value and count cells of one indicator, and their column numbers (for messages)."""
+    def number(index):
+        return str(index) if index is not None else "NULL::INTEGER"
+
+    return (f"{_cell(value, True)} AS value, {_cell(numerator)} AS numerator, {_cell(denominator)} AS denominator, "
+            f"{_cell(sample_size)} AS sample_size, {number(value)} AS value_col, {number(numerator)} AS "
+            f"numerator_col, {number(denominator)} AS denominator_col, {number(sample_size)} AS sample_size_col")
 
 
 def _staging_sql(match: LayoutMatch) -> str:
-    """SELECT mapping the layout's columns onto the long staging shape (identifiers are our own c0…cN)."""
+    """SELECT mapping the layout's columns onto the long staging shape (identifiers are our own c0…cN).
+    A wide file gives one SELECT per indicator column, joined by UNION ALL."""
     common = ", ".join(f"{_col(match, r)} AS {r}" for r in (
         "structure_code", "structure_name", "network", "typologie", "indicator_label", "unit", "period",
         "period_start", "period_end", "frequency", "duration", "expected_value", "satisfied",
         "dissatisfied", "no_opinion"))
     if not match.wide_indicators:
-        return (f"SELECT line, {common}, {_col(match, 'indicator')} AS indicator, {_col(match, 'value')} AS value, "
-                f"{_col(match, 'numerator')} AS numerator, {_col(match, 'denominator')} AS denominator, "
-                f"{_col(match, 'sample_size')} AS sample_size, {_index(match, 'value')} AS value_col, "
-                f"{_index(match, 'numerator')} AS numerator_col, {_index(match, 'denominator')} AS denominator_col, "
-                f"{_index(match, 'sample_size')} AS sample_size_col FROM cells")
+        numbers = _number_columns(*(match.columns.get(r) for r in ("value", "numerator", "denominator",
+                                                                   "sample_size")))
+        return f"SELECT line, {common}, {_col(match, 'indicator')} AS indicator, {numbers} FROM cells"
     branches = []
     for wide in match.wide_indicators:
         if not _SAFE_CODE.match(wide.code):
             raise ValueError(wide.code)
-
-        def cell(index, trimmed=False):
-            if index is None:
-                return "NULL::VARCHAR"
-            return f"nullif(trim(c{index}), '')" if trimmed else f"c{index}"
-
-        def idx(index):
-            return str(index) if index is not None else "NULL::INTEGER"
-
-        branches.append(
-            f"SELECT line, {common}, '{wide.code}' AS indicator, {cell(wide.value, True)} AS value, "
-            f"{cell(wide.numerator)} AS numerator, {cell(wide.denominator)} AS denominator, "
-            f"{cell(wide.sample_size)} AS sample_size, {idx(wide.value)} AS value_col, "
-            f"{idx(wide.numerator)} AS numerator_col, {idx(wide.denominator)} AS denominator_col, "
-            f"{idx(wide.sample_size)} AS sample_size_col FROM cells "
-            f"WHERE coalesce({cell(wide.value, True)}, {cell(wide.numerator)}, {cell(wide.denominator)}) IS NOT NULL"
-        )
+        numbers = _number_columns(wide.value, wide.numerator, wide.denominator, wide.sample_size)
+        given = f"coalesce({_cell(wide.value, True)}, {_cell(wide.numerator)}, {_cell(wide.denominator)})"
+        branches.append(f"SELECT line, {common}, '{wide.code}' AS indicator, {numbers} FROM cells "
+                        f"WHERE {given} IS NOT NULL")
     return " UNION ALL ".join(branches)
 
 
@@ -138,22 +133,23 @@ class _Collector:
     def __init__(self, raw: RawTable):
         self.raw = raw
         self.problems: list[Problem] = []
+        self.listed: dict[str, int] = {}
         self.overflow: dict[str, int] = {}
 
     def header(self, index: int | None) -> str | None:
         return self.raw.match.headers[index] if index is not None else None
 
     def add(self, rule: str, line=None, column=None, value=None, expected=None, detail=None) -> None:
-        if sum(1 for p in self.problems if p.rule == rule) >= MAX_PROBLEMS_PER_RULE:
+        if self.listed.get(rule, 0) >= MAX_PROBLEMS_PER_RULE:
             self.overflow[rule] = self.overflow.get(rule, 0) + 1
             return
+        self.listed[rule] = self.listed.get(rule, 0) + 1
         self.problems.append(Problem(rule, self.raw.filename, self.raw.sheet, line, column,
                                      None if value is None else str(value), expected, detail))
 
-    def add_rows(self, rule: str, rows, expected: str | None = None, detail=None) -> None:
+    def add_rows(self, rule: str, rows, expected: str | None = None) -> None:
         for line, column_index, value in rows:
-            self.add(rule, line, self.header(column_index), value, expected,
-                     detail(line, value) if callable(detail) else detail)
+            self.add(rule, line, self.header(column_index), value, expected)
 
     def finish(self) -> list[Problem]:
         self.problems.sort(key=lambda p: (p.line or 0))
@@ -261,10 +257,10 @@ def _map_indicators(con, raw: RawTable, catalog: Catalog, collector: _Collector)
         con.executemany("INSERT INTO indicator_map VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     known = ", ".join(i.code for i in catalog.referentiel.indicators)
     unknown = con.execute(
-        "SELECT min(s.line), any_value(s.indicator), s.indicator IS NULL FROM staged s JOIN indicator_map m "
-        "ON s.indicator IS NOT DISTINCT FROM m.k_indicator AND s.indicator_label IS NOT DISTINCT FROM m.k_label "
-        "AND s.unit IS NOT DISTINCT FROM m.k_unit WHERE m.code IS NULL "
-        "GROUP BY s.indicator ORDER BY 1").fetchall()
+        "SELECT min(k.first_line), any_value(k.indicator), k.indicator IS NULL FROM distinct_keys k "
+        "JOIN indicator_map m ON k.indicator IS NOT DISTINCT FROM m.k_indicator "
+        "AND k.indicator_label IS NOT DISTINCT FROM m.k_label AND k.unit IS NOT DISTINCT FROM m.k_unit "
+        "WHERE m.code IS NULL GROUP BY k.indicator ORDER BY 1").fetchall()
     column = collector.header(raw.match.columns.get("indicator"))
     for line, value, is_null in unknown:
         if is_null:
@@ -276,6 +272,8 @@ def _map_indicators(con, raw: RawTable, catalog: Catalog, collector: _Collector)
 
 TYPED_SQL = """
 CREATE TABLE typed AS
+WITH counted AS (  -- each count parsed once: the value may be computed from them
+    SELECT *, num_val(numerator) AS numerator_number, num_val(denominator) AS denominator_number FROM staged)
 SELECT s.line, s.structure_code, s.structure_name, s.network, s.typologie, m.code AS indicator_code,
        p.p_start AS period_start, p.p_end AS period_end, p.p_rule, p.p_role, p.p_value,
        m.is_rate, m.is_delay, m.is_yes_no, m.kind,
@@ -286,13 +284,13 @@ SELECT s.line, s.structure_code, s.structure_name, s.network, s.typologie, m.cod
        CASE WHEN m.is_yes_no THEN yes_no(s.value)
             WHEN s.value IS NOT NULL THEN num_val(s.value)
             -- A rate given only by its counts: the value is computed from them.
-            WHEN m.kind = 'ratio' AND num_val(s.denominator) > 0
-                THEN round(100 * num_val(s.numerator) / num_val(s.denominator), 6) END AS value,
-       num_val(s.numerator) AS numerator, num_val(s.denominator) AS denominator,
+            WHEN m.kind = 'ratio' AND s.denominator_number > 0
+                THEN round(100 * s.numerator_number / s.denominator_number, 6) END AS value,
+       s.numerator_number AS numerator, s.denominator_number AS denominator,
        coalesce(num_val(s.sample_size),
                 num_val(s.satisfied) + num_val(s.dissatisfied) + coalesce(num_val(s.no_opinion), 0)) AS sample_size,
        num_val(s.expected_value) AS expected_value
-FROM staged s
+FROM counted s
 JOIN indicator_map m ON s.indicator IS NOT DISTINCT FROM m.k_indicator
     AND s.indicator_label IS NOT DISTINCT FROM m.k_label AND s.unit IS NOT DISTINCT FROM m.k_unit
 JOIN period_map_in p ON s.period IS NOT DISTINCT FROM p.k_period AND s.period_start IS NOT DISTINCT FROM p.k_start
@@ -389,9 +387,8 @@ def _check_rules(con, collector: _Collector) -> None:
     above = con.execute("SELECT line, numerator_col FROM typed WHERE numerator > denominator").fetchall()
     if above:
         numerators = _cell_texts(con, above, "numerator", "numerator_col")
-        denominators = dict(((line, index), text) for line, index, text in con.execute(
-            "SELECT line, numerator_col, denominator FROM staged WHERE list_contains(?, line)",
-            [[line for line, _ in above]]).fetchall())
+        denominators = {(line, index): text for line, index, text
+                        in _cell_texts(con, above, "denominator", "numerator_col")}
         collector.add_rows("numerateur_inferieur_au_denominateur",
                            [(line, index, f"{text} > {denominators.get((line, index))}")
                             for line, index, text in numerators],
@@ -438,8 +435,8 @@ def _stage_observations(con, raw: RawTable, catalog: Catalog, rate_scale: str) -
     con.execute(f"CREATE VIEW staged AS {_staging_sql(raw.match)}")
     rows_read = con.execute("SELECT count(*) FROM cells").fetchall()[0][0]
     # One pass over the rows for both small maps: indicators and periods are few, rows are many.
-    con.execute("CREATE TABLE distinct_keys AS SELECT DISTINCT indicator, indicator_label, unit, period, "
-                "period_start, period_end, frequency, duration FROM staged")
+    con.execute("CREATE TABLE distinct_keys AS SELECT indicator, indicator_label, unit, period, period_start, "
+                "period_end, frequency, duration, min(line) AS first_line FROM staged GROUP BY ALL")
     new_indicators = _map_indicators(con, raw, catalog, collector)
     _map_periods(con, raw.match)
     con.execute(TYPED_SQL)
