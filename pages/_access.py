@@ -107,13 +107,6 @@ def indicator_views(window_text: str, code: str, version: tuple, today: date) ->
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def structure_assessment(window_text: str, code: str, version: tuple, today: date) -> compliance.Assessment:
-    """One structure's assessment (its exports)."""
-    con = connection()
-    return compliance.assess(con, compliance.resolve_window(con, window_text, today), structure=code, today=today)
-
-
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def structure_series(code: str, version: tuple) -> pd.DataFrame:
     """Every value of one structure, for its time series (a few hundred rows at most)."""
     return read("structure_series", {"structure": code})

@@ -4,7 +4,7 @@ engagements, freshness and progress toward the next level."""
 import pandas as pd
 import streamlit as st
 
-from indicators import charts, reports, wording
+from indicators import charts, compliance, reports, wording
 from pages import _access as access
 from pages import _ui as ui
 
@@ -88,7 +88,7 @@ with right:
                else "Toutes les données attendues sont arrivées.")
 
 st.markdown("#### Exporter")
-one = access.structure_assessment(filters["window"], code, filters["version"], today)
+one = compliance.subset(assessment, [code])  # the programme's assessment, cut to this structure
 left, middle, right = st.columns(3)
 left.download_button("Rapport Excel", data=lambda: reports.workbook_bytes(one), on_click="ignore",
                      file_name=ui.download_name(f"rapport-{code}", assessment.window.text, "xlsx"),

@@ -33,13 +33,13 @@ recent AS (
     WHERE $structure::VARCHAR IS NULL OR structure_code = $structure::VARCHAR
     GROUP BY structure_code, indicator_code
 ),
--- The indicators' texts (label, unit…) are joined in pandas: 8 rows, not 120 000 copies.
--- position: the order of indicators within a structure, the same as the rules' order in pandas.
+-- Only the indicators' codes: their texts (label, unit…) are gathered in pandas from 8 rows, not 120 000
+-- copies. position: the order of indicators within a structure, the same as the rules' order in pandas.
 rules AS (
-    SELECT code AS indicator_code, engagement, row_number() OVER (ORDER BY engagement, code) AS position
+    SELECT code AS indicator_code, row_number() OVER (ORDER BY engagement, code) AS position
     FROM indicator WHERE version = $version
 )
-SELECT s.code AS structure_code, rules.* EXCLUDE (position), win.* EXCLUDE (structure_code, indicator_code),
+SELECT s.code AS structure_code, rules.indicator_code, win.* EXCLUDE (structure_code, indicator_code),
        recent.* EXCLUDE (structure_code, indicator_code)
 FROM structure s
 CROSS JOIN rules
