@@ -22,12 +22,13 @@ LAYOUT = dict(separators=", ", margin=dict(l=10, r=10, t=30, b=10), height=320, 
               plot_bgcolor="white", font=dict(family="Arial, sans-serif", size=13))
 
 
-def value_text(value, unit: str | None) -> str:
+def value_text(value, unit: str | None = None, decimals: int = 1) -> str:
+    """85.3 and « % » → « 85,3 % »; 10600 → « 10 600 »; a yes/no → « oui »; missing → « – »."""
     if value is None or pd.isna(value):
         return "–"
     if unit == "oui/non":
         return "oui" if value >= 0.5 else "non"
-    text = format_number_fr(value, 1)
+    text = format_number_fr(value, decimals)
     return f"{text}\u202f%" if unit and unit.startswith("%") else f"{text} {unit or ''}".strip()
 
 

@@ -31,17 +31,18 @@ COUNT = "#,##0"
 
 def status_table(assessment: Assessment) -> pd.DataFrame:
     """One row per structure: level, blocking indicators and their gaps, label."""
-    gaps = assessment.indicators.assign(sentence=[gap_sentence(r) for r in
-                                                  assessment.indicators.to_dict("records")])
-    blocking_gaps = {}
-    for structure in assessment.structures.itertuples():
-        rows = gaps[(gaps["structure_code"] == structure.code) & gaps["indicator_code"].isin(structure.blocking)]
-        blocking_gaps[structure.code] = " ; ".join(f"{r.indicator_code} : {r.sentence}" for r in rows.itertuples())
+    blocking = (assessment.structures[["code", "blocking"]].explode("blocking").dropna()
+                .rename(columns={"code": "structure_code", "blocking": "indicator_code"}))
+    # Sentences for the blocking rows only, joined per structure: not a scan of every row per structure.
+    rows = blocking.merge(assessment.indicators.astype({"indicator_code": str}),
+                          on=["structure_code", "indicator_code"], how="left")
+    rows["text"] = [f"{r['indicator_code']} : {gap_sentence(r)}" for r in rows.to_dict("records")]
+    blocking_gaps = rows.groupby("structure_code", sort=False)["text"].agg(" ; ".join)
     s = assessment.structures
     return pd.DataFrame({
         "code_structure": s["code"], "nom_structure": s["name"], "reseau": s["network"],
         "niveau": s["level"], "indicateurs_bloquants": s["blocking"].map(", ".join),
-        "ecarts": s["code"].map(blocking_gaps),
+        "ecarts": s["code"].map(blocking_gaps).fillna(""),
         "label": s["label_level"], "label_attribue_le": s["label_awarded_on"],
         "label_expire_le": s["label_expires_on"],
         "label_soutenu": s["label_supported"].map({True: "oui", False: "non"}),

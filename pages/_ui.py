@@ -7,15 +7,11 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from indicators import charts, reports
 from indicators.text import format_number_fr
 from pages import _access as access
 
 LEVEL_WORDS = {"aucun": "aucun niveau", "bronze": "bronze", "argent": "argent", "or": "or"}
-# Colours only repeat what the words say (DSFR-like palette); statuses are always written out.
-LEVEL_COLORS = {"aucun": "#CE0500", "bronze": "#B34000", "argent": "#929292", "or": "#C3992A"}
-STATUS_WORDS = {"conforme": "conforme", "non_conforme": "non conforme", "echantillon_insuffisant":
-                "échantillon insuffisant", "manquant": "manquant", "incomplet": "incomplet",
-                "sans_indicateur": "sans indicateur", "a_jour": "à jour", "en_retard": "en retard"}
 WINDOW_KINDS = {"12m": "12 derniers mois", "annee": "Année", "trimestre": "Trimestre", "mois": "Mois"}
 ALL = "Tous les réseaux"
 
@@ -24,20 +20,11 @@ def today() -> date:
     return date.today()
 
 
-def number(value, unit: str | None = None, decimals: int = 1) -> str:
-    """85.3 and « % » → « 85,3 % »; 10600 → « 10 600 »; missing → « – »."""
-    if value is None or pd.isna(value):
-        return "–"
-    if unit == "oui/non":
-        return "oui" if value >= 0.5 else "non"
-    text = format_number_fr(value, decimals)
-    if not unit:
-        return text
-    return f"{text}\u202f%" if unit.startswith("%") else f"{text} {unit}"
+number = charts.value_text  # « 85,3 % », « 10 600 », « – »: one French number format for pages and exports
 
 
 def status_text(status: str) -> str:
-    return STATUS_WORDS.get(status, status)
+    return reports.STATUS_FR.get(status, status)
 
 
 COMPACT_UNITS = {"minutes": "min", "jours ouvrés": "j ouvrés", "jours": "j"}
