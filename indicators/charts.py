@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from indicators.compliance import wilson_interval
 from indicators.text import format_number_fr
 from indicators.wording import need_words
 
@@ -96,20 +97,24 @@ def indicator_reading(row: dict, values: pd.DataFrame, window_label: str) -> str
     return text + (f" ; {trend}." if trend else ".")
 
 
-def _bands(figure: go.Figure, row: dict, low: float, high: float) -> None:
-    """Level bands between the thresholds, each named in the legend area."""
+def _band_edges(row: dict, low: float, high: float) -> list[tuple[str, float, float]]:
+    """(level, lower, upper) of each band between the thresholds, « aucun » included; none when a
+    threshold is missing. For delays the « or » band is the lowest one."""
     limits = [row[level] for level in LEVELS]
     if any(pd.isna(x) for x in limits):
-        return
-    lower_is_better = row["direction"] == "baisse"
-    edges = [low, *limits, high] if not lower_is_better else [high, *limits, low]
-    names = ["aucun", *LEVELS]
-    for name, start, end in zip(names, edges[:-1], edges[1:]):
-        figure.add_hrect(y0=min(start, end), y1=max(start, end), fillcolor=BAND_COLORS[name], line_width=0,
-                         layer="below", annotation_text=name, annotation_position="right",
-                         annotation_font_size=11)
-    for level, limit in zip(LEVELS, limits):
-        figure.add_hline(y=limit, line_dash="dot", line_width=1, line_color="#666666")
+        return []
+    edges = [low, *limits, high] if row["direction"] != "baisse" else [high, *limits, low]
+    return [(name, min(a, b), max(a, b)) for name, a, b in zip(["aucun", *LEVELS], edges[:-1], edges[1:])]
+
+
+def _axis_range(row: dict, values: list[float], margin_share: float) -> tuple[float, float] | None:
+    """Values and thresholds with a margin around them; a rate stays within 0–100."""
+    span = [x for x in [*values, *(row[level] for level in LEVELS)] if pd.notna(x)]
+    if not span:
+        return None
+    margin = (max(span) - min(span)) * margin_share or 1
+    low, high = min(span) - margin, max(span) + margin
+    return (max(low, 0), min(high, 100)) if str(row["unit"]).startswith("%") else (low, high)
 
 
 def time_series(row: dict, values: pd.DataFrame) -> go.Figure:
@@ -118,23 +123,21 @@ def time_series(row: dict, values: pd.DataFrame) -> go.Figure:
     y = values["value"].astype(float)
     error = None
     if pd.notna(row.get("wilson_low")) and values["sample_size"].notna().any():
-        from indicators.compliance import wilson_interval
-
         low, high = wilson_interval(y, values["sample_size"].fillna(values["denominator"]))
         error = dict(type="data", symmetric=False, array=high - y, arrayminus=y - low, color="#6a6af4",
                      thickness=1)
     figure.add_trace(go.Scatter(x=pd.to_datetime(values["period_start"]), y=y, mode="lines+markers",
                                 line=dict(color=LINE_COLOR, width=2), error_y=error, name=row["label"],
                                 hovertemplate="%{x|%m/%Y} : %{y:,.1f}<extra></extra>"))
-    limits = [row[level] for level in LEVELS if pd.notna(row[level])]
-    span = [*y.dropna().tolist(), *limits]
-    if span:
-        margin = (max(span) - min(span)) * 0.15 or 1
-        low, high = min(span) - margin, max(span) + margin
-        if str(row["unit"]).startswith("%"):
-            low, high = max(low, 0), min(high, 100)
-        _bands(figure, row, low, high)
-        figure.update_yaxes(range=[low, high])
+    axis = _axis_range(row, y.dropna().tolist(), 0.15)
+    if axis:
+        for name, lower, upper in _band_edges(row, *axis):
+            figure.add_hrect(y0=lower, y1=upper, fillcolor=BAND_COLORS[name], line_width=0, layer="below",
+                             annotation_text=name, annotation_position="right", annotation_font_size=11)
+        for level in LEVELS:
+            if pd.notna(row[level]):
+                figure.add_hline(y=row[level], line_dash="dot", line_width=1, line_color="#666666")
+        figure.update_yaxes(range=list(axis))
     figure.update_layout(**LAYOUT, yaxis_title=row["unit"], xaxis_tickformat="%m/%Y")
     return figure
 
@@ -142,27 +145,18 @@ def time_series(row: dict, values: pd.DataFrame) -> go.Figure:
 def progress_bar(row: dict) -> go.Figure:
     """Where the value sits between the bronze, argent and or thresholds."""
     figure = go.Figure()
-    limits = [row[level] for level in LEVELS]
-    known = [x for x in [*limits, row["value"]] if pd.notna(x)]
-    if not known:
+    axis = _axis_range(row, [row["value"]], 0.25)
+    if axis is None:
         return figure
-    lower, upper = min(known), max(known)
-    margin = (upper - lower) * 0.25 or 1
-    low, high = lower - margin, upper + margin
-    if str(row["unit"]).startswith("%"):
-        low, high = max(low, 0), min(high, 100)
-    if all(pd.notna(x) for x in limits):
-        lower_is_better = row["direction"] == "baisse"
-        edges = [low, *limits, high] if not lower_is_better else [high, *limits, low]
-        for name, start, end in zip(["aucun", *LEVELS], edges[:-1], edges[1:]):
-            figure.add_vrect(x0=min(start, end), x1=max(start, end), fillcolor=BAND_COLORS[name], line_width=0,
-                             annotation_text=name, annotation_position="top left", annotation_font_size=11)
+    for name, lower, upper in _band_edges(row, *axis):
+        figure.add_vrect(x0=lower, x1=upper, fillcolor=BAND_COLORS[name], line_width=0,
+                         annotation_text=name, annotation_position="top left", annotation_font_size=11)
     if pd.notna(row["value"]):
         figure.add_trace(go.Scatter(x=[row["value"]], y=[0], mode="markers+text", marker=dict(size=16,
                                     color=LINE_COLOR, symbol="diamond"), text=[value_text(row["value"], row["unit"])],
                                     textposition="bottom center", hoverinfo="skip"))
     figure.update_yaxes(visible=False, range=[-1, 1])
-    figure.update_xaxes(range=[low, high], title=row["unit"])
+    figure.update_xaxes(range=list(axis), title=row["unit"])
     figure.update_layout(**{**LAYOUT, "height": 160})
     return figure
 

@@ -52,13 +52,18 @@ def run_script(cur, name: str, params: dict) -> None:
             cur.execute(body, used)
 
 
+def _target(path: Path | str | None) -> tuple[Path, str]:
+    """The database file (``path``, else the setting) and the key of its shared connection."""
+    target = Path(path) if path else settings.db_path()
+    return target, str(target.resolve())
+
+
 def connect(path: Path | str | None = None, timeout_s: float | None = None) -> duckdb.DuckDBPyConnection:
     """The process-wide connection to ``path`` (schema ready). Threads must use ``.cursor()`` on it.
 
     DuckDB lets one process at a time write a file: while another holds it, retry for a bounded
     time, then raise DatabaseBusy rather than fail with DuckDB's English lock error."""
-    target = Path(path) if path else settings.db_path()
-    key = str(target.resolve())
+    target, key = _target(path)
     with _registry_lock:
         if key in _connections:
             return _connections[key]
@@ -82,14 +87,12 @@ def connect(path: Path | str | None = None, timeout_s: float | None = None) -> d
 
 
 def is_open(path: Path | str | None = None) -> bool:
-    target = Path(path) if path else settings.db_path()
-    return str(target.resolve()) in _connections
+    return _target(path)[1] in _connections
 
 
 def close(path: Path | str | None = None) -> None:
     """Close the shared connection (tests, and the command line before it exits)."""
-    target = Path(path) if path else settings.db_path()
-    key = str(target.resolve())
+    key = _target(path)[1]
     with _registry_lock:
         con = _connections.pop(key, None)
         _write_locks.pop(key, None)
