@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from indicators import compliance, db, importer, reports, wording
+from indicators import compliance, db, importer, reports, settings, wording
 from indicators.export import canonical_table, write_canonical_csv
 from indicators.text import format_number_fr
 
@@ -72,20 +72,37 @@ def build_parser() -> FrenchParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # The dashboard or a test may already hold the connection in this process: only close our own.
-    opened_here = not db.is_open(args.db)
+    opened_here = False
     try:
+        settings.check_all()
+        usage = _usage_problem(args)
+        if usage:
+            print(usage, file=sys.stderr)
+            return EXIT_USAGE
+        opened_here = not db.is_open(args.db)
         con = db.connect(args.db)
-    except db.DatabaseBusy as busy:
-        print(str(busy), file=sys.stderr)
-        return EXIT_REFUSED
-    try:
         return COMMANDS[args.command](con, args)
-    except db.DatabaseBusy as busy:
-        print(str(busy), file=sys.stderr)
+    except db.DatabaseBusy as refused:
+        print(str(refused), file=sys.stderr)
         return EXIT_REFUSED
+    except db.DatabaseUnusable as unusable:
+        print(str(unusable), file=sys.stderr)
+        return EXIT_USAGE if unusable.wrong_path else EXIT_REFUSED
+    except settings.SettingError as wrong:
+        print(str(wrong), file=sys.stderr)
+        return EXIT_USAGE
     except BrokenPipeError:  # « status | head »: the reader left, nothing to say
         sys.stderr.close()
         return EXIT_OK
+    except OSError as error:  # a path the system refuses: say which and why, in French
+        where = f" « {error.filename} »" if error.filename else ""
+        print(f"Impossible d'accéder au fichier{where} : {db.os_error_fr(error)}. Rien n'a été enregistré.",
+              file=sys.stderr)
+        return EXIT_REFUSED
+    except MemoryError:
+        print("Mémoire insuffisante pour traiter cette demande. Rien n'a été enregistré ; essayez avec un fichier "
+              "plus petit.", file=sys.stderr)
+        return EXIT_REFUSED
     except Exception as error:  # a user never sees a traceback; INDICATEURS_DEBUG=1 shows it
         if os.environ.get("INDICATEURS_DEBUG"):
             raise
@@ -97,17 +114,35 @@ def main(argv: list[str] | None = None) -> int:
             db.close(args.db)
 
 
+def _usage_problem(args) -> str | None:
+    """What is wrong with the paths given, before anything is opened or written (exit 2)."""
+    target = args.db or settings.db_path()
+    if args.command == "import":
+        missing = [f for f in args.files if not f.is_file()]
+        if missing:
+            return "\n".join(f"Fichier introuvable : {f}" for f in missing)
+    if args.command != "export":
+        return None
+    output = args.output
+    database = Path(target).resolve()
+    if output.resolve() in (database, Path(f"{database}.wal"), Path(f"{database}.tmp")):
+        return f"Le fichier de sortie « {output} » est la base de données elle-même : choisissez un autre nom."
+    if output.is_dir():
+        return f"Le fichier de sortie « {output} » est un dossier : ajoutez un nom de fichier."
+    folder = output.parent
+    if not folder.is_dir():
+        return f"Le dossier de sortie « {folder} » n'existe pas : créez-le ou choisissez-en un autre."
+    if not os.access(folder, os.W_OK) or (output.exists() and not os.access(output, os.W_OK)):
+        return f"Impossible d'écrire « {output} » : permission refusée."
+    return None
+
+
 def _import(con, args) -> int:
-    missing = [f for f in args.files if not f.is_file()]
-    if missing:
-        for f in missing:
-            print(f"Fichier introuvable : {f}", file=sys.stderr)
-        return EXIT_USAGE
     # Every file is checked before any is written, and all are written in one transaction:
     # one refused file means nothing is stored.
     prepared = []
     for path in args.files:
-        item = importer.check(con, path.read_bytes(), path.name, args.echelle_taux)
+        item = importer.check_path(con, path, args.echelle_taux)
         if item.report.outcome == "deja_importe":
             print(item.report.summary())
         else:

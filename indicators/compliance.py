@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from indicators import db
-from indicators.periods import MONTHS_PER_PERIODICITY, PeriodError, add_months, month_end, parse_window
+from indicators.periods import MONTHS_PER_PERIODICITY, YEARS_TEXT, PeriodError, add_months, month_end, parse_window
 
 LEVELS = ("aucun", "bronze", "argent", "or")
 # Texts of the categorical columns, by code: computed as integers, named once.
@@ -63,8 +63,10 @@ def resolve_window(con: duckdb.DuckDBPyConnection, text: str | None, today: date
         return Window(ROLLING, add_months(end.replace(day=1), -11), end)
     try:
         start, end = parse_window(text)
-    except PeriodError:
-        raise WindowError(f"Période non reconnue : « {text} » (attendu : 2025, 2025-T2, 2025-03 ou 12m).") from None
+    except PeriodError as error:
+        problem = "impossible" if error.kind == "impossible" else "non reconnue"
+        raise WindowError(f"Période {problem} : « {text} » (attendu : 2025, 2025-T2, 2025-03 ou 12m, "
+                          f"{YEARS_TEXT}).") from None
     return Window(text, start, end)
 
 

@@ -3,7 +3,9 @@ the référentiel loaded on first use, and the write lock that serialises import
 
 from __future__ import annotations
 
+import errno
 import getpass
+import os
 import re
 import threading
 import time
@@ -33,6 +35,47 @@ class DatabaseBusy(Exception):
             f"La base {path.name} est utilisée par un autre programme{holder}, par exemple le tableau de bord. "
             "Réessayez quand il sera arrêté, ou importez le fichier depuis la page « Import » du tableau de bord."
         )
+
+
+class DatabaseUnusable(Exception):
+    """The database path cannot be used: not a DuckDB file, damaged, or not writable. French message;
+    ``wrong_path`` tells the command line that the person named the wrong file (a usage error)."""
+
+    def __init__(self, message: str, wrong_path: bool = False):
+        super().__init__(message)
+        self.wrong_path = wrong_path
+
+
+# Every DuckDB database file carries these bytes at this offset, whatever its version.
+DUCKDB_MAGIC, DUCKDB_MAGIC_OFFSET = b"DUCK", 8
+
+
+def _check_database_file(target: Path) -> None:
+    """Refuse before DuckDB opens it: a CSV or any other file given as the database would be opened as a
+    temporary in-memory base, and everything « imported » into it lost at exit."""
+    if target.is_dir():
+        raise DatabaseUnusable(f"« {target} » est un dossier, pas un fichier de base DuckDB : indiquez un "
+                               "fichier, par exemple data/indicateurs.duckdb.", wrong_path=True)
+    try:
+        with open(target, "rb") as f:
+            head = f.read(DUCKDB_MAGIC_OFFSET + len(DUCKDB_MAGIC))
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise DatabaseUnusable(f"La base « {target} » ne peut pas être lue ({os_error_fr(error)}).") from None
+    if head and head[DUCKDB_MAGIC_OFFSET:] != DUCKDB_MAGIC:
+        raise DatabaseUnusable(f"« {target} » n'est pas une base DuckDB : indiquez le fichier de la base "
+                               "(--db ou INDICATEURS_DB), pas un fichier de données à importer.", wrong_path=True)
+
+
+def os_error_fr(error: OSError) -> str:
+    """What the system refused, in French, for the messages that name a path."""
+    reasons = {errno.ENOENT: "dossier ou fichier introuvable", errno.EACCES: "permission refusée",
+               errno.EPERM: "opération non permise", errno.ENOSPC: "plus de place sur le disque",
+               errno.EROFS: "système de fichiers en lecture seule", errno.EISDIR: "c'est un dossier",
+               errno.ENOTDIR: "un élément du chemin n'est pas un dossier", errno.EDQUOT: "quota de disque atteint",
+               errno.ENAMETOOLONG: "nom trop long", errno.EFBIG: "fichier trop grand"}
+    return reasons.get(error.errno, f"erreur système n°{error.errno}")
 
 
 @lru_cache(maxsize=None)
@@ -67,23 +110,46 @@ def connect(path: Path | str | None = None, timeout_s: float | None = None) -> d
     with _registry_lock:
         if key in _connections:
             return _connections[key]
-        target.parent.mkdir(parents=True, exist_ok=True)
         wait = float(settings.get("lock_timeout_s") if timeout_s is None else timeout_s)
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                con = duckdb.connect(key)
-                break
-            except duckdb.IOException as error:
-                if "lock" not in str(error).lower():
-                    raise
-                if time.monotonic() >= deadline:
-                    raise DatabaseBusy(target, str(error)) from None
-                time.sleep(0.2)
-        _initialise(con)
+        _check_database_file(target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseUnusable(f"Le dossier de la base « {target.parent} » ne peut pas être créé "
+                                   f"({os_error_fr(error)}).") from None
+        con = _open(target, key, time.monotonic() + wait)
+        try:
+            _initialise(con)
+        except duckdb.Error:
+            con.close()
+            raise DatabaseUnusable(f"« {target} » est une base DuckDB qui n'est pas celle de ce tableau de bord "
+                                   "(ses tables ne correspondent pas) : indiquez une autre base.",
+                                   wrong_path=True) from None
         _connections[key] = con
         _write_locks[key] = threading.Lock()
         return con
+
+
+def _open(target: Path, key: str, deadline: float) -> duckdb.DuckDBPyConnection:
+    while True:
+        try:
+            return duckdb.connect(key)
+        except duckdb.IOException as error:
+            if "lock" in str(error).lower():
+                if time.monotonic() >= deadline:
+                    raise DatabaseBusy(target, str(error)) from None
+                time.sleep(0.2)
+                continue
+            raise _damaged(target) from None
+        except duckdb.Error:
+            raise _damaged(target) from None
+
+
+def _damaged(target: Path) -> DatabaseUnusable:
+    if target.exists() and not os.access(target, os.W_OK):
+        return DatabaseUnusable(f"La base « {target} » n'est pas modifiable (permission refusée).")
+    return DatabaseUnusable(f"La base « {target} » est endommagée ou illisible : restaurez une sauvegarde, ou "
+                            "indiquez une autre base (--db ou INDICATEURS_DB).")
 
 
 def is_open(path: Path | str | None = None) -> bool:

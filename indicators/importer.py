@@ -16,6 +16,7 @@ import pyarrow as pa
 from indicators import db
 from indicators.layouts import STRUCTURE_ROLES
 from indicators.problems import ImportRefused, Problem
+from indicators.rawtable import check_size
 from indicators.reading import RawTable, read_table, sha256_of
 from indicators.referentiel import REFERENTIEL_DIR, load_default, load_referentiel_file
 from indicators.settings import Limits
@@ -161,8 +162,22 @@ def import_bytes(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, 
     return store(con, prepared.staged, prepared.report, replace=replace, dry_run=dry_run, who=who)
 
 
-def import_path(con: duckdb.DuckDBPyConnection, path: Path, **options) -> ImportReport:
-    return import_bytes(con, Path(path).read_bytes(), Path(path).name, **options)
+def check_path(con: duckdb.DuckDBPyConnection, path: Path, rate_scale: str = "auto") -> Prepared:
+    """``check`` for a file on disk: its size is judged before it is read, so a 2 GB file costs nothing."""
+    path = Path(path)
+    try:
+        check_size(path.stat().st_size, path.name, Limits.current())
+    except ImportRefused as refused:
+        return Prepared(None, None, ImportReport(path.name, "", "refuse", problems=refused.problems))
+    return check(con, path.read_bytes(), path.name, rate_scale)
+
+
+def import_path(con: duckdb.DuckDBPyConnection, path: Path, replace: bool = False, dry_run: bool = False,
+                who: str | None = None, rate_scale: str = "auto") -> ImportReport:
+    prepared = check_path(con, path, rate_scale)
+    if not prepared.ready:
+        return prepared.report
+    return store(con, prepared.staged, prepared.report, replace=replace, dry_run=dry_run, who=who)
 
 
 def store(con: duckdb.DuckDBPyConnection, staged: Staged, report: ImportReport, replace: bool = False,

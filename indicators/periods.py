@@ -14,6 +14,10 @@ MONTHS_FR = {
     "octobre": 10, "oct": 10, "novembre": 11, "nov": 11, "decembre": 12, "dec": 12,
 }
 MONTHS_PER_PERIODICITY = {"mensuelle": 1, "trimestrielle": 3, "semestrielle": 6, "annuelle": 12}
+# Years a quality indicator can plausibly describe. Beyond them a date is a typo (0025, 20255) and would
+# break the arithmetic of windows (the window before year 1, the period after 9999).
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+YEARS_TEXT = f"une année entre {FIRST_YEAR} et {LAST_YEAR}"
 
 
 class PeriodError(ValueError):
@@ -22,6 +26,12 @@ class PeriodError(ValueError):
     def __init__(self, kind: str, text: str):
         super().__init__(text)
         self.kind = kind
+
+
+def _checked_year(year: int, text: str) -> int:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise PeriodError("impossible", text)
+    return year
 
 
 def month_end(year: int, month: int) -> date:
@@ -35,6 +45,7 @@ def add_months(day: date, months: int) -> date:
 
 
 def _checked_date(year: int, month: int, day: int, text: str) -> date:
+    _checked_year(year, text)
     try:
         return date(year, month, day)
     except ValueError:
@@ -43,12 +54,14 @@ def _checked_date(year: int, month: int, day: int, text: str) -> date:
 
 
 def _checked_month(year: int, month: int, text: str) -> tuple[date, date]:
+    _checked_year(year, text)
     if not 1 <= month <= 12:
         raise PeriodError("impossible", text)
     return date(year, month, 1), month_end(year, month)
 
 
 def _span(year: int, index: int, months: int, text: str) -> tuple[date, date]:
+    _checked_year(year, text)
     if not 1 <= index <= 12 // months:
         raise PeriodError("impossible", text)
     first = (index - 1) * months + 1
@@ -82,7 +95,7 @@ def parse_period(text: str) -> tuple[date, date]:
     ``03/2025``, ``mars 2025``, or a single date; returns its first and last day."""
     value = strip_accents(text.strip()).upper()
     if m := _YEAR.match(value):
-        year = int(m[1])
+        year = _checked_year(int(m[1]), text)
         return date(year, 1, 1), date(year, 12, 31)
     if (m := _QUARTER_AFTER.match(value)) or (m := _QUARTER_BEFORE.match(value)):
         year, index = (int(m[1]), int(m[2])) if m.re is _QUARTER_AFTER else (int(m[2]), int(m[1]))
@@ -108,7 +121,9 @@ def period_from_frequency(start: date, frequency: str) -> date:
     months = MONTHS_PER_PERIODICITY.get(key)
     if months is None:
         raise PeriodError("inconnu", frequency)
-    return add_months(start, months) - timedelta(days=1)
+    end = add_months(start, months) - timedelta(days=1)
+    _checked_year(end.year, frequency)
+    return end
 
 
 def parse_window(text: str) -> tuple[date, date]:

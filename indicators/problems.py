@@ -31,7 +31,7 @@ RULES: dict[str, str] = {
     "numerateur_inferieur_au_denominateur": "Le numérateur dépasse le dénominateur.",
     "oui_ou_non": "La valeur doit être oui ou non (ou 1 / 0).",
     "periode_reconnue": "Le format de la période n'est pas reconnu.",
-    "date_possible": "Cette date n'existe pas.",
+    "date_possible": "Cette date n'existe pas ou sort des années possibles.",
     "fin_apres_debut": "La fin de la période précède son début.",
     "frequence_reconnue": "La fréquence n'est pas reconnue.",
     "code_structure_present": "Le code de la structure est vide.",

@@ -16,32 +16,64 @@ class Setting:
     env: str
     default: object
     help: str
+    minimum: float | None = None  # numbers only: the smallest value that makes sense
+
+
+class SettingError(ValueError):
+    """An environment variable holds a value its setting cannot take; the message is French."""
 
 
 SETTINGS = (
     Setting("db_path", "INDICATEURS_DB", str(PROJECT_DIR / "data" / "indicateurs.duckdb"),
             "Fichier DuckDB de la base embarquée."),
     Setting("max_file_bytes", "INDICATEURS_MAX_FILE_MB", 200,
-            "Taille maximale d'un fichier importé, en Mo (la même limite que l'envoi de fichiers dans Streamlit)."),
-    Setting("max_rows", "INDICATEURS_MAX_ROWS", 2_000_000, "Nombre maximal de lignes d'un fichier."),
-    Setting("max_columns", "INDICATEURS_MAX_COLUMNS", 500, "Nombre maximal de colonnes d'un fichier."),
-    Setting("max_cells", "INDICATEURS_MAX_CELLS", 30_000_000, "Nombre maximal de cellules (lignes × colonnes)."),
-    Setting("max_zip_ratio", "INDICATEURS_MAX_ZIP_RATIO", 100,
-            "Rapport maximal entre taille décompressée et taille compressée d'un classeur (bombe zip)."),
+            "Taille maximale d'un fichier importé, en Mo entiers (la même limite que l'envoi de fichiers dans "
+            "Streamlit).", minimum=1),
+    Setting("max_rows", "INDICATEURS_MAX_ROWS", 2_000_000, "Nombre maximal de lignes d'un fichier.", minimum=1),
+    Setting("max_columns", "INDICATEURS_MAX_COLUMNS", 500, "Nombre maximal de colonnes d'un fichier.", minimum=1),
+    Setting("max_cells", "INDICATEURS_MAX_CELLS", 30_000_000, "Nombre maximal de cellules (lignes × colonnes).",
+            minimum=1),
+    Setting("max_zip_ratio", "INDICATEURS_MAX_ZIP_RATIO", 100.0,
+            "Rapport maximal entre taille décompressée et taille compressée d'un classeur (bombe zip).", minimum=1),
     Setting("max_unzipped_mb", "INDICATEURS_MAX_UNZIPPED_MB", 1024,
-            "Taille décompressée maximale d'un classeur, en Mo."),
-    Setting("lock_timeout_s", "INDICATEURS_LOCK_TIMEOUT", 10,
-            "Secondes d'attente quand un autre programme tient la base avant d'abandonner."),
+            "Taille décompressée maximale d'un classeur, en Mo entiers.", minimum=1),
+    Setting("lock_timeout_s", "INDICATEURS_LOCK_TIMEOUT", 10.0,
+            "Secondes d'attente (décimales acceptées : 2.5 ou 2,5) quand un autre programme tient la base "
+            "avant d'abandonner.", minimum=0),
 )
 
 
 def get(name: str):
-    """The value of a setting: its environment variable when set, else its default (typed like it)."""
+    """The value of a setting: its environment variable when set, else its default (typed like it).
+    A value the help does not allow raises SettingError, in French, naming the variable."""
     setting = next(s for s in SETTINGS if s.name == name)
-    raw = os.environ.get(setting.env)
-    if raw is None or raw == "":
+    raw = os.environ.get(setting.env, "").strip()
+    if raw == "":
         return setting.default
-    return type(setting.default)(raw)
+    if isinstance(setting.default, str):
+        return raw
+    return _number(setting, raw)
+
+
+def check_all() -> None:
+    """Read every setting once, so that a wrong value is refused at start, not in the middle of an import."""
+    for setting in SETTINGS:
+        get(setting.name)
+
+
+def _number(setting: Setting, raw: str) -> int | float:
+    whole = isinstance(setting.default, int)
+    try:
+        value = int(raw) if whole else float(raw.replace(",", "."))
+    except ValueError:
+        value = None
+    if value is None or value != value or value in (float("inf"), float("-inf")) or (
+            setting.minimum is not None and value < setting.minimum):
+        kind = "un nombre entier" if whole else "un nombre"
+        floor = "" if setting.minimum is None else f" supérieur ou égal à {setting.minimum:g}"
+        raise SettingError(f"Réglage {setting.env} invalide : « {raw} » (attendu : {kind}{floor}). "
+                           f"{setting.help}")
+    return value
 
 
 @dataclass(frozen=True)

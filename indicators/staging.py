@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from indicators.layouts import LayoutMatch
-from indicators.periods import PeriodError, add_months, parse_date, parse_period, period_from_frequency
+from indicators.periods import YEARS_TEXT, PeriodError, add_months, parse_date, parse_period, period_from_frequency
 from indicators.problems import Problem
 from indicators.reading import RawTable
 from indicators.referentiel import Referentiel
-from indicators.text import normalize_header, unneutralize_formula
+from indicators.text import format_count, format_number_fr, normalize_header, unneutralize_formula
 
 MAX_PROBLEMS_PER_RULE = 1000
 LEVEL_NAMES = {"bronze": "bronze", "argent": "argent", "or": "or", "silver": "argent", "gold": "or"}
@@ -68,6 +68,11 @@ class Catalog:
 
     referentiel: Referentiel
     extra_units: dict[str, str | None]
+
+    def label(self, code: str) -> str:
+        """The French name of an indicator, for messages (its code when it has none)."""
+        indicator = self.referentiel.indicator(code)
+        return f"« {indicator.label} »" if indicator else f"« {code} »"
 
     def resolve(self, raw_code: str | None, raw_label: str | None) -> str | None:
         if raw_code and (self.referentiel.indicator(raw_code) or raw_code in self.extra_units):
@@ -341,21 +346,26 @@ def _cell_texts(con, cells: list[tuple], name: str, col: str) -> list[tuple]:
     return [r for r in rows if (r[0], r[1]) in wanted]
 
 
-def _scale_rates(con, rate_scale: str, warnings: list[str]) -> None:
-    """Rates written as 0–1 (0,853) become 0–100 when declared so, or when a whole indicator reads so."""
+def _scale_rates(con, rate_scale: str, catalog: Catalog, warnings: list[str]) -> None:
+    """Rates written as 0–1 (0,853) become 0–100 when declared so, or when every rate of an indicator
+    written in the file reads so. Only values written in the file: a rate computed from its counts
+    (3 out of 1 000 = 0,3 %) is already a percentage."""
     if rate_scale == "0-100":
         return
-    if rate_scale == "0-1":
-        scaled = [r[0] for r in con.execute("SELECT DISTINCT indicator_code FROM typed WHERE is_rate").fetchall()]
-    else:
-        scaled = [r[0] for r in con.execute(
-            "SELECT indicator_code FROM typed WHERE is_rate AND value IS NOT NULL GROUP BY indicator_code "
-            "HAVING max(value) <= 1 AND min(value) >= 0 AND bool_or(value NOT IN (0, 1))").fetchall()]
-    if scaled:
-        con.execute("UPDATE typed SET value = value * 100 WHERE is_rate AND list_contains(?, indicator_code)",
-                    [scaled])
-        warnings.append("Taux lus comme des proportions de 0 à 1 et convertis en pourcentages : "
-                        + ", ".join(sorted(scaled)) + ".")
+    written = "is_rate AND value_text IS NOT NULL AND value IS NOT NULL"
+    condition = "" if rate_scale == "0-1" else \
+        "HAVING max(value) <= 1 AND min(value) >= 0 AND bool_or(value NOT IN (0, 1))"
+    scaled = con.execute(f"SELECT indicator_code, count(*), arg_min(value, line) FROM typed WHERE {written} "
+                         f"GROUP BY indicator_code {condition} ORDER BY indicator_code").fetchall()
+    if not scaled:
+        return
+    con.execute(f"UPDATE typed SET value = value * 100 WHERE {written} AND list_contains(?, indicator_code)",
+                [[code for code, _, _ in scaled]])
+    named = "; ".join(
+        f"{catalog.label(code)} ({format_count(count, 'valeur')}, par exemple "
+        f"{format_number_fr(example, 3).rstrip('0').rstrip(',')} → {format_number_fr(100 * example, 1)}\u202f%)"
+        for code, count, example in scaled)
+    warnings.append(f"Taux écrits comme des proportions de 0 à 1, convertis en pourcentages : {named}.")
 
 
 def _check_rules(con, collector: _Collector) -> None:
@@ -367,7 +377,7 @@ def _check_rules(con, collector: _Collector) -> None:
         "le code de la structure")
     for rule, role, value, line in con.execute(
             "SELECT p_rule, p_role, p_value, line FROM typed WHERE p_rule IS NOT NULL ORDER BY line").fetchall():
-        expected = {"date_possible": "une date qui existe, au format JJ/MM/AAAA ou AAAA-MM-JJ",
+        expected = {"date_possible": f"une date qui existe, {YEARS_TEXT}, au format JJ/MM/AAAA ou AAAA-MM-JJ",
                     "periode_reconnue": "2025, 2025-T1, T1 2025, 2025-03, mars 2025 ou une date 31/12/2025",
                     "frequence_reconnue": "mensuelle, trimestrielle, semestrielle ou annuelle",
                     "fin_apres_debut": "une fin de période postérieure au début",
@@ -407,7 +417,9 @@ def _check_duplicates(con, raw: RawTable, collector: _Collector, warnings: list[
         SELECT line, first_line, value_text, same FROM (
             SELECT line, value_text,
                    first_value(line) OVER w AS first_line,
-                   (value IS NOT DISTINCT FROM first_value(value) OVER w) AS same,
+                   -- identical means every stored field, not only the value: a different target is a conflict
+                   (row(value, numerator, denominator, sample_size, expected_value) IS NOT DISTINCT FROM
+                    first_value(row(value, numerator, denominator, sample_size, expected_value)) OVER w) AS same,
                    row_number() OVER w AS rank
             FROM typed WHERE structure_code IS NOT NULL AND indicator_code IS NOT NULL AND period_start IS NOT NULL
             WINDOW w AS (PARTITION BY structure_code, indicator_code, period_start, period_end ORDER BY line))
@@ -420,8 +432,8 @@ def _check_duplicates(con, raw: RawTable, collector: _Collector, warnings: list[
         collector.add("observation_unique_dans_le_fichier", line, None, value,
                       "une seule ligne par structure, indicateur et période", f"Déjà présente à la ligne {first_line}.")
     if dropped:
-        warnings.append(f"{dropped} lignes répétées à l'identique (même structure, indicateur, période et valeur) "
-                        "ont été lues une seule fois.")
+        warnings.append("Lignes répétées à l'identique (même structure, indicateur, période et valeurs), lues une "
+                        f"seule fois : {format_number_fr(dropped, 0)}.")
         con.execute("""DELETE FROM typed WHERE line IN (SELECT line FROM (
             SELECT line, row_number() OVER (PARTITION BY structure_code, indicator_code, period_start, period_end
                                             ORDER BY line) AS rank FROM typed) WHERE rank > 1)""")
@@ -441,7 +453,7 @@ def _stage_observations(con, raw: RawTable, catalog: Catalog, rate_scale: str) -
     _map_periods(con, raw.match)
     con.execute(TYPED_SQL)
     _check_numbers(con, raw, collector)
-    _scale_rates(con, rate_scale, warnings)
+    _scale_rates(con, rate_scale, catalog, warnings)
     _check_rules(con, collector)
     _check_duplicates(con, raw, collector, warnings)
     problems = collector.finish()
@@ -496,7 +508,7 @@ def _stage_structures(con, raw: RawTable) -> Staged:
             except PeriodError as error:
                 collector.add("date_possible" if error.kind == "impossible" else "periode_reconnue", line,
                               collector.header(match.columns.get("label_awarded_on")), awarded,
-                              "une date au format JJ/MM/AAAA ou AAAA-MM-JJ")
+                              f"une date au format JJ/MM/AAAA ou AAAA-MM-JJ, {YEARS_TEXT}")
         out.append((code, unneutralize_formula(_stripped(name)), unneutralize_formula(_stripped(network)),
                     _stripped(typologie), departement, _stripped(region), parent, level_name, awarded_on, line))
     problems = collector.finish()

@@ -45,3 +45,9 @@ def format_number_fr(value: float | int | None, decimals: int = 1) -> str:
         return "–"
     text = f"{value:,.{decimals}f}" if decimals else f"{value:,.0f}"
     return text.replace(",", "\u202f").replace(".", ",")
+
+
+def format_count(count: int, noun: str, plural: str | None = None) -> str:
+    """« 1 valeur », « 3 valeurs », « 1 159 valeurs »: the right number, never « valeur(s) »."""
+    word = noun if abs(count) < 2 else (plural or noun + "s")
+    return f"{format_number_fr(count, 0)} {word}"

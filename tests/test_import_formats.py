@@ -137,7 +137,7 @@ def test_rates_written_as_proportions_become_percentages_with_a_warning(con, tmp
     ])
     report = imported(con, path)
     assert [o[4] for o in observations(con)] == [pytest.approx(85.3), pytest.approx(90.0)]
-    assert any("proportions de 0 à 1" in w and "decroche" in w for w in report.warnings)
+    assert any("proportions de 0 à 1" in w and "« Taux de décroché »" in w for w in report.warnings)
 
 
 def test_declared_0_100_scale_leaves_small_rates_as_they_are(con, tmp_path, run_cli):
