@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from pages import _access as access
+
 st.set_page_config(page_title="Services Publics+ · Indicateurs de qualité", page_icon=":material/leaderboard:", layout="wide")
+access.protect_server()
 
 navigation = st.navigation({
     "Pilotage": [

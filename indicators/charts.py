@@ -5,6 +5,7 @@ sentence beside it; colours repeat what the words say, never replace them."""
 
 from __future__ import annotations
 
+import html
 from datetime import date
 
 import numpy as np
@@ -223,7 +224,9 @@ def histogram(values: pd.Series, row: dict, bins: int = 30) -> go.Figure:
 def engagement_heatmap(matrix: pd.DataFrame, title: str) -> go.Figure:
     """Share of structures « conforme » (0–100 %) per row (network or structure) and engagement."""
     figure = go.Figure(go.Heatmap(z=matrix.to_numpy(dtype=float), x=[f"E{c}" for c in matrix.columns],
-                                  y=[str(i) for i in matrix.index], zmin=0, zmax=100, colorscale="Blues",
+                                  # network or structure names from files: plotly reads tags in labels
+                                  y=[html.escape(str(i)) for i in matrix.index], zmin=0, zmax=100,
+                                  colorscale="Blues",
                                   colorbar=dict(title="% conformes"),
                                   hovertemplate="%{y} · %{x} : %{z:.0f} %<extra></extra>"))
     figure.update_layout(**{**LAYOUT, "height": max(260, 26 * len(matrix) + 80)}, title=title)

@@ -21,16 +21,22 @@ YEARS_TEXT = f"une année entre {FIRST_YEAR} et {LAST_YEAR}"
 
 
 class PeriodError(ValueError):
-    """A period that cannot be read; ``kind`` is « impossible » (a date that does not exist) or « inconnu »."""
+    """A period that cannot be read; ``kind`` is « impossible » (a date that does not exist), « annee » (a year
+    outside FIRST_YEAR–LAST_YEAR) or « inconnu »."""
 
     def __init__(self, kind: str, text: str):
         super().__init__(text)
         self.kind = kind
 
+    @property
+    def rule(self) -> str:
+        """The validation rule this error breaks (see problems.RULES)."""
+        return {"impossible": "date_possible", "annee": "annee_plausible"}.get(self.kind, "periode_reconnue")
+
 
 def _checked_year(year: int, text: str) -> int:
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise PeriodError("impossible", text)
+        raise PeriodError("annee", text)
     return year
 
 
@@ -41,6 +47,8 @@ def month_end(year: int, month: int) -> date:
 def add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:  # beyond what a date can hold
+        raise PeriodError("annee", f"{day:%d/%m/%Y} + {months} mois")
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 

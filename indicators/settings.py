@@ -28,7 +28,7 @@ SETTINGS = (
             "Fichier DuckDB de la base embarquée."),
     Setting("max_file_bytes", "INDICATEURS_MAX_FILE_MB", 200,
             "Taille maximale d'un fichier importé, en Mo entiers (la même limite que l'envoi de fichiers dans "
-            "Streamlit).", minimum=1),
+            "Streamlit) ; 0 refuse tout fichier.", minimum=0),
     Setting("max_rows", "INDICATEURS_MAX_ROWS", 2_000_000, "Nombre maximal de lignes d'un fichier.", minimum=1),
     Setting("max_columns", "INDICATEURS_MAX_COLUMNS", 500, "Nombre maximal de colonnes d'un fichier.", minimum=1),
     Setting("max_cells", "INDICATEURS_MAX_CELLS", 30_000_000, "Nombre maximal de cellules (lignes × colonnes).",

@@ -225,8 +225,7 @@ def _period_of(period, start, end, frequency, duration, unit: str | None = None)
             return None, None, "valeur_presente", "period", None
         return (*_widen_date(*parse_period(period), unit), None, None, None)
     except PeriodError as error:
-        rule = "date_possible" if error.kind == "impossible" else "periode_reconnue"
-        return None, None, rule, role, text
+        return None, None, error.rule, role, text
 
 
 def _map_periods(con, match: LayoutMatch) -> None:
@@ -377,7 +376,8 @@ def _check_rules(con, collector: _Collector) -> None:
         "le code de la structure")
     for rule, role, value, line in con.execute(
             "SELECT p_rule, p_role, p_value, line FROM typed WHERE p_rule IS NOT NULL ORDER BY line").fetchall():
-        expected = {"date_possible": f"une date qui existe, {YEARS_TEXT}, au format JJ/MM/AAAA ou AAAA-MM-JJ",
+        expected = {"date_possible": "une date qui existe, au format JJ/MM/AAAA ou AAAA-MM-JJ",
+                    "annee_plausible": YEARS_TEXT,
                     "periode_reconnue": "2025, 2025-T1, T1 2025, 2025-03, mars 2025 ou une date 31/12/2025",
                     "frequence_reconnue": "mensuelle, trimestrielle, semestrielle ou annuelle",
                     "fin_apres_debut": "une fin de période postérieure au début",
@@ -432,8 +432,9 @@ def _check_duplicates(con, raw: RawTable, collector: _Collector, warnings: list[
         collector.add("observation_unique_dans_le_fichier", line, None, value,
                       "une seule ligne par structure, indicateur et période", f"Déjà présente à la ligne {first_line}.")
     if dropped:
-        warnings.append("Lignes répétées à l'identique (même structure, indicateur, période et valeurs), lues une "
-                        f"seule fois : {format_number_fr(dropped, 0)}.")
+        repeated, verb = (("ligne répétée", "a été lue") if dropped == 1 else ("lignes répétées", "ont été lues"))
+        warnings.append(f"{format_number_fr(dropped, 0)} {repeated} à l'identique (même structure, indicateur, "
+                        f"période et valeurs) {verb} une seule fois.")
         con.execute("""DELETE FROM typed WHERE line IN (SELECT line FROM (
             SELECT line, row_number() OVER (PARTITION BY structure_code, indicator_code, period_start, period_end
                                             ORDER BY line) AS rank FROM typed) WHERE rank > 1)""")
@@ -506,7 +507,7 @@ def _stage_structures(con, raw: RawTable) -> Staged:
             try:
                 awarded_on = parse_date(awarded)
             except PeriodError as error:
-                collector.add("date_possible" if error.kind == "impossible" else "periode_reconnue", line,
+                collector.add(error.rule, line,
                               collector.header(match.columns.get("label_awarded_on")), awarded,
                               f"une date au format JJ/MM/AAAA ou AAAA-MM-JJ, {YEARS_TEXT}")
         out.append((code, unneutralize_formula(_stripped(name)), unneutralize_formula(_stripped(network)),

@@ -51,3 +51,18 @@ def format_count(count: int, noun: str, plural: str | None = None) -> str:
     """« 1 valeur », « 3 valeurs », « 1 159 valeurs »: the right number, never « valeur(s) »."""
     word = noun if abs(count) < 2 else (plural or noun + "s")
     return f"{format_number_fr(count, 0)} {word}"
+
+
+# Characters that make Markdown inline syntax (links and images need « [ », Streamlit's icons and colours
+# « : », formulas « $ »), and those that change a block only when they open it (titles, lists, quotes).
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>$~|:!])")
+_MARKDOWN_BLOCK_START = re.compile(r"^([#>+=-]|\d+(?=[.)]))")
+
+
+def markdown_literal(text: object) -> str:
+    """Text from a file or a person (names, file names, titles) as Streamlit's Markdown shows it literally:
+    no link, no image that a browser would fetch, no emphasis, no formula."""
+    flat = " ".join(str(text).split())  # a line break would start a new Markdown block
+    escaped = _MARKDOWN_INLINE.sub(r"\\\1", flat)
+    # « \# titre », « \- a », « 12\. liste »: the escape goes before the mark, after an item's number.
+    return _MARKDOWN_BLOCK_START.sub(lambda m: m[0] + "\\" if m[0][0].isdigit() else "\\" + m[0], escaped, count=1)

@@ -23,6 +23,28 @@ if PagesManager.uses_pages_directory:
 CACHE_ENTRIES = 32
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def protect_server() -> None:
+    """Hold the settings that protect users however the server was started: Streamlit reads the
+    .streamlit/config.toml beside app.py, but a flag, an environment variable or another file can override it."""
+    st.set_option("client.showErrorDetails", "none")
+    st.set_option("client.toolbarMode", "viewer")
+    unsafe = []
+    if not st.get_option("server.address"):
+        unsafe.append("il écouterait sur toutes les interfaces réseau, sans authentification")
+    if not st.get_option("server.enableXsrfProtection"):
+        unsafe.append("la protection contre les requêtes intersites (XSRF) est désactivée")
+    if st.get_option("server.maxUploadSize") > settings.get("max_file_bytes"):
+        unsafe.append("la taille d'envoi permise dépasse la limite des imports (INDICATEURS_MAX_FILE_MB)")
+    if unsafe:
+        st.error("Réglages du serveur non sûrs : " + " ; ".join(unsafe) + ". Le tableau de bord ne s'affiche pas "
+                 "tant que ces réglages diffèrent de ceux de .streamlit/config.toml ; pour l'ouvrir au réseau, voyez "
+                 "la section « Ouvrir le tableau de bord au réseau » du README.", icon=":material/gpp_bad:")
+        st.stop()
+
+
 def layout_label(name: str | None) -> str:
     """The French name of a detected layout, as the history shows it."""
     spec = BY_NAME.get(name or "")
@@ -36,8 +58,38 @@ def _connection(path: str):
 
 def connection():
     """One DuckDB connection per server process and database file; sessions run in threads, so each
-    read takes its own cursor."""
-    return _connection(str(settings.db_path()))
+    read takes its own cursor. A base another program holds, a damaged file or a wrong setting stops the
+    page with a French message, never Streamlit's English error page."""
+    try:
+        settings.check_all()
+        return _connection(str(settings.db_path()))
+    except db.DatabaseBusy:
+        _wait_for_database()
+    except (db.DatabaseUnusable, settings.SettingError) as error:
+        st.error(str(error), icon=":material/error:")
+        st.stop()
+
+
+RETRY_SECONDS = 5
+
+
+def _wait_for_database() -> None:
+    """Say in French that another program holds the base, and try again on its own until it is free."""
+    st.warning("La base de données est utilisée par un autre programme (par exemple un import lancé en ligne "
+               f"de commande). Nouvel essai automatique toutes les {RETRY_SECONDS} secondes ; vos filtres sont "
+               "conservés.", icon=":material/hourglass_top:")
+    st.button("Réessayer maintenant", key="database_retry")
+
+    @st.fragment(run_every=RETRY_SECONDS)
+    def retry() -> None:
+        try:
+            _connection(str(settings.db_path()))
+        except db.DatabaseBusy:
+            return
+        st.rerun(scope="app")
+
+    retry()
+    st.stop()
 
 
 def read(sql_name: str, params: dict | None = None) -> pd.DataFrame:

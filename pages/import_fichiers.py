@@ -19,7 +19,7 @@ from openpyxl.styles import Font
 from indicators import importer
 from indicators.export import template_table
 from indicators.problems import Problem
-from indicators.text import format_number_fr, neutralize_formula
+from indicators.text import format_number_fr, markdown_literal, neutralize_formula
 from pages import _access as access
 
 FILE_TYPES = ["csv", "txt", "xlsx", "xls", "ods"]
@@ -64,11 +64,6 @@ class Upload:
     @property
     def valid(self) -> bool:
         return not self.failed and self.prepared is not None and self.prepared.ready
-
-
-def escape(text: str) -> str:
-    """A file name shown in Markdown as it is (no emphasis from its underscores or stars)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", text)
 
 
 def display_name(name: str) -> str:
@@ -210,9 +205,9 @@ def read_uploads(files) -> list[Upload]:
 
 def describe_upload(upload: Upload, single: bool) -> None:
     with st.container(border=True):
-        st.markdown(f"#### :material/description: {escape(upload.name)}")
+        st.markdown(f"#### :material/description: {markdown_literal(upload.name)}")
         if upload.duplicate_of is not None:
-            st.info(f"Même contenu que « {upload.duplicate_of} » : il ne sera importé qu'une fois.")
+            st.info(f"Même contenu que « {markdown_literal(upload.duplicate_of)} » : il ne sera importé qu'une fois.")
             return
         if upload.already is not None:
             st.info(f"Fichier déjà importé (import n°{upload.already}) : il n'est pas proposé à nouveau. "
@@ -229,11 +224,11 @@ def describe_upload(upload: Upload, single: bool) -> None:
             if report.delimiter:
                 facts.append(f"**Séparateur** : {report.delimiter}")
             if report.sheet:
-                facts.append(f"**Feuille** : {escape(report.sheet)}")
+                facts.append(f"**Feuille** : {markdown_literal(report.sheet)}")
             facts.append(f"**Lignes lues** : {format_number_fr(report.rows_read, 0)}")
             st.markdown(" · ".join(facts))
         for warning in report.warnings:
-            st.warning(warning, icon=":material/warning:")
+            st.warning(markdown_literal(warning), icon=":material/warning:")
         if report.problems:
             st.error(f"{format_number_fr(len(report.problems), 0)} problème(s) : ce fichier ne peut pas être "
                      "importé. Corrigez-le puis déposez-le à nouveau, ou retirez-le de la liste.",
@@ -253,7 +248,7 @@ def run_import(ready: list[Upload], replace: bool) -> list[importer.ImportReport
         with st.status("Import en cours…", expanded=True) as status:
             for upload in ready:
                 rows = upload.prepared.report.rows_read
-                st.write(f"« {upload.name} » : {format_number_fr(rows, 0)} ligne(s) vérifiée(s).")
+                st.write(f"« {markdown_literal(upload.name)} » : {format_number_fr(rows, 0)} ligne(s) vérifiée(s).")
             st.write("Écriture dans la base, en une seule transaction (tous les fichiers ou aucun)…")
             results = importer.store_many(access.connection(),
                                           [(u.prepared.staged, u.prepared.report) for u in ready],
@@ -273,23 +268,23 @@ def show_refusal(results: list[importer.ImportReport], replace: bool) -> None:
     st.error("L'import a été refusé : aucun fichier n'a été enregistré.")
     for report in results:
         if report.outcome == "refuse":
-            st.error(report.summary())
+            st.error(markdown_literal(report.summary()))
             show_problems(report.problems, report.filename, f"store_{report.sha256[:16]}")
             if not replace and any(p.rule == "valeur_deja_enregistree" for p in report.problems):
                 st.info(f"Ces lignes donnent une autre valeur que celle déjà enregistrée. Pour les remplacer, "
                         f"cochez « {REPLACE_LABEL} » puis relancez l'import : les anciennes valeurs restent en "
                         "historique et l'import pourra être annulé.")
         elif report.outcome == "deja_importe":
-            st.info(report.summary())
+            st.info(markdown_literal(report.summary()))
         else:
-            st.warning(report.summary())
+            st.warning(markdown_literal(report.summary()))
 
 
 def show_history() -> None:
     st.header("Historique des imports")
     message = state.pop("undo_message", None)
     if message:
-        st.success(message)
+        st.success(markdown_literal(message))
     imports = access.imports()
     if imports.empty:
         st.caption("Aucun import pour l'instant.")
@@ -320,7 +315,7 @@ def show_history() -> None:
         state.undo_pending = choice
     if state.get("undo_pending") != choice:
         return
-    st.warning(f"Annuler l'import n°{choice} (« {names[choice]} ») ? Ses valeurs seront retirées de la base ; "
+    st.warning(f"Annuler l'import n°{choice} (« {markdown_literal(names[choice])} ») ? Ses valeurs seront retirées de la base ; "
                "les valeurs et structures qu'il avait remplacées seront rétablies.")
     left, right, _ = st.columns([1, 1, 3])
     confirmed = left.button("Confirmer l'annulation", type="primary", width="stretch")
@@ -371,7 +366,7 @@ else:
     state.import_prepared, state.import_digests = {}, {}
 if not files and results_shown:
     for outcome, summary in results_shown:
-        (st.success if outcome == importer.STATUS_IMPORTED else st.info)(summary)
+        (st.success if outcome == importer.STATUS_IMPORTED else st.info)(markdown_literal(summary))
 
 if files:
     st.radio("Échelle des taux", list(RATE_SCALES), format_func=RATE_SCALES.get, key="import_rate_scale",

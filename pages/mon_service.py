@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from indicators import charts, compliance, reports, wording
+from indicators.text import markdown_literal
 from pages import _access as access
 from pages import _ui as ui
 
@@ -24,9 +25,9 @@ structure = assessment.structures.set_index("code").loc[code]
 indicators = assessment.indicators[assessment.indicators["structure_code"] == code].reset_index(drop=True)
 before = previous.indicators[previous.indicators["structure_code"] == code].set_index("indicator_code")
 
-st.subheader(f"{code} – {structure['name'] or ''}")
-st.caption(" · ".join(str(x) for x in (structure["network"], structure["typologie"], structure["departement"],
-                                        structure["region"]) if isinstance(x, str))
+st.subheader(markdown_literal(f"{code} – {structure['name'] or ''}"))
+st.caption(" · ".join(markdown_literal(x) for x in (structure["network"], structure["typologie"],
+                                                    structure["departement"], structure["region"]) if isinstance(x, str))
            + f" · fenêtre : {assessment.window.label} · référentiel {assessment.version}")
 
 # Label readiness first: the question a director asks.

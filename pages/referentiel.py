@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from indicators import referentiel_versions as rv
+from indicators.text import markdown_literal
 from pages import _access as access
 
 VIEW = "referentiel_vue"
@@ -15,11 +16,6 @@ TITLE = "referentiel_titre"
 AUTHOR = "referentiel_auteur"
 LEVELS = ("bronze", "argent", "or")
 KIND_WORDS = {"ratio": "ratio des sommes", "mean": "moyenne", "latest": "dernière valeur"}
-
-
-def plain(text: str) -> str:
-    """User text (a version's title) shown in Markdown as typed: no link, image, emphasis or formula."""
-    return "".join(f"\\{c}" if c in "\\`*_{}[]()<>#+-.!|~$:" else c for c in str(text))
 
 
 def yes_no(flag) -> str:
@@ -70,7 +66,7 @@ labels = {row["version"]: version_label(row) for row in versions.to_dict("record
 in_force = versions.loc[versions["in_force"], "version"].iloc[0]
 in_force_row = versions.set_index("version").loc[in_force]
 
-st.markdown(f"**Version en vigueur : {in_force}** – {plain(in_force_row['title'])} "
+st.markdown(f"**Version en vigueur : {in_force}** – {markdown_literal(in_force_row['title'])} "
             f"({rv.ORIGIN_WORDS.get(in_force_row['origin'], in_force_row['origin'])}, "
             f"le {in_force_row['created_at']:%d/%m/%Y à %H:%M}).")
 st.info("Chaque résultat (pages « Mon service » et « Comparaison », commande `status`, exports) indique la "

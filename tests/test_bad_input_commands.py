@@ -69,7 +69,7 @@ def test_barometre_identical_repeats_are_still_read_once(con, tmp_path):
     ], encoding="utf-8")
     report = importer.import_path(con, path)
     assert report.outcome == "importe" and report.rows_added == 1
-    assert any("lues une seule fois : 1." in w for w in report.warnings)
+    assert any("1 ligne répétée à l'identique" in w and "a été lue une seule fois" in w for w in report.warnings)
 
 
 # Periods out of range
@@ -81,7 +81,7 @@ def test_a_date_outside_plausible_years_is_refused_in_french(con, tmp_path, run_
     path = canonical(tmp_path / "annee.csv", [f"S1;;;decroche;{start};2025-01-31;85;;;"])
     code, _, err = run_cli("import", path)
     assert code == 1
-    assert "Cette date n'existe pas ou sort des années possibles" in err and "entre 1900 et 2199" in err
+    assert "L'année sort des années possibles" in err and "entre 1900 et 2199" in err
     assert "Erreur inattendue" not in err
     assert snapshot(con) == before
 
