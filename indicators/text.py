@@ -56,6 +56,7 @@ def format_count(count: int, noun: str, plural: str | None = None) -> str:
 # Characters that make Markdown inline syntax (links and images need « [ », Streamlit's icons and colours
 # « : », formulas « $ »), and those that change a block only when they open it (titles, lists, quotes).
 _MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>$~|:!])")
+_AUTOLINK_START = re.compile(r"(?i)\b(https?|ftp|www|mailto)(?=[:.])")
 _MARKDOWN_BLOCK_START = re.compile(r"^([#>+=-]|\d+(?=[.)]))")
 
 
@@ -63,6 +64,8 @@ def markdown_literal(text: object) -> str:
     """Text from a file or a person (names, file names, titles) as Streamlit's Markdown shows it literally:
     no link, no image that a browser would fetch, no emphasis, no formula."""
     flat = " ".join(str(text).split())  # a line break would start a new Markdown block
+    # An invisible word joiner keeps « http://… », « www.… » and e-mail addresses from becoming clickable links.
+    flat = _AUTOLINK_START.sub("\\1\u2060", flat).replace("@", "\u2060@")
     escaped = _MARKDOWN_INLINE.sub(r"\\\1", flat)
     # « \# titre », « \- a », « 12\. liste »: the escape goes before the mark, after an item's number.
     return _MARKDOWN_BLOCK_START.sub(lambda m: m[0] + "\\" if m[0][0].isdigit() else "\\" + m[0], escaped, count=1)

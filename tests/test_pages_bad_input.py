@@ -64,7 +64,8 @@ def test_names_from_a_file_are_shown_as_text_never_as_markdown(db_path, tmp_path
     at = open_app()
     assert not at.exception
     heading = at.subheader[0].value
-    assert heading.startswith("S1 – \\!\\[pixel\\](http\\://exemple.invalid/p.png) \\[lien\\]")
+    # Escaped Markdown, and an invisible word joiner after « http » so that no link is made either.
+    assert heading.startswith("S1 – \\!\\[pixel\\](http\u2060\\://exemple.invalid/p.png) \\[lien\\]")
     assert "\\*\\*gras\\*\\*" in heading
     assert "\\_Réseau\\_ \\*x\\*" in at.caption[0].value
 
