@@ -120,7 +120,9 @@ def _usage_problem(args) -> str | None:
     if args.command == "import":
         missing = [f for f in args.files if not f.is_file()]
         if missing:
-            return "\n".join(f"Fichier introuvable : {f}" for f in missing)
+            return "\n".join(f"Fichier introuvable : {f}" if not f.exists() else
+                             f"« {f} » n'est pas un fichier ordinaire (dossier ou périphérique) : indiquez un fichier."
+                             for f in missing)
     if args.command != "export":
         return None
     output = args.output
