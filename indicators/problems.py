@@ -22,6 +22,8 @@ RULES: dict[str, str] = {
     "nombre_de_colonnes_constant": "Le nombre de colonnes de la ligne diffère de celui de l'en-tête.",
     "guillemets_fermes": "Un guillemet ouvert n'est jamais fermé.",
     "texte_lisible": "La ligne contient des caractères illisibles.",
+    "ligne_trop_longue": "Une ligne dépasse la longueur maximale (10 Mo).",
+    "csv_lisible": "Le fichier CSV est mal formé : il ne peut pas être lu à cet endroit.",
     "valeur_presente": "La valeur est vide.",
     "nombre_lisible": "La valeur n'est pas un nombre.",
     "separateur_decimal_unique": "La colonne mélange virgule et point comme séparateur décimal.",

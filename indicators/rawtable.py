@@ -11,7 +11,7 @@ import duckdb
 from indicators.layouts import LayoutMatch, expected_layouts_text
 from indicators.problems import ImportRefused, Problem, refuse
 from indicators.settings import Limits
-from indicators.text import format_number_fr
+from indicators.text import format_count, format_number_fr
 
 HEADER_SEARCH_ROWS = 30
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -52,8 +52,22 @@ def sha256_of(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+SHOWN_HEADERS, SHOWN_HEADER_CHARS = 20, 300
+
+
 def unrecognised(filename: str, headers: list[str], sheet: str | None = None) -> ImportRefused:
-    shown = " | ".join(h for h in headers if h) or "(aucun)"
+    """The headers found are echoed, a few of them only: a long line can hold thousands."""
+    found = [h for h in headers if h]
+    shown = " | ".join(found[:SHOWN_HEADERS])
+    if len(shown) > SHOWN_HEADER_CHARS:
+        shown = shown[:SHOWN_HEADER_CHARS].rstrip() + "…"
+        left = len(found) - shown.count(" | ") - 1
+    else:
+        left = len(found) - SHOWN_HEADERS
+        shown += " …" if left > 0 else ""
+    if left > 0:
+        shown += f" et {format_count(left, 'autre colonne', 'autres colonnes')}"
+    shown = shown or "(aucun)"
     return refuse("mise_en_page_reconnue", filename, sheet=sheet, value=shown,
                   expected="les en-têtes d'une de ces mises en page :\n" + expected_layouts_text())
 

@@ -1,19 +1,25 @@
-"""Read an uploaded file's bytes into a table of text cells: bounds first, then encoding, delimiter,
-sheet and header row; CSV parsing is DuckDB's, Excel reading is calamine's."""
+"""Read an uploaded file's bytes into a table of text cells: bounds first, then encoding, line endings,
+delimiter, sheet and header row; CSV parsing is DuckDB's, Excel reading is calamine's."""
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
+import math
 import os
 import re
+import shutil
 import tempfile
+import time
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+from indicators import settings
 from indicators.layouts import LayoutMatch, recognise
 from indicators.problems import ImportRefused, Problem, refuse
 from indicators.rawtable import (HEADER_SEARCH_ROWS, OLE_MAGIC, ZIP_MAGIC, RawTable, check_shape, megabytes,
@@ -22,7 +28,7 @@ from indicators.referentiel import Referentiel
 from indicators.settings import Limits
 from indicators.workbook import read_workbook
 
-__all__ = ["RawTable", "read_table", "sha256_of"]
+__all__ = ["RawTable", "clean_stale_scratch", "read_table", "scratch_dir", "sha256_of"]
 
 DELIMITERS = (";", ",", "\t")
 # Anything but blanks, BOMs and NULs: a file without one is empty.
@@ -32,8 +38,14 @@ CSV_REJECT_RULES = {
     "TOO MANY COLUMNS": "nombre_de_colonnes_constant",
     "UNQUOTED VALUE": "guillemets_fermes",
     "INVALID UNICODE": "texte_lisible",
-    "LINE SIZE OVER MAXIMUM": "nombre_de_colonnes_constant",
+    "LINE SIZE OVER MAXIMUM": "ligne_trop_longue",
 }
+# The longest line read (the rule ligne_trop_longue says « 10 Mo »): DuckDB's max_line_size, and the csv
+# module's field limit (131 072 characters by default) raised to match, since any field of such a line is read.
+MAX_LINE_BYTES = 10 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES + 1))
+SCRATCH_PREFIX = "import-"
+_STARTED_AT = time.time()  # this process's start, near enough: the module is imported before any import runs
 
 
 def read_table(content: bytes, filename: str, referentiel: Referentiel, limits: Limits) -> RawTable:
@@ -85,11 +97,18 @@ def _find_header_csv(lines: list[str], referentiel: Referentiel) -> tuple[int, s
         for delimiter in DELIMITERS:
             if delimiter not in line:
                 continue
-            cells = next(csv.reader([line], delimiter=delimiter), [])
-            match = recognise(cells, referentiel)
+            match = recognise(_cells(line, delimiter), referentiel)
             if match:
                 return index, delimiter, match
     return None
+
+
+def _cells(line: str, delimiter: str) -> list[str]:
+    """One line's cells; a line the csv module cannot split (a stray line break) gives none."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return []
 
 
 def _read_csv(content: bytes, filename: str, referentiel: Referentiel, limits: Limits) -> RawTable:
@@ -97,79 +116,323 @@ def _read_csv(content: bytes, filename: str, referentiel: Referentiel, limits: L
     sample = content[:262_144].decode(codec, errors="replace")
     if _looks_binary(sample):
         raise refuse("fichier_texte_ou_classeur", filename)
-    head = [line.rstrip("\r") for line in sample.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS]]
-    found = _find_header_csv(head, referentiel)
+    data, lone_crs, newlines = _normalise_line_endings(_as_utf8(content, codec, filename))
+    # A lone carriage return left in a line (see _settle_lone_crs) reads as a space while looking for the header.
+    head = [line.rstrip("\r").replace("\r", " ")
+            for line in data[:262_144].decode("utf-8-sig", errors="replace").split("\n", HEADER_SEARCH_ROWS)]
+    found = _find_header_csv(head[:HEADER_SEARCH_ROWS], referentiel)
     if found is None:
-        first = next((line for line in head if line.strip()), "")
-        delimiter = max(DELIMITERS, key=first.count)
-        raise unrecognised(filename, next(csv.reader([first], delimiter=delimiter), []))
+        raise _no_header(data, head, filename)
     header_index, delimiter, match = found
-    data = _as_utf8(content, codec, filename)
-    newlines = data.count(b"\n")
+    header_start = _line_start(data, header_index)
+    if _line_length(data, header_start) > MAX_LINE_BYTES:
+        raise _line_too_long(filename, header_index + 1)
+    spaced = np.zeros(0, dtype=np.int64)
+    if lone_crs:
+        data, spaced = _settle_lone_crs(data, delimiter.encode(), len(match.headers))
+        header_index = data.count(b"\n", 0, header_start)  # a carriage return above it may have become a break
+        newlines = None
+    if newlines is None:
+        newlines = data.count(b"\n")
     check_shape(filename, newlines, len(match.headers), limits)
     physical_lines = newlines + (0 if data.endswith(b"\n") else 1)
-    con = _parse_csv(data, filename, delimiter, len(match.headers), header_index + 1, physical_lines)
+    con = _parse_csv(data, filename, delimiter, len(match.headers), header_index + 1, physical_lines, spaced)
     return RawTable(filename, len(content), "csv", encoding, delimiter, None, match, con)
 
 
-def _scratch_dir() -> str | None:
-    """Transcoded copies go to memory-backed /dev/shm when there is one: they are read once, at once."""
-    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+# --- Line endings ------------------------------------------------------------------------------------
+# DuckDB reads a file of LF or of CRLF line endings, not a mix of them, nor CR alone (Excel's « CSV Macintosh »),
+# nor a carriage return inside an unquoted cell. Before it parses, every file becomes one of the two, and
+# line numbers stay those a text editor shows (it breaks lines at LF, CRLF and a lone CR alike).
+
+
+def _normalise_line_endings(data: bytes) -> tuple[bytes, bool, int | None]:
+    """CRLF everywhere: as it is (a line break inside quotes stays as written). CR alone, or mostly: LF.
+    Else CRLF → LF, and the lone carriage returns left (then True) are settled once the header is known.
+    Also returns the number of LF in the data when counting them was part of the work (else None)."""
+    if b"\r" not in data:  # most files hold none: finding one is far quicker than counting them
+        return data, False, None
+    crs, lfs, crlfs = data.count(b"\r"), data.count(b"\n"), data.count(b"\r\n")
+    if crs == crlfs == lfs:
+        return data, False, lfs
+    if crlfs:
+        data = data.replace(b"\r\n", b"\n")
+    if crs - crlfs > lfs:  # a Macintosh file, perhaps with a few LF lines pasted in
+        return data.replace(b"\r", b"\n"), False, lfs + crs - crlfs
+    return data, crs > crlfs, lfs
+
+
+def _settle_lone_crs(data: bytes, delimiter: bytes, width: int) -> tuple[bytes, np.ndarray]:
+    """Each carriage return left alone in a file of LF lines: a line break when it ends a whole record
+    (as many delimiters as the header before it) and a record follows; else a space inside a cell.
+    Returns the data and the line numbers (1-based, after settling) of the carriage returns made spaces:
+    an editor shows a line break at each, so the lines below them are shown one further down."""
+    settled = bytearray(data)
+    returns = [m.start() for m in re.finditer(b"\r", data)]
+    spaces = []
+    before, scanned = 0, 0  # delimiters from the start of the line to ``scanned``
+    next_lf = data.find(b"\n")
+    for i, at in enumerate(returns):  # each stretch of the data is scanned a bounded number of times
+        lf = data.rfind(b"\n", scanned, at)
+        if lf >= 0:
+            before = data.count(delimiter, lf + 1, at)
+        else:
+            before += data.count(delimiter, scanned, at)
+        scanned = at
+        if 0 <= next_lf < at:
+            next_lf = data.find(b"\n", at)
+        next_end = min(next_lf if next_lf >= 0 else len(data), returns[i + 1] if i + 1 < len(returns) else len(data))
+        if before >= width - 1 and data.find(delimiter, at + 1, next_end) >= 0:
+            settled[at] = 0x0A
+            before, scanned = 0, at + 1
+        else:
+            settled[at] = 0x20
+            spaces.append(at)
+    result = bytes(settled)
+    breaks = np.flatnonzero(np.frombuffer(result, dtype=np.uint8) == 0x0A)
+    return result, np.searchsorted(breaks, np.asarray(spaces, dtype=np.int64)) + 1
+
+
+def _editor_lines(lines: np.ndarray, spaced: np.ndarray) -> np.ndarray:
+    """Line numbers after settling → line numbers in a text editor (one more per carriage return above)."""
+    if not len(spaced):
+        return lines
+    return lines + np.searchsorted(spaced, lines, side="left")
+
+
+def _line_start(data: bytes, index: int) -> int:
+    start = 0
+    for _ in range(index):
+        start = data.find(b"\n", start) + 1
+    return start
+
+
+def _line_length(data: bytes, start: int) -> int:
+    end = data.find(b"\n", start)
+    return (len(data) if end < 0 else end) - start
+
+
+def _line_too_long(filename: str, line: int) -> ImportRefused:
+    return refuse("ligne_trop_longue", filename, line=line)
+
+
+def _no_header(data: bytes, head: list[str], filename: str) -> ImportRefused:
+    """No known header in the first lines: a line too long to be one, or a layout nobody recognises."""
+    start = 0
+    for index in range(HEADER_SEARCH_ROWS):
+        if start >= len(data):
+            break
+        length = _line_length(data, start)
+        if length > MAX_LINE_BYTES:
+            return _line_too_long(filename, index + 1)
+        start += length + 1
+    first = next((line for line in head[:HEADER_SEARCH_ROWS] if line.strip()), "")
+    delimiter = max(DELIMITERS, key=first.count)
+    return unrecognised(filename, _cells(first, delimiter))
+
+
+# --- The copy DuckDB reads ----------------------------------------------------------------------------
+
+
+def scratch_dir() -> str:
+    """Where a CSV is copied for DuckDB when the system has no anonymous in-memory file: ``.tmp-import`` beside
+    the database (on the same disk, never in a small memory-backed /dev/shm), else the system's temporary
+    folder."""
+    folder = _scratch_beside_database()
+    try:
+        folder.mkdir(exist_ok=True)
+        return str(folder)
+    except OSError:
+        return tempfile.gettempdir()
+
+
+def _scratch_beside_database() -> Path:
+    return settings.db_path().parent / ".tmp-import"
+
+
+def clean_stale_scratch(folders: list[str] | None = None) -> int:
+    """Remove the scratch copies an import killed midway left behind (« import-<pid>-… » folders holding one
+    ``data.csv``): those of a process that no longer runs or that started after them, and older unnamed ones.
+    Call it once at start, when connecting. Returns how many folders were removed."""
+    if folders is None:
+        folders = [str(_scratch_beside_database()), tempfile.gettempdir(), "/dev/shm"]
+    removed = 0
+    for folder in dict.fromkeys(folders):
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.name.startswith(SCRATCH_PREFIX) and entry.is_dir(follow_symlinks=False) and _stale(entry):
+                    shutil.rmtree(entry.path)
+                    removed += 1
+            except OSError:
+                continue
+    return removed
+
+
+def _stale(entry: os.DirEntry) -> bool:
+    stat = entry.stat(follow_symlinks=False)
+    if hasattr(os, "getuid") and stat.st_uid != os.getuid():
+        return False
+    if not set(os.listdir(entry.path)) <= {"data.csv"}:
+        return False  # not one of ours
+    owner = re.match(rf"{SCRATCH_PREFIX}(\d+)-", entry.name)
+    if owner is None:
+        # Named before the process id was part of the name: left by a process that ended long ago.
+        return stat.st_mtime < _STARTED_AT - 15 * 60
+    pid = int(owner[1])
+    if pid == os.getpid():
+        return False
+    started = _process_started_at(pid)
+    return started is not None and stat.st_mtime < started
+
+
+def _process_started_at(pid: int) -> float | None:
+    """When the process now holding ``pid`` started (epoch seconds): infinity when none runs, None when the
+    system cannot say (then nothing is removed)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            ticks = int(f.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/stat", "rb") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith(b"btime"))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except FileNotFoundError:
+        if os.path.isdir("/proc/self"):
+            return math.inf
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    if os.name != "posix":
+        return None  # os.kill(pid, 0) is no harmless probe on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return math.inf
+    except OSError:
+        pass
+    return None
+
+
+_USE_MEMFD = hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd")
+
+
+@contextlib.contextmanager
+def _readable_path(data: bytes):
+    """A path DuckDB reads ``data`` from: on Linux an anonymous in-memory file (memfd: not bounded by a small
+    /dev/shm, and freed with the process even when it is killed); else a file in scratch_dir(), removed after."""
+    if _USE_MEMFD:
+        try:
+            fd = os.memfd_create("import-csv", os.MFD_CLOEXEC)
+        except OSError:
+            fd = None
+        if fd is not None:
+            try:
+                try:
+                    with open(fd, "wb", closefd=False) as f:
+                        f.write(data)
+                except OSError:
+                    raise MemoryError from None
+                yield f"/proc/self/fd/{fd}"
+            finally:
+                os.close(fd)
+            return
+    try:
+        tmp = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=scratch_dir())
+    except OSError as error:
+        raise OSError(error.errno, error.strerror) from None  # never a scratch path in a user's message
+    try:
+        path = os.path.join(tmp, "data.csv")
+        try:
+            with open(path, "wb") as f:
+                f.write(data)
+        except OSError as error:
+            raise OSError(error.errno, error.strerror) from None
+        yield path
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- Parsing -------------------------------------------------------------------------------------------
+# « CSV Error on Line: 12 »; not « LINE 1: » which points into the SQL statement.
+_DUCKDB_LINE = re.compile(r"\bCSV Error on Line:?\s*(\d+)", re.IGNORECASE)
+
+
+def _unreadable(error: duckdb.Error, filename: str, spaced: np.ndarray) -> ImportRefused:
+    """A DuckDB error while parsing → French, with the line when DuckDB names one; its English text and the
+    scratch path never reach the user."""
+    found = _DUCKDB_LINE.search(str(error))
+    line = int(_editor_lines(np.asarray([int(found[1])]), spaced)[0]) if found else None
+    return refuse("csv_lisible", filename, line=line)
 
 
 def _parse_csv(data: bytes, filename: str, delimiter: str, width: int, header_line: int,
-               physical_lines: int) -> duckdb.DuckDBPyConnection:
+               physical_lines: int, spaced: np.ndarray) -> duckdb.DuckDBPyConnection:
     """DuckDB parses the rows into table ``cells`` of a private connection; every ragged row or open
-    quote is collected with its line number."""
-    names = [f"c{i}" for i in range(width)]
+    quote is collected with its line number. Whatever DuckDB fails on is said in French."""
     con = duckdb.connect()
     try:
-        with tempfile.TemporaryDirectory(prefix="import-", dir=_scratch_dir()) as tmp:
-            path = os.path.join(tmp, "data.csv")
-            with open(path, "wb") as f:
-                f.write(data)
-            con.execute(
-                "CREATE TABLE raw AS SELECT * FROM read_csv(?, header = false, skip = ?, delim = ?, quote = '\"', "
-                "escape = '\"', columns = ?, auto_detect = false, strict_mode = true, null_padding = false, "
-                "store_rejects = true, ignore_errors = true, max_line_size = 10000000)",
-                [path, header_line, delimiter, {n: "VARCHAR" for n in names}],
-            )
-        # A line of spaces looks blank in an editor: DuckDB rejects it for its column count, the user would not.
-        rejects = con.execute(
-            "SELECT DISTINCT line, error_type, csv_line FROM reject_errors "
-            "WHERE trim(csv_line, ' \t\r\n') <> '' ORDER BY line").fetchall()
-        if rejects:
-            raise ImportRefused([
-                Problem(CSV_REJECT_RULES.get(kind, "nombre_de_colonnes_constant"), filename, line=int(line),
-                        value=(raw or "").strip()[:80],
-                        expected=f"{width} colonnes séparées par « {delimiter} »" if "COLUMNS" in kind else None)
-                for line, kind, raw in rejects
-            ])
-        not_empty = f"coalesce({', '.join(names)}) IS NOT NULL"
-        records = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
-        if records == physical_lines - header_line:
-            # Fast path: one record per physical line, so the line is the row's position after the header.
-            con.execute(f"CREATE VIEW cells AS SELECT (rowid + {header_line + 1})::INTEGER AS line, * FROM raw "
-                        f"WHERE {not_empty}")
-        else:
-            # Blank lines or line breaks inside quotes: number the records as a text editor would.
-            con.register("record_line", pa.table({"line": pa.array(_record_lines(data, delimiter, header_line),
-                                                                    pa.int32())}))
-            con.execute(f"CREATE VIEW cells AS SELECT record_line.line AS line, raw.* FROM raw "
-                        f"POSITIONAL JOIN record_line WHERE {not_empty}")
-        if con.execute("SELECT count(*) FROM cells").fetchall()[0][0] == 0:
-            raise refuse("fichier_avec_donnees", filename)
+        _load_cells(con, data, filename, delimiter, width, header_line, physical_lines, spaced)
         return con
+    except duckdb.OutOfMemoryException:
+        con.close()
+        raise MemoryError from None
+    except duckdb.InterruptException:
+        con.close()
+        raise KeyboardInterrupt from None
+    except duckdb.Error as error:
+        con.close()
+        raise _unreadable(error, filename, spaced) from None
     except BaseException:
         con.close()
         raise
 
 
+def _load_cells(con: duckdb.DuckDBPyConnection, data: bytes, filename: str, delimiter: str, width: int,
+                header_line: int, physical_lines: int, spaced: np.ndarray) -> None:
+    names = [f"c{i}" for i in range(width)]
+    with _readable_path(data) as path:
+        con.execute(
+            "CREATE TABLE raw AS SELECT * FROM read_csv(?, header = false, skip = ?, delim = ?, quote = '\"', "
+            "escape = '\"', columns = ?, auto_detect = false, strict_mode = true, null_padding = false, "
+            "store_rejects = true, ignore_errors = true, max_line_size = ?)",
+            [path, header_line, delimiter, {n: "VARCHAR" for n in names}, MAX_LINE_BYTES],
+        )
+    # A line of spaces looks blank in an editor: DuckDB rejects it for its column count, the user would not.
+    rejects = con.execute(
+        "SELECT DISTINCT line, error_type, csv_line FROM reject_errors "
+        "WHERE trim(csv_line, ' \t\r\n') <> '' ORDER BY line").fetchall()
+    if rejects:
+        lines = _editor_lines(np.asarray([int(line) for line, _, _ in rejects], dtype=np.int64), spaced)
+        raise ImportRefused([_rejected(filename, int(line), kind, raw, width, delimiter)
+                             for line, (_, kind, raw) in zip(lines.tolist(), rejects)])
+    not_empty = f"coalesce({', '.join(names)}) IS NOT NULL"
+    records = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+    if records == physical_lines - header_line and not len(spaced):
+        # Fast path: one record per physical line, so the line is the row's position after the header.
+        con.execute(f"CREATE VIEW cells AS SELECT (rowid + {header_line + 1})::INTEGER AS line, * FROM raw "
+                    f"WHERE {not_empty}")
+    else:
+        # Blank lines, line breaks inside quotes or carriage returns: number the records as an editor would.
+        lines = _editor_lines(_record_lines(data, delimiter, header_line), spaced)
+        con.register("record_line", pa.table({"line": pa.array(lines, pa.int32())}))
+        con.execute(f"CREATE VIEW cells AS SELECT record_line.line AS line, raw.* FROM raw "
+                    f"POSITIONAL JOIN record_line WHERE {not_empty}")
+    if con.execute("SELECT count(*) FROM cells").fetchall()[0][0] == 0:
+        raise refuse("fichier_avec_donnees", filename)
+
+
+def _rejected(filename: str, line: int, kind: str, raw: str | None, width: int, delimiter: str) -> Problem:
+    rule = CSV_REJECT_RULES.get(kind, "nombre_de_colonnes_constant")
+    if rule == "ligne_trop_longue":
+        return _line_too_long(filename, line).problems[0]
+    return Problem(rule, filename, line=line, value=(raw or "").strip()[:80],
+                   expected=f"{width} colonnes séparées par « {delimiter} »" if "COLUMNS" in kind else None)
+
+
 def _record_lines(data: bytes, delimiter: str, header_line: int) -> np.ndarray:
     """Line number, 1-based as a text editor shows it, of each non-blank record after the header."""
-    start = 0
-    for _ in range(header_line):
-        start = data.find(b"\n", start) + 1
+    start = _line_start(data, header_line)
     starts = []
     reader = csv.reader(io.StringIO(data[start:].decode("utf-8", errors="replace"), newline=""),
                         delimiter=delimiter)
