@@ -8,6 +8,7 @@ import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -17,7 +18,7 @@ from indicators import db
 from indicators.layouts import STRUCTURE_ROLES
 from indicators.problems import ImportRefused, Problem
 from indicators.rawtable import check_size
-from indicators.reading import RawTable, read_table, sha256_of
+from indicators.reading import RawTable, clean_stale_scratch, read_table, sha256_of
 from indicators.referentiel import REFERENTIEL_DIR, load_default, load_referentiel_file
 from indicators.settings import Limits
 from indicators.staging import Catalog, NewIndicator, Staged, stage
@@ -136,8 +137,15 @@ def find_active_import(con: duckdb.DuckDBPyConnection, sha256: str) -> int | Non
     return _active_import(con.cursor(), sha256)
 
 
+@lru_cache(maxsize=1)
+def _clean_scratch_once() -> int:
+    """The first import of a process removes the scratch copies a killed import left behind."""
+    return clean_stale_scratch()
+
+
 def check(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_scale: str = "auto") -> Prepared:
     """A file's content, read and validated, or « déjà importé » when the same content is in force."""
+    _clean_scratch_once()
     if _size_in_force(con, len(content)):
         digest = sha256_of(content)
         previous = find_active_import(con, digest)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from indicators.layouts import LayoutMatch
-from indicators.periods import YEARS_TEXT, PeriodError, add_months, parse_date, parse_period, period_from_frequency
+from indicators.periods import LAST_YEAR, YEARS_TEXT, PeriodError, add_months, parse_date, parse_period, period_from_frequency
 from indicators.problems import Problem
 from indicators.reading import RawTable
 from indicators.referentiel import Referentiel
@@ -211,11 +211,16 @@ def _period_of(period, start, end, frequency, duration, unit: str | None = None)
                     if frequency is None:
                         raise PeriodError("inconnu", "")
                     last = period_from_frequency(first, frequency)
-                except PeriodError:
+                except PeriodError as error:
+                    if error.kind != "inconnu":  # a known frequency that ends beyond the possible years
+                        raise
                     if duration is None or not duration.strip().isdigit():
                         return None, None, "frequence_reconnue", "frequency", frequency or ""
                     # No known frequency: the duration, in months, says how long the evaluation lasted.
+                    role, text = "duration", duration
                     last = add_months(first, int(duration)) - timedelta(days=1)
+                    if last.year > LAST_YEAR:
+                        raise PeriodError("annee", duration)
             else:
                 last = first
             if last < first:

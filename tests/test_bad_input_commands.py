@@ -86,11 +86,26 @@ def test_a_date_outside_plausible_years_is_refused_in_french(con, tmp_path, run_
     assert snapshot(con) == before
 
 
-@pytest.mark.parametrize("period", ["0000", "0000-T1", "10000", "1850-03"])
-def test_status_with_an_impossible_year_is_a_usage_error(con, run_cli, period):
+@pytest.mark.parametrize("period, said", [("0000", "Année impossible"), ("0000-T1", "Année impossible"),
+                                          ("1850-03", "Année impossible"), ("10000", "Période non reconnue")])
+def test_status_with_an_impossible_year_is_a_usage_error(con, run_cli, period, said):
     code, out, err = run_cli("status", "--period", period)
     assert (code, out) == (2, "")
-    assert f"« {period} »" in err and "entre 1900 et 2199" in err
+    assert err.startswith(f"{said} : « {period} »")
+
+
+def test_an_evaluation_ending_beyond_the_possible_years_is_refused(con, tmp_path, run_cli):
+    # Starts in December 2199, lasts a quarter: it would end in February 2200.
+    path = write_csv(tmp_path / "export-resultats.csv", [
+        "code_sp_structure;code_sp_de_l_indicateur;date_de_debut_de_l_evaluation;frequence;"
+        "duree_de_l_evaluation;valeur",
+        "S1;IND-27;2199-12-01;trimestrielle;3;85",
+        "S1;IND-27;2199-12-01;inconnue;3;85"])
+    before = snapshot(con)
+    code, _, err = run_cli("import", path)
+    assert code == 1
+    assert err.count("L'année sort des années possibles") == 2 and "Erreur inattendue" not in err
+    assert snapshot(con) == before
 
 
 # The database file itself
