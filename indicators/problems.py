@@ -43,6 +43,7 @@ RULES: dict[str, str] = {
     "valeur_deja_enregistree": "Une autre valeur est déjà enregistrée pour cette structure, cet indicateur et cette période.",
     "niveau_de_label_connu": "Le niveau de label doit être bronze, argent ou or.",
     "base_disponible": "La base de données est utilisée par un autre programme.",
+    "classeur_ressources": "Le classeur n'a pas pu être lu : sa lecture dépasse les ressources autorisées (mémoire ou temps).",
 }
 
 

@@ -1,118 +1,189 @@
 """Read a workbook (.xlsx, .xls, .ods) into a RawTable: bounds first, then the sheet and header row that
-a known layout recognises; cells are read by calamine."""
+a known layout recognises; cells are read by calamine, in a process of its own.
+
+calamine is native code that aborts its process when an allocation fails, and a workbook can ask it for
+hundreds of GiB in 2 KB. So a workbook is never read in this process (the Streamlit server or the command
+line): :mod:`indicators.workbook_child` reads it under a memory and a time limit, after measuring each sheet
+from its XML (:mod:`indicators.workbook_scan`) before calamine loads it. Whatever happens there, this process
+gets back a table of text cells, a refusal in French, or a dead child — itself refused in French."""
 
 from __future__ import annotations
 
 import io
+import json
+import logging
+import os
+import pickle
+import subprocess
+import sys
 import zipfile
-from datetime import date, datetime, time
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
+from indicators import settings
 from indicators.layouts import recognise
-from indicators.problems import ImportRefused, refuse
-from indicators.rawtable import (HEADER_SEARCH_ROWS, OLE_MAGIC, RawTable, check_shape, megabytes,
-                                 unrecognised)
+from indicators.problems import ImportRefused, Problem, refuse
+from indicators.rawtable import (
+    HEADER_SEARCH_ROWS,
+    OLE_MAGIC,
+    RawTable,
+    check_shape,
+    megabytes,
+    unrecognised,
+)
 from indicators.referentiel import Referentiel
-from indicators.settings import Limits
+from indicators.settings import PROJECT_DIR, Limits
+from indicators.workbook_scan import RESAVE
 
 # An encrypted Office file is an OLE container holding this stream name (UTF-16).
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+CHILD_MODULE = "indicators.workbook_child"
+# More entries than any workbook has (a sheet is two or three): the zip directory is read in this process.
+MAX_ZIP_ENTRIES = 10_000
+# The reader's limits. They belong in indicators/settings.py (SETTINGS); until they are declared there,
+# they are read here from the same environment variables, with the same rules.
+CHILD_SETTINGS = (
+    settings.Setting("workbook_memory_mb", "INDICATEURS_WORKBOOK_MEMORY_MB", 4096,
+                     "Mémoire maximale, en Mo entiers, du processus qui lit un classeur Excel ou ODS (espace "
+                     "d'adressage) ; un classeur qui en demande plus est refusé, le tableau de bord continue.",
+                     minimum=64),
+    settings.Setting("workbook_timeout_s", "INDICATEURS_WORKBOOK_TIMEOUT", 120.0,
+                     "Secondes (décimales acceptées : 2.5 ou 2,5) accordées à la lecture d'un classeur Excel "
+                     "ou ODS ; au-delà, la lecture est arrêtée et le classeur refusé.", minimum=1),
+)
+
+log = logging.getLogger(__name__)
+
+
+def child_setting(name: str):
+    """A reader setting: from indicators.settings once declared there, else read the same way here."""
+    if any(s.name == name for s in settings.SETTINGS):
+        return settings.get(name)
+    setting = next(s for s in CHILD_SETTINGS if s.name == name)
+    raw = os.environ.get(setting.env, "").strip()
+    return setting.default if raw == "" else settings._number(setting, raw)
+
+
+def _zip_entries(content: bytes) -> int:
+    """Entries announced by the zip's end record, read before zipfile builds one object per entry."""
+    try:
+        end = zipfile._EndRecData(io.BytesIO(content))  # the record zipfile itself reads first
+    except (OSError, ValueError, EOFError):
+        return 0
+    return end[zipfile._ECD_ENTRIES_TOTAL] if end else 0
 
 
 def _check_zip(content: bytes, filename: str, limits: Limits) -> None:
+    entries = _zip_entries(content)
+    if entries > MAX_ZIP_ENTRIES:
+        raise refuse("classeur_lisible", filename, value=f"{entries} fichiers dans l'archive",
+                     expected=f"au plus {MAX_ZIP_ENTRIES}")
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            expanded = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError):
+            infos = archive.infolist()
+            expanded = sum(info.file_size for info in infos)
+            # Two members of one name: the pre-scan could measure one and calamine read the other.
+            duplicated = len({info.filename for info in infos}) != len(infos)
+    except (zipfile.BadZipFile, ValueError, EOFError):
         raise refuse("classeur_lisible", filename) from None
+    except (NotImplementedError, RuntimeError):
+        # A zip version, compression method or zip encryption that the readers do not know.
+        raise refuse("classeur_lisible", filename, detail=RESAVE) from None
+    if duplicated:
+        raise refuse("classeur_lisible", filename)
     if expanded > limits.max_unzipped_bytes or expanded > limits.max_zip_ratio * max(len(content), 1):
         raise refuse("decompression_bornee", filename, value=f"{megabytes(expanded)} une fois décompressé",
                      expected=f"au plus {limits.max_zip_ratio:.0f} fois la taille du fichier et "
                               f"{megabytes(limits.max_unzipped_bytes)}")
 
 
-def _cell_text(value) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
 def read_workbook(content: bytes, filename: str, referentiel: Referentiel, limits: Limits) -> RawTable:
-    from python_calamine import CalamineWorkbook, PasswordError
-
     if content.startswith(OLE_MAGIC):
         if ENCRYPTED_STREAM in content:
             raise refuse("classeur_sans_mot_de_passe", filename)
     else:
         _check_zip(content, filename, limits)
+    outcome, table = _read_in_child(content, filename, referentiel, limits)
+    status, sheet_name = outcome.get("status"), outcome.get("sheet")
+    if status == "table":
+        headers = outcome["headers"]
+        match = recognise(headers, referentiel)
+        if match is None:  # the child recognised them with the same référentiel: never happens
+            raise unrecognised(filename, headers, sheet_name)
+        con = duckdb.connect()
+        con.register("all_cells", table)
+        names = ", ".join(f"c{i}" for i in range(len(headers)))
+        con.execute(f"CREATE VIEW cells AS SELECT * FROM all_cells WHERE coalesce({names}) IS NOT NULL")
+        if con.execute("SELECT count(*) FROM cells").fetchall()[0][0] == 0:
+            con.close()
+            raise refuse("fichier_avec_donnees", filename, sheet=sheet_name)
+        return RawTable(filename, len(content), "excel", None, None, sheet_name, match, con)
+    if status == "shape":
+        check_shape(filename, outcome["rows"], outcome["columns"], limits, sheet_name)
+    if status == "refused":
+        raise ImportRefused([Problem(file=filename, **problem) for problem in outcome["problems"]])
+    if status == "unrecognised":
+        raise unrecognised(filename, outcome["headers"], sheet_name)
+    raise refuse("classeur_ressources", filename)
+
+
+def child_command(memory_mb: int, seconds: float) -> list[str]:
+    """The reader's command line: the same Python, the child module, its limits."""
+    return [sys.executable, "-m", CHILD_MODULE, "--memory-mb", str(memory_mb),
+            "--cpu-seconds", str(int(seconds) + 1)]
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_DIR), env.get("PYTHONPATH")) if p)
+    # One thread each: thread arenas and stacks would eat the address-space limit for nothing.
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", RUST_BACKTRACE="0")
+    return env
+
+
+def _read_in_child(content: bytes, filename: str, referentiel: Referentiel,
+                   limits: Limits) -> tuple[dict, pa.Table | None]:
+    """Run the reader's process on the bytes; its outcome, or a French refusal if it did not finish."""
+    memory_mb, seconds = int(child_setting("workbook_memory_mb")), float(child_setting("workbook_timeout_s"))
+    request = pickle.dumps({
+        "limits": {"max_rows": limits.max_rows, "max_columns": limits.max_columns,
+                   "max_cells": limits.max_cells},
+        "referentiel": referentiel,
+        "header_search_rows": HEADER_SEARCH_ROWS,
+    }, protocol=pickle.HIGHEST_PROTOCOL)
+    failure = refuse("classeur_ressources", filename)
     try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
-    except PasswordError:
-        raise refuse("classeur_sans_mot_de_passe", filename) from None
-    except Exception:  # calamine raises a different error per format and per kind of damage
-        raise refuse("classeur_lisible", filename) from None
-    first_headers: tuple[str | None, list[str]] | None = None
-    for sheet_name in workbook.sheet_names:
-        try:
-            sheet = workbook.get_sheet_by_name(sheet_name)
-            # calamine gives the last row and column index, from 0: the counts are one more.
-            check_shape(filename, sheet.total_height + 1, sheet.total_width + 1, limits, sheet_name)
-            rows = sheet.to_python(skip_empty_area=False)
-        except ImportRefused:
-            raise
-        except Exception:
-            raise refuse("classeur_lisible", filename, sheet=sheet_name) from None
-        for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-            headers = [_cell_text(c) or "" for c in row]
-            match = recognise(headers, referentiel)
-            if match:
-                con = duckdb.connect()
-                con.register("all_cells", _workbook_cells(rows[index + 1:], len(headers), index + 2))
-                names = ", ".join(f"c{i}" for i in range(len(headers)))
-                con.execute(f"CREATE VIEW cells AS SELECT * FROM all_cells WHERE coalesce({names}) IS NOT NULL")
-                if con.execute("SELECT count(*) FROM cells").fetchall()[0][0] == 0:
-                    con.close()
-                    raise refuse("fichier_avec_donnees", filename, sheet=sheet_name)
-                return RawTable(filename, len(content), "excel", None, None, sheet_name, match, con)
-            if first_headers is None and any(headers):
-                first_headers = (sheet_name, headers)
-    sheet_name, headers = first_headers or (None, [])
-    raise unrecognised(filename, headers, sheet_name)
-
-
-def _workbook_cells(rows: list[list], width: int, first_line: int) -> pa.Table:
-    """Columns of text with the row number Excel shows; empty rows are filtered afterwards, in DuckDB."""
-    if any(len(r) != width for r in rows):
-        rows = [list(r[:width]) + [None] * (width - len(r)) for r in rows]
-    columns = {"line": pa.array(np.arange(first_line, first_line + len(rows), dtype=np.int32))}
-    transposed = list(zip(*rows)) if rows else [()] * width
-    for i in range(width):
-        columns[f"c{i}"] = _column_text(transposed[i])
-    return pa.table(columns)
-
-
-def _column_text(values: tuple) -> pa.Array:
-    """A workbook column as text. Arrow converts a column of one type in C (numbers in their shortest
-    form, « 85.3 », « 12 »; dates as « 2025-01-31 00:00:00 »); mixed columns go cell by cell."""
+        # No preexec_fn: it is unsafe in a threaded server. The child sets its own limits first thing.
+        child = subprocess.Popen(child_command(memory_mb, seconds), stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_child_env(),
+                                 cwd=str(PROJECT_DIR))
+    except OSError as error:
+        log.info("lecteur de classeurs non démarré : %s", error)
+        raise failure from None
     try:
-        array = pa.array([None if v == "" else v for v in values])
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array([_cell_text(v) for v in values], pa.string())
-    kind = array.type
-    if (pa.types.is_string(kind) or pa.types.is_null(kind) or pa.types.is_floating(kind)
-            or pa.types.is_integer(kind) or pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
-        return array.cast(pa.string())
-    return pa.array([_cell_text(v) for v in values], pa.string())
+        child.stdin.write(len(request).to_bytes(8, "big") + request)
+        out, err = child.communicate(memoryview(content), timeout=seconds)
+    except subprocess.TimeoutExpired:
+        log.info("lecture de %r arrêtée après %s s", filename, seconds)
+        raise failure from None
+    except (BrokenPipeError, OSError):  # the child died while reading its input
+        out, err = b"", b""
+    finally:
+        if child.poll() is None:  # timed out, or this thread was interrupted: never leave it running
+            child.kill()
+            child.communicate()
+    if child.returncode != 0:
+        log.info("lecteur de classeurs arrêté (code %s) : %s", child.returncode,
+                 err[-2000:].decode("utf-8", "replace"))
+        raise failure
+    line_end = out.find(b"\n")
+    try:
+        outcome = json.loads(out[:line_end])
+        table = None
+        if outcome.get("status") == "table":
+            table = pa.ipc.open_stream(pa.py_buffer(memoryview(out)[line_end + 1:])).read_all()
+    except (ValueError, pa.ArrowInvalid):
+        log.info("réponse illisible du lecteur de classeurs")
+        raise failure from None
+    return outcome, table
