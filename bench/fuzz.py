@@ -111,7 +111,7 @@ def main() -> int:
         heaviest = max(outcomes, key=lambda o: o.result.get("peak_rss", 0))
         print(f"le plus gourmand : {heaviest.result.get('peak_rss', 0) >> 20} Mio {heaviest.describe()[:150]}")
 
-    groups = fuzzing.group(outcomes)
+    groups = {} if args.case else fuzzing.group(outcomes)  # --case printed each report already
     if groups:
         print(f"\n{len(groups)} signature(s) d'échec :")
     for sig, members in groups.items():

@@ -1036,6 +1036,9 @@ FOREIGN = [(re.compile(p), why) for p, why in (
     (r"NoneType|object has no attribute|Errno|\[Errno", "message Python"),
     (r"/dev/shm|/proc/|/tmp/|\bimport-\d+", "chemin de fichier temporaire"),
 )]
+# Memory an import may add to the process, whatever the file: beyond max(floor, factor × size) it is out of
+# proportion (an 11 MB line legitimately costs a few hundred MiB; a 40 KB file has no reason to cost 1 GiB).
+PROPORTIONAL_FLOOR, PROPORTIONAL_FACTOR = 512 << 20, 64
 COUNTED_TABLES = ("observation", "observation_history", "structure", "structure_history", "import_batch",
                   "extra_indicator")
 
@@ -1083,6 +1086,13 @@ def violations(result: dict, memory_bound: int) -> list[tuple[str, str]]:
     peak = max(result.get("peak_rss", 0), result.get("children_peak_rss", 0))
     if peak > memory_bound:
         found.append(("mémoire non bornée", f"pic {peak >> 20} Mio > {memory_bound >> 20} Mio"))
+    elif result.get("rss_before") and result.get("size") is not None:
+        # Under the absolute bound, but out of proportion to the file: a few such lines or cells would pass it.
+        grown = result.get("peak_rss", 0) - result["rss_before"]
+        allowed = max(PROPORTIONAL_FLOOR, PROPORTIONAL_FACTOR * result["size"])
+        if grown > allowed:
+            found.append(("mémoire disproportionnée", f"+{grown >> 20} Mio pour un fichier de "
+                                                      f"{result['size'] >> 10} Kio (au plus {allowed >> 20} Mio)"))
     return found
 
 
@@ -1186,6 +1196,7 @@ def _worker(project: str, workdir: str, memory_mb: int) -> None:
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
         out_path, err_path = work / "stdout.txt", work / "stderr.txt"
         peak_resettable = _reset_peak()
+        rss_before = _status_kb("VmRSS")
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         result: dict = {}
         sys.stdout.flush()
@@ -1214,6 +1225,7 @@ def _worker(project: str, workdir: str, memory_mb: int) -> None:
         result["stdout"] = out_path.read_bytes().decode("utf-8", errors="replace")
         result["stderr"] = err_path.read_bytes().decode("utf-8", errors="replace")
         result["peak_rss"] = _status_kb("VmHWM") if peak_resettable else 0
+        result["rss_before"] = rss_before if peak_resettable else 0
         children_after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         result["children_peak_rss"] = children_after if children_after > children_before else 0
         result["own_paths"] = [str(source), str(case_db)]

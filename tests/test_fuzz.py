@@ -89,6 +89,7 @@ FRENCH_REFUSAL = {"rc": 1, "stdout": "", "stderr": "cas.csv : refusé, 1 problè
     ({"counts_error": "IOException: damaged"}, "base illisible après un refus"),
     ({"leftovers": ["/tmp/fuzz-1/w0/tmp/import-12-x"]}, "fichiers temporaires laissés"),
     ({"peak_rss": 3 << 30}, "mémoire non bornée"),
+    ({"rss_before": 180 << 20, "peak_rss": 1400 << 20}, "mémoire disproportionnée"),
     ({"stderr": "Mémoire insuffisante pour traiter cette demande. Rien n'a été enregistré."}, "mémoire non bornée"),
     ({"died": -6, "stderr": "memory allocation of 549755813888 bytes failed\nstack backtrace:"}, "processus mort"),
     ({"timeout": 15.0}, "délai dépassé"),
