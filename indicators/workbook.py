@@ -48,7 +48,7 @@ CHILD_SETTINGS = (
                      "Mémoire maximale, en Mo entiers, du processus qui lit un classeur Excel ou ODS (espace "
                      "d'adressage) ; un classeur qui en demande plus est refusé, le tableau de bord continue.",
                      minimum=64),
-    settings.Setting("workbook_timeout_s", "INDICATEURS_WORKBOOK_TIMEOUT", 120.0,
+    settings.Setting("workbook_timeout_s", "INDICATEURS_WORKBOOK_TIMEOUT", 300.0,
                      "Secondes (décimales acceptées : 2.5 ou 2,5) accordées à la lecture d'un classeur Excel "
                      "ou ODS ; au-delà, la lecture est arrêtée et le classeur refusé.", minimum=1),
 )

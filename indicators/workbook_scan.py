@@ -12,13 +12,14 @@ from __future__ import annotations
 import posixpath
 import zipfile
 import zlib
-from itertools import repeat
-from string import ascii_letters as ASCII_LETTERS
+from string import ascii_letters
 from typing import NamedTuple
 from xml.parsers import expat
 
 CHUNK = 1 << 20
 DIGITS = "0123456789"
+WITHOUT_DIGITS = str.maketrans("", "", DIGITS)
+WITHOUT_LETTERS = str.maketrans("", "", ascii_letters)
 RESAVE = ("Enregistrez-le de nouveau depuis Excel ou LibreOffice (format .xlsx ou .ods), "
           "puis importez cette copie.")
 # ODS attributes that give a cell or a row more than one place.
@@ -206,7 +207,7 @@ def xlsx_sheet_extent(archive: zipfile.ZipFile, members: list[str], sheet: str) 
     none, as calamine places it) and the declared ``<dimension>``. Well-formedness is checked too.
 
     The references of a chunk's cells are collected as they come and measured once per chunk, by C loops
-    (``map``, ``set``, ``max``): a Python step per cell would double the time of the scan. Cells without
+    (``translate``, ``set``, ``max``): a Python step per cell would double the time of the scan. Cells without
     ``r`` are placed one by one, as calamine does, after the last placed cell of the row."""
     rows = columns = 0
     row = 0  # the current ``<row>``, from 1
@@ -218,9 +219,12 @@ def xlsx_sheet_extent(archive: zipfile.ZipFile, members: list[str], sheet: str) 
     def measure() -> None:
         nonlocal rows, columns, last_ref
         if refs:
-            for letters in set(map(str.rstrip, refs, repeat(DIGITS, len(refs)))):
+            # « XFD1048576 » → « XFD » and « 1048576 », for all references at once; anything else than
+            # letters then digits leaves a part that column_number or int refuses (damaged).
+            joined = "\n".join(refs)
+            for letters in set(joined.translate(WITHOUT_DIGITS).split("\n")):
                 columns = max(columns, column_number(letters))
-            rows = max(rows, max(map(int, map(str.lstrip, refs, repeat(ASCII_LETTERS, len(refs))))))
+            rows = max(rows, max(map(int, joined.translate(WITHOUT_LETTERS).split("\n"))))
             last_ref = refs[-1]
             refs.clear()
 

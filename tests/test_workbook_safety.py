@@ -22,7 +22,6 @@ import openpyxl
 import pytest
 
 from conftest import CANONICAL_HEADER, PROJECT, snapshot
-
 from indicators import workbook
 
 ROW = "S1;Accueil de Lyon;CAF;decroche;2025-01-01;2025-01-31;95;950;1000;"
