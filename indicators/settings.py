@@ -37,6 +37,12 @@ SETTINGS = (
             "Rapport maximal entre taille décompressée et taille compressée d'un classeur (bombe zip).", minimum=1),
     Setting("max_unzipped_mb", "INDICATEURS_MAX_UNZIPPED_MB", 1024,
             "Taille décompressée maximale d'un classeur, en Mo entiers.", minimum=1),
+    Setting("workbook_memory_mb", "INDICATEURS_WORKBOOK_MEMORY_MB", 4096,
+            "Mémoire maximale, en Mo entiers, du processus qui lit un classeur Excel ou ODS (espace d'adressage) ; "
+            "un classeur qui en demande plus est refusé, le tableau de bord continue.", minimum=64),
+    Setting("workbook_timeout_s", "INDICATEURS_WORKBOOK_TIMEOUT", 300.0,
+            "Secondes (décimales acceptées : 2.5 ou 2,5) accordées à la lecture d'un classeur Excel ou ODS ; "
+            "au-delà, la lecture est arrêtée et le classeur refusé.", minimum=1),
     Setting("lock_timeout_s", "INDICATEURS_LOCK_TIMEOUT", 10.0,
             "Secondes d'attente (décimales acceptées : 2.5 ou 2,5) quand un autre programme tient la base "
             "avant d'abandonner.", minimum=0),

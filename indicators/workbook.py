@@ -41,28 +41,7 @@ ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 CHILD_MODULE = "indicators.workbook_child"
 # More entries than any workbook has (a sheet is two or three): the zip directory is read in this process.
 MAX_ZIP_ENTRIES = 10_000
-# The reader's limits. They belong in indicators/settings.py (SETTINGS); until they are declared there,
-# they are read here from the same environment variables, with the same rules.
-CHILD_SETTINGS = (
-    settings.Setting("workbook_memory_mb", "INDICATEURS_WORKBOOK_MEMORY_MB", 4096,
-                     "Mémoire maximale, en Mo entiers, du processus qui lit un classeur Excel ou ODS (espace "
-                     "d'adressage) ; un classeur qui en demande plus est refusé, le tableau de bord continue.",
-                     minimum=64),
-    settings.Setting("workbook_timeout_s", "INDICATEURS_WORKBOOK_TIMEOUT", 300.0,
-                     "Secondes (décimales acceptées : 2.5 ou 2,5) accordées à la lecture d'un classeur Excel "
-                     "ou ODS ; au-delà, la lecture est arrêtée et le classeur refusé.", minimum=1),
-)
-
 log = logging.getLogger(__name__)
-
-
-def child_setting(name: str):
-    """A reader setting: from indicators.settings once declared there, else read the same way here."""
-    if any(s.name == name for s in settings.SETTINGS):
-        return settings.get(name)
-    setting = next(s for s in CHILD_SETTINGS if s.name == name)
-    raw = os.environ.get(setting.env, "").strip()
-    return setting.default if raw == "" else settings._number(setting, raw)
 
 
 def _zip_entries(content: bytes) -> int:
@@ -145,7 +124,7 @@ def _child_env() -> dict[str, str]:
 def _read_in_child(content: bytes, filename: str, referentiel: Referentiel,
                    limits: Limits) -> tuple[dict, pa.Table | None]:
     """Run the reader's process on the bytes; its outcome, or a French refusal if it did not finish."""
-    memory_mb, seconds = int(child_setting("workbook_memory_mb")), float(child_setting("workbook_timeout_s"))
+    memory_mb, seconds = int(settings.get("workbook_memory_mb")), float(settings.get("workbook_timeout_s"))
     request = pickle.dumps({
         "limits": {"max_rows": limits.max_rows, "max_columns": limits.max_columns,
                    "max_cells": limits.max_cells},
