@@ -388,20 +388,41 @@ def _parse_csv(data: bytes, filename: str, delimiter: str, width: int, header_li
         raise
 
 
+# DuckDB keeps one rejected record per faulty cell, each with its whole line: a line with 20 000 extra cells
+# costs 20 000 copies of itself. Keeping at most this budget of such copies bounds the memory; the file is
+# refused all the same, with the first faulty lines named.
+REJECTS_BUDGET_BYTES = 64 * 1024 * 1024
+MAX_REJECTS = 1000
+
+
+def _rejects_limit(size: int) -> int:
+    """How many rejected records DuckDB may keep: each is at most one line, and a line at most the file."""
+    return max(10, min(MAX_REJECTS, REJECTS_BUDGET_BYTES // max(size, 1)))
+
+
 def _load_cells(con: duckdb.DuckDBPyConnection, data: bytes, filename: str, delimiter: str, width: int,
                 header_line: int, physical_lines: int, spaced: np.ndarray) -> None:
     names = [f"c{i}" for i in range(width)]
+    read = ("CREATE OR REPLACE TABLE raw AS SELECT * FROM read_csv(?, header = false, skip = ?, delim = ?, "
+            "quote = '\"', escape = '\"', columns = ?, auto_detect = false, strict_mode = true, "
+            "null_padding = false, max_line_size = ?, {errors})")
+    params = [header_line, delimiter, {n: "VARCHAR" for n in names}, MAX_LINE_BYTES]
+    rejects = []
     with _readable_path(data) as path:
-        con.execute(
-            "CREATE TABLE raw AS SELECT * FROM read_csv(?, header = false, skip = ?, delim = ?, quote = '\"', "
-            "escape = '\"', columns = ?, auto_detect = false, strict_mode = true, null_padding = false, "
-            "store_rejects = true, ignore_errors = true, max_line_size = ?)",
-            [path, header_line, delimiter, {n: "VARCHAR" for n in names}, MAX_LINE_BYTES],
-        )
-    # A line of spaces looks blank in an editor: DuckDB rejects it for its column count, the user would not.
-    rejects = con.execute(
-        "SELECT DISTINCT line, error_type, csv_line FROM reject_errors "
-        "WHERE trim(csv_line, ' \t\r\n') <> '' ORDER BY line").fetchall()
+        try:
+            # Most files are well formed: read them without keeping rejects, which cost memory per faulty cell.
+            con.execute(read.format(errors="ignore_errors = false"), [path, *params])
+        except duckdb.InvalidInputException:
+            problems = _ragged_lines(data, filename, delimiter, width, header_line, spaced)
+            if problems:
+                raise ImportRefused(problems) from None
+            # Only what the csv module forgives (a line of spaces): DuckDB says which lines, within a budget.
+            con.execute(read.format(errors="store_rejects = true, rejects_limit = ?, ignore_errors = true"),
+                        [path, *params, _rejects_limit(len(data))])
+            # A line of spaces looks blank in an editor: DuckDB rejects it for its column count, the user not.
+            rejects = con.execute(
+                "SELECT DISTINCT line, error_type, csv_line FROM reject_errors "
+                "WHERE trim(csv_line, ' \t\r\n') <> '' ORDER BY line").fetchall()
     if rejects:
         lines = _editor_lines(np.asarray([int(line) for line, _, _ in rejects], dtype=np.int64), spaced)
         raise ImportRefused([_rejected(filename, int(line), kind, raw, width, delimiter)
@@ -414,12 +435,44 @@ def _load_cells(con: duckdb.DuckDBPyConnection, data: bytes, filename: str, deli
                     f"WHERE {not_empty}")
     else:
         # Blank lines, line breaks inside quotes or carriage returns: number the records as an editor would.
-        lines = _editor_lines(_record_lines(data, delimiter, header_line), spaced)
+        lines = _editor_lines(_record_lines(data, filename, delimiter, header_line), spaced)
         con.register("record_line", pa.table({"line": pa.array(lines, pa.int32())}))
         con.execute(f"CREATE VIEW cells AS SELECT record_line.line AS line, raw.* FROM raw "
                     f"POSITIONAL JOIN record_line WHERE {not_empty}")
     if con.execute("SELECT count(*) FROM cells").fetchall()[0][0] == 0:
         raise refuse("fichier_avec_donnees", filename)
+
+
+def _ragged_lines(data: bytes, filename: str, delimiter: str, width: int, header_line: int,
+                  spaced: np.ndarray) -> list[Problem]:
+    """The lines that do not have the header's number of cells, or whose quotes are wrong, found by the csv
+    module in one pass at constant memory (at most MAX_REJECTS of them)."""
+    start = _line_start(data, header_line)
+    reader = csv.reader(io.StringIO(data[start:].decode("utf-8", errors="replace"), newline=""),
+                        delimiter=delimiter, strict=True)
+    found, previous_end = [], 0
+    while len(found) < MAX_REJECTS:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            line_start = _line_start(data, header_line + previous_end)
+            text = data[line_start:line_start + 400].split(b"\n", 1)[0].decode("utf-8", errors="replace")
+            too_long = "field larger" in str(error)
+            found.append((previous_end + 1 + header_line, "ligne_trop_longue" if too_long else "guillemets_fermes",
+                          None if too_long else text))
+            break  # past a broken quote, the csv module's idea of the lines is no longer the user's
+        if _is_record(row) and len(row) != width and any(cell.strip() for cell in row):
+            found.append((previous_end + 1 + header_line, "nombre_de_colonnes_constant", delimiter.join(row)))
+        previous_end = reader.line_num
+    if not found:
+        return []
+    lines = _editor_lines(np.asarray([line for line, _, _ in found], dtype=np.int64), spaced).tolist()
+    return [Problem(rule, filename, line=line, value=raw.strip()[:80] if raw is not None else None,
+                    expected=f"{width} colonnes séparées par « {delimiter} »"
+                    if rule == "nombre_de_colonnes_constant" else None)
+            for line, (_, rule, raw) in zip(lines, found)]
 
 
 def _rejected(filename: str, line: int, kind: str, raw: str | None, width: int, delimiter: str) -> Problem:
@@ -430,17 +483,20 @@ def _rejected(filename: str, line: int, kind: str, raw: str | None, width: int, 
                    expected=f"{width} colonnes séparées par « {delimiter} »" if "COLUMNS" in kind else None)
 
 
-def _record_lines(data: bytes, delimiter: str, header_line: int) -> np.ndarray:
+def _record_lines(data: bytes, filename: str, delimiter: str, header_line: int) -> np.ndarray:
     """Line number, 1-based as a text editor shows it, of each non-blank record after the header."""
     start = _line_start(data, header_line)
     starts = []
     reader = csv.reader(io.StringIO(data[start:].decode("utf-8", errors="replace"), newline=""),
                         delimiter=delimiter)
     previous_end = 0
-    for row in reader:
-        if _is_record(row):
-            starts.append(previous_end + 1 + header_line)
-        previous_end = reader.line_num
+    try:
+        for row in reader:
+            if _is_record(row):
+                starts.append(previous_end + 1 + header_line)
+            previous_end = reader.line_num
+    except csv.Error:  # a quoted cell longer than a line may be (DuckDB reads it whole)
+        raise _line_too_long(filename, previous_end + 1 + header_line) from None
     return np.asarray(starts, dtype=np.int64)
 
 

@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from conftest import CANONICAL_HEADER, snapshot
+from conftest import CANONICAL_HEADER, PROJECT, snapshot
 from indicators import importer, reading
 
 ROWS = [
@@ -301,3 +301,22 @@ def test_clean_stale_scratch_removes_only_copies_no_running_process_owns(tmp_pat
     assert dead.name not in left and reused.name not in left and legacy_old.name not in left
     assert removed == 3
     assert reading.clean_stale_scratch([str(tmp_path / "absent")]) == 0
+
+
+def test_lines_with_thousands_of_extra_cells_are_refused_at_constant_memory(tmp_path, db_path):
+    # DuckDB keeps one rejected record, with its whole line, per extra cell: 4 lines of 20 000 extra cells
+    # (a 165 Ko file) once cost 2,6 Gio. The csv module finds them in one pass instead.
+    extra = ";x" * 20_000
+    path = write(tmp_path / "larges.csv", "\n".join(
+        [CANONICAL_HEADER, ROWS[0] + extra, ROWS[1], ROWS[2] + extra, ROWS[0].replace("CAF01", "CAF09") + extra,
+         ""]))
+    script = ("import resource, sys; from indicators.cli import main; code = main(sys.argv[1:]); "
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", script, "import", str(path), "--db", str(db_path)], cwd=PROJECT,
+                            capture_output=True, text=True, timeout=120)
+    *messages, peak_mib = result.stderr.strip().splitlines()
+    assert result.returncode == 1
+    text = "\n".join(messages)
+    assert text.count("Le nombre de colonnes de la ligne diffère de celui de l'en-tête.") == 3
+    assert all(f"larges.csv, ligne {n} : " in text for n in (2, 4, 5))
+    assert int(peak_mib) < 600
