@@ -65,9 +65,9 @@ def resolve_window(con: duckdb.DuckDBPyConnection, text: str | None, today: date
     try:
         start, end = parse_window(text)
     except PeriodError as error:
-        problem = "non reconnue" if error.kind == "inconnu" else "impossible"
-        raise WindowError(f"Période {problem} : « {text} » (attendu : 2025, 2025-T2, 2025-03 ou 12m, "
-                          f"{YEARS_TEXT}).") from None
+        if error.kind == "annee":
+            raise WindowError(f"Année impossible : « {text} » (attendu : {YEARS_TEXT}).") from None
+        raise WindowError(f"Période non reconnue : « {text} » (attendu : 2025, 2025-T2, 2025-03 ou 12m).") from None
     return Window(text, start, end)
 
 
