@@ -62,8 +62,9 @@ def _check_zip(content: bytes, filename: str, limits: Limits) -> None:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             infos = archive.infolist()
             expanded = sum(info.file_size for info in infos)
-            # Two members of one name: the pre-scan could measure one and calamine read the other.
-            duplicated = len({info.filename for info in infos}) != len(infos)
+            # Two members of one name, in any case (calamine finds a part whatever its case): the pre-scan
+            # could measure one and calamine read the other.
+            duplicated = len({info.filename.lower() for info in infos}) != len(infos)
     except (zipfile.BadZipFile, ValueError, EOFError):
         raise refuse("classeur_lisible", filename) from None
     except (NotImplementedError, RuntimeError):

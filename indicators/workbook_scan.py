@@ -2,16 +2,30 @@
 
 calamine turns a sheet into one dense block from its first to its last cell: a 2 KB sheet holding a single
 cell at XFD1048576 asks for 512 GiB, and a shared-strings table declaring four billion strings for 96 GB,
-and the process aborts. Here each XML member is streamed out of the zip in chunks into expat, which keeps
-counters only (bounded memory whatever the size) and checks that the XML is well-formed — calamine does not:
-an unclosed element glues two cells together. Standard library only: this runs in the reader's child process
-(:mod:`indicators.workbook_child`), under its memory and time limits."""
+and the process aborts. Each XML member is streamed out of the zip in chunks (bounded memory whatever the
+size) and measured two ways:
+
+- fast (:func:`xlsx_sheet_fits`, :func:`shared_strings_fit`): byte searches and one regular expression per
+  chunk, at C speed, prove that every cell is written the plain way spreadsheet programs write it (``<c r="B7"
+  …>``) at a row and column within the limits. Anything else — a cell without ``r``, a namespace prefix,
+  attributes in another order, entities, lowercase, another encoding, a reference beyond the limits — is
+  « unusual » and goes to the exact measure. Well-formedness is then checked by expat alone
+  (:func:`check_well_formed`), while calamine loads the sheet (:mod:`indicators.workbook_child`);
+- exact (:func:`xlsx_sheet_extent`, :func:`shared_strings_count`): expat places every cell as calamine does
+  and checks the XML is well-formed (calamine does not: an unclosed element glues two cells together), all
+  before calamine loads the sheet; it gives the figures of a refusal.
+
+Standard library only: this runs in the reader's child process (:mod:`indicators.workbook_child`), under
+its memory and time limits."""
 
 from __future__ import annotations
 
 import posixpath
+import re
 import zipfile
 import zlib
+from collections.abc import Iterator
+from functools import lru_cache
 from string import ascii_letters
 from typing import NamedTuple
 from xml.parsers import expat
@@ -51,18 +65,20 @@ def _refuse_doctype(*_args) -> None:
 
 
 def _parse(archive: zipfile.ZipFile, member: str, start, sheet: str | None, end=None, after_chunk=None,
-           ordered: bool = False) -> None:
+           ordered: bool = False, chunk_size: int = CHUNK) -> None:
     """Stream one zip member through expat, chunk by chunk; any fault becomes :class:`Damaged`.
-    ``ordered``: attributes come as a list ``[name, value, …]``, cheaper than a dict."""
+    ``ordered``: attributes come as a list ``[name, value, …]``, cheaper than a dict. Without ``start``, expat
+    runs without any Python step but the refusal of a DTD: a well-formedness check at C speed."""
     parser = expat.ParserCreate()
     parser.ordered_attributes = ordered
     parser.StartDoctypeDeclHandler = _refuse_doctype
-    parser.StartElementHandler = start
+    if start is not None:
+        parser.StartElementHandler = start
     if end is not None:
         parser.EndElementHandler = end
     try:
         with archive.open(member) as stream:
-            while chunk := stream.read(CHUNK):
+            while chunk := stream.read(chunk_size):
                 parser.Parse(chunk, False)
                 if after_chunk is not None:
                     after_chunk()
@@ -128,58 +144,273 @@ def _xml_members(archive: zipfile.ZipFile) -> set[str]:
 
 
 def workbook_kind(archive: zipfile.ZipFile) -> str | None:
-    """« xlsx », « ods », or None (xlsb, or not a workbook: calamine decides)."""
+    """« xlsx », « ods », or None (xlsb, or not a workbook: calamine decides). calamine finds the parts of an
+    xlsx whatever their case: so does this."""
     names = _xml_members(archive)
-    if "xl/workbook.xml" in names:
+    if "xl/workbook.xml" in {name.lower() for name in names}:
         return "xlsx"
     if "content.xml" in names:
         return "ods"
     return None
 
 
+def holds_ods_content(archive: zipfile.ZipFile) -> bool:
+    """An ODS part in an xlsx: calamine may read the file as an ODS if it cannot as an xlsx."""
+    return "content.xml" in _xml_members(archive)
+
+
 # --- XLSX ---------------------------------------------------------------------------------------------
 
 
 class XlsxParts(NamedTuple):
-    sheets: dict[str, str]  # sheet name → zip member of its XML
+    sheets: dict[str, list[str]]  # sheet name → the zip members calamine may read it from
     shared_strings: list[str]  # zip members of the shared-strings table
     worksheets: list[str]  # every worksheet-like member, for a sheet whose member is not found
 
 
 def xlsx_parts(archive: zipfile.ZipFile) -> XlsxParts:
-    """Which member holds which sheet, read from ``xl/workbook.xml`` and its relationships."""
+    """Which members hold which sheet, read from ``xl/workbook.xml`` and its relationships.
+
+    A part is looked for where the standard says (the target resolved from ``xl/``) and where calamine looks
+    (« xl/ » then the target, « .. » left as it is), in any case: a zip may hold a member at each place, and
+    the one measured must be the one read. A sheet's every ``…:id`` counts, whichever calamine takes."""
     names = _xml_members(archive)
+    folded: dict[str, list[str]] = {}
+    for name in sorted(names):
+        folded.setdefault(name.lower(), []).append(name)
+
+    def found(path: str) -> list[str]:
+        return folded.get(path.lower(), [])
+
+    def members(target: str) -> list[str]:
+        standard = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        calamine = target[1:] if target.startswith("/xl/") else target if target.startswith("xl/") else "xl/" + target
+        return sorted({member for path in (standard, calamine) for member in found(path)})
+
     targets: dict[str, tuple[str, str]] = {}
 
     def relationship(name, attrs):
         if _local(name) == "Relationship" and attrs.get("Id"):
             targets[attrs["Id"]] = (attrs.get("Target", ""), attrs.get("Type", ""))
 
-    if "xl/_rels/workbook.xml.rels" in names:
-        _parse(archive, "xl/_rels/workbook.xml.rels", relationship, None)
-    declared: list[tuple[str, str]] = []
+    for rels in found("xl/_rels/workbook.xml.rels"):
+        _parse(archive, rels, relationship, None)
+    declared: list[tuple[str, list[str]]] = []
 
     def sheet(name, attrs):
         if _local(name) == "sheet":
-            rid = next((v for k, v in attrs.items() if _local(k) == "id"), "")
-            declared.append((attrs.get("name", ""), rid))
+            declared.append((attrs.get("name", ""), [v for k, v in attrs.items() if _local(k) == "id"]))
 
-    _parse(archive, "xl/workbook.xml", sheet, None)
+    for book in found("xl/workbook.xml") or ["xl/workbook.xml"]:
+        _parse(archive, book, sheet, None)
 
-    def member(target: str) -> str:
-        if target.startswith("/"):
-            return target.lstrip("/")
-        return posixpath.normpath(posixpath.join("xl", target))
+    sheets: dict[str, list[str]] = {}
+    for sheet_name, ids in declared:
+        held = sorted({member for rid in ids if rid in targets for member in members(targets[rid][0])})
+        if held:
+            sheets[sheet_name] = sorted(set(sheets.get(sheet_name, [])) | set(held))
+    shared = {member for target, kind in targets.values() if kind.endswith("/sharedStrings")
+              for member in members(target)}
+    shared |= set(found("xl/sharedStrings.xml"))
+    worksheets = sorted(n for n in names if n.lower().startswith(("xl/worksheets/", "xl/chartsheets/",
+                                                                 "xl/dialogsheets/")))
+    return XlsxParts(sheets, sorted(shared), worksheets)
 
-    sheets = {}
-    for sheet_name, rid in declared:
-        target = targets.get(rid)
-        if target and member(target[0]) in names:
-            sheets[sheet_name] = member(target[0])
-    shared = {member(t) for t, kind in targets.values() if kind.endswith("/sharedStrings")}
-    shared |= {n for n in names if n.lower() == "xl/sharedstrings.xml"}
-    worksheets = sorted(n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml"))
-    return XlsxParts(sheets, sorted(shared & names), worksheets)
+
+# --- Fast measure: byte searches at C speed, well-formedness apart ----------------------------------
+
+# A window of a member never ends inside a tag: it is cut just before a « < ». More bytes than this without
+# one (no spreadsheet writes a text that long) is unusual: the exact measure takes the member.
+MAX_WINDOW = 16 << 20
+# Expat alone reads this much at a time: short steps, so that the reader's other thread gets its turn.
+WELL_FORMED_CHUNK = 64 << 10
+# What a spreadsheet program writes on a cell after its reference, the way it writes it.
+_CELL_ATTRIBUTES = rb'(?: (?:s|t|cm|vm|ph)="[^"<>&]{0,64}")*+ ?/?>'
+# A cell of any prefix (« <x:c »): calamine reads it as a cell.
+_PREFIXED_CELL = re.compile(rb":c[\s/>]")
+_DIMENSION = re.compile(rb'<dimension ref="(?:[A-Z]{1,3}[1-9][0-9]{0,6}:)?([A-Z]{1,3})([1-9][0-9]{0,6})" ?/>')
+_UNIQUE_COUNT = re.compile(rb'uniqueCount="([0-9]{1,10})"')
+_DECLARATION = re.compile(rb'<\?xml[^<>]*?\?>')
+_ENCODING = re.compile(rb'encoding\s*=\s*["\']([^"\'<>]*)["\']')
+_UTF8 = (b"utf-8", b"utf8", b"us-ascii", b"ascii")
+
+
+class _Unusual(Exception):
+    """Written otherwise than plainly, or beyond the bounds tried: the exact measure decides."""
+
+
+def column_letters(number: int) -> str:
+    """16384 → « XFD »."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _up_to(top: str, lowest_first: str, lowest: str, any_class: str) -> str:
+    """A regular expression of the words of ``top``'s alphabet from the first one up to ``top``: shorter
+    words, then for each position a smaller symbol after the same beginning, then ``top`` itself."""
+    alternatives = [f"{lowest_first}{any_class}{{0,{len(top) - 2}}}"] if len(top) > 1 else []
+    for index, symbol in enumerate(top):
+        smallest = lowest_first[1] if index == 0 else lowest
+        if symbol > smallest:
+            rest = len(top) - index - 1
+            alternatives.append(top[:index] + f"[{smallest}-{chr(ord(symbol) - 1)}]"
+                                + (f"{any_class}{{{rest}}}" if rest else ""))
+    alternatives.append(top)
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+def numbers_up_to(number: int) -> str:
+    """A regular expression of the row numbers 1 … ``number`` as written in a reference (no leading zero)."""
+    return _up_to(str(number), "[1-9]", "0", "[0-9]") if number >= 1 else "(?!)"
+
+
+def columns_up_to(number: int) -> str:
+    """A regular expression of the columns A … ``number`` in capitals."""
+    return _up_to(column_letters(number), "[A-Z]", "A", "[A-Z]") if number >= 1 else "(?!)"
+
+
+@lru_cache(maxsize=16)
+def _unusual_cell(columns: int, rows: int) -> re.Pattern:
+    """A cell's start tag (``<c`` then a space, ``/`` or ``>``) other than ``<c r="REF" …>`` written plainly
+    with REF up to ``columns`` and ``rows``: only the attributes programs write after ``r``, one space apart,
+    double quotes, no entity."""
+    plain = (f' r="{columns_up_to(columns)}{numbers_up_to(rows)}"').encode() + _CELL_ATTRIBUTES
+    return re.compile(rb"<c(?!" + plain + rb")(?=[\s/>])")
+
+
+def _bounds(max_rows: int, max_columns: int, max_cells: int) -> list[tuple[int, int]]:
+    """(columns, rows) tried by the fast measure, each within the three limits: up to column Z first (nearly
+    every sheet, and more rows allowed), then up to the column limit."""
+    bounds = []
+    for columns in dict.fromkeys((min(max_columns, 26), min(max_columns, 16384))):
+        rows = min(max_rows, max_cells // columns) if columns >= 1 else 0
+        if rows >= 1:
+            bounds.append((columns, rows))
+    return bounds
+
+
+def _windows(archive: zipfile.ZipFile, member: str, sheet: str | None) -> Iterator[tuple[bytes, int]]:
+    """The member in pieces ``buffer[:end]`` each cut just before a « < »: a tag is never split, nor anything
+    else without a « < ». Bounded memory: a chunk, and at most MAX_WINDOW bytes without a « < »."""
+    carry = b""
+    try:
+        with archive.open(member) as stream:
+            while chunk := stream.read(CHUNK):
+                buffer = carry + chunk if carry else chunk
+                cut = buffer.rfind(b"<")
+                if cut <= 0:
+                    if len(buffer) > MAX_WINDOW:
+                        raise _Unusual()
+                    carry = buffer
+                    continue
+                yield buffer, cut
+                carry = buffer[cut:]
+        if carry:
+            yield carry, len(carry)
+    except (NotImplementedError, RuntimeError):
+        raise Damaged(sheet, RESAVE) from None
+    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError):
+        raise Damaged(sheet) from None
+
+
+def _check_encoding(head: bytes) -> None:
+    """The byte searches read UTF-8: another encoding (UTF-16 has NUL bytes; a declaration) is unusual."""
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    if b"\x00" in head:
+        raise _Unusual()
+    if head.startswith(b"<?xml"):
+        declaration = _DECLARATION.match(head)
+        if declaration is None:
+            raise _Unusual()
+        encoding = _ENCODING.search(declaration[0])
+        if encoding is not None and encoding[1].strip().lower() not in _UTF8:
+            raise _Unusual()
+
+
+def _check_dimensions(buffer: bytes, start: int, end: int, columns: int, rows: int) -> None:
+    """Every « dimension » between start and end is ``<dimension ref="…"/>`` within the bounds (calamine reads
+    the one before ``sheetData``; the exact measure, any: so does this)."""
+    at = buffer.find(b"dimension", start, end)
+    while at != -1:
+        declared = _DIMENSION.match(buffer, at - 1, end) if at > 0 else None
+        if declared is None or column_number(declared[1].decode()) > columns or int(declared[2]) > rows:
+            raise _Unusual()
+        at = buffer.find(b"dimension", at + 1, end)
+
+
+def _check_plain_sheet(archive: zipfile.ZipFile, member: str, sheet: str, columns: int, rows: int) -> None:
+    unusual = _unusual_cell(columns, rows)
+    first = True
+    for buffer, end in _windows(archive, member, sheet):
+        if first:
+            _check_encoding(buffer[:min(end, 4096)])
+            first = False
+        if unusual.search(buffer, 0, end) is not None:
+            raise _Unusual()
+        # Spreadsheet programs that write prefixes write them on rows (« x14ac:dyDescent »): one colon is
+        # looked for first, at memchr speed.
+        if (buffer.find(b":", 0, end) != -1 and buffer.find(b":c", 0, end) != -1
+                and _PREFIXED_CELL.search(buffer, 0, end) is not None):
+            raise _Unusual()
+        _check_dimensions(buffer, 0, end, columns, rows)
+
+
+def xlsx_sheet_fits(archive: zipfile.ZipFile, members: list[str], sheet: str, max_rows: int, max_columns: int,
+                    max_cells: int) -> bool:
+    """Whether byte searches prove the sheet within the limits: every cell written ``<c r="B7" …>`` the plain
+    way, at a row and column within bounds whose product is within ``max_cells``, and so is a declared
+    dimension. True leaves its well-formedness to check (:func:`check_well_formed`); False (over the limits,
+    or written otherwise: no ``r``, a prefix, another order, an entity…) leaves it to :func:`xlsx_sheet_extent`.
+
+    Conservative by construction: the searches look at the raw bytes, comments and texts included, so they
+    see every tag calamine can see (it reads the same raw bytes) and more."""
+    for columns, rows in _bounds(max_rows, max_columns, max_cells):
+        try:
+            for member in members:
+                _check_plain_sheet(archive, member, sheet, columns, rows)
+        except _Unusual:
+            continue
+        return True
+    return False
+
+
+def shared_strings_fit(archive: zipfile.ZipFile, members: list[str], max_cells: int) -> bool:
+    """Whether byte counts prove the shared strings within ``max_cells``: every ``<si`` counted wherever it is
+    (more than calamine reads), every ``uniqueCount`` plainly written and within it. A prefix (« <x:si »),
+    another encoding or anything else written otherwise leaves it, like a count over the limit, to
+    :func:`shared_strings_count`, which gives the figure of a refusal."""
+    present = declared = 0
+    try:
+        for member in members:
+            first = True
+            for buffer, end in _windows(archive, member, None):
+                if first:
+                    _check_encoding(buffer[:min(end, 4096)])
+                    first = False
+                if buffer.find(b":si", 0, end) != -1:
+                    raise _Unusual()
+                present += buffer.count(b"<si", 0, end)
+                at = buffer.find(b"uniqueCount", 0, end)
+                while at != -1:
+                    written = _UNIQUE_COUNT.match(buffer, at, end)
+                    if written is None:
+                        raise _Unusual()
+                    declared = max(declared, int(written[1]))
+                    at = buffer.find(b"uniqueCount", at + 1, end)
+    except _Unusual:
+        return False
+    return max(present, declared) <= max_cells
+
+
+def check_well_formed(archive: zipfile.ZipFile, members: list[str], sheet: str | None) -> None:
+    """Expat over each member with no Python step: :class:`Damaged` (naming ``sheet``) if one is not
+    well-formed XML. Run while calamine loads what :func:`xlsx_sheet_fits` or :func:`shared_strings_fit`
+    proved within the limits."""
+    for member in members:
+        _parse(archive, member, None, sheet, chunk_size=WELL_FORMED_CHUNK)
 
 
 def shared_strings_count(archive: zipfile.ZipFile, members: list[str]) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
 import re
 import resource
 import struct
@@ -22,7 +23,7 @@ import openpyxl
 import pytest
 
 from conftest import CANONICAL_HEADER, PROJECT, snapshot
-from indicators import workbook
+from indicators import workbook, workbook_child, workbook_scan
 
 ROW = "S1;Accueil de Lyon;CAF;decroche;2025-01-01;2025-01-31;95;950;1000;"
 SHEET = "Indicateurs"
@@ -275,6 +276,64 @@ def test_zip_with_more_entries_than_any_workbook_is_refused(con, run_cli, tmp_pa
     assert "entrees.xlsx : Le classeur est endommagé ou illisible. (trouvé « 10001 fichiers dans l'archive »" in err
 
 
+# --- The part measured is the part calamine reads -----------------------------------------------------
+
+
+def renamed(content: bytes, rename) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(content))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(rename(info.filename), source.read(info.filename))
+    return buffer.getvalue()
+
+
+BOMB_COLUMNS = ("Le fichier dépasse le nombre maximal de colonnes. (trouvé « 16384 colonnes » ; "
+                "attendu : au plus 500 colonnes)")
+
+
+def test_parts_named_in_capitals_are_measured(con, run_cli, tmp_path):
+    """calamine finds « XL/WORKBOOK.XML » and the sheets whatever the case of their names."""
+    path = tmp_path / "majuscules.xlsx"
+    path.write_bytes(renamed(last_cell_bomb(), lambda name: name.upper() if name.startswith("xl/") else name))
+    code, _, err = run_cli("import", path)
+    assert code == 1
+    assert f"majuscules.xlsx, feuille « Indicateurs » : {BOMB_COLUMNS}" in err
+    assert_french_refusal_only(err)
+
+
+def test_sheet_read_through_dot_dot_is_the_one_measured(con, run_cli, tmp_path):
+    """The relationship says « worksheets/../worksheets/sheet1.xml »: calamine reads the member of that very
+    name, not the normalised one; both are measured."""
+    normal = zipfile.ZipFile(io.BytesIO(normal_xlsx()))
+    bomb = zipfile.ZipFile(io.BytesIO(last_cell_bomb())).read(SHEET_XML)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in normal.infolist():
+            data = normal.read(info.filename)
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                data = re.sub(rb'Target="[^"]*sheet1\.xml"', b'Target="worksheets/../worksheets/sheet1.xml"', data)
+            archive.writestr(info.filename, data)
+        archive.writestr("xl/worksheets/../worksheets/sheet1.xml", bomb)
+    path = tmp_path / "point-point.xlsx"
+    path.write_bytes(buffer.getvalue())
+    code, _, err = run_cli("import", path)
+    assert code == 1
+    assert f"point-point.xlsx, feuille « Indicateurs » : {BOMB_COLUMNS}" in err
+    assert_french_refusal_only(err)
+
+
+def test_zip_holding_one_member_twice_in_two_cases_is_refused(con, run_cli, tmp_path):
+    bomb = zipfile.ZipFile(io.BytesIO(last_cell_bomb())).read(SHEET_XML)
+    content = rewrite(normal_xlsx(), {"xl/worksheets/SHEET1.xml": bomb})
+    path = tmp_path / "casse.xlsx"
+    path.write_bytes(content)
+    code, _, err = run_cli("import", path)
+    assert code == 1
+    assert "casse.xlsx : Le classeur est endommagé ou illisible." in err
+    assert_french_refusal_only(err)
+
+
 # --- ODS: repeats ----------------------------------------------------------------------------------
 
 
@@ -435,3 +494,266 @@ def test_zip_holding_one_member_twice_is_refused(con, run_cli, tmp_path):
     assert code == 1
     assert "double.xlsx : Le classeur est endommagé ou illisible." in err
     assert_french_refusal_only(err)
+
+
+# --- The fast measure: byte searches before calamine, well-formedness beside it -----------------------
+
+LIMITS = {"max_rows": 2_000_000, "max_columns": 500, "max_cells": 30_000_000}
+
+
+def read_watched(content: bytes, monkeypatch, limits: dict | None = None) -> tuple[dict, list[str]]:
+    """The reader's work (workbook_child.read) in this process, with calamine watched: the outcome, and the
+    sheets calamine loaded. Only for files whose protection is being tested by the refusal expected."""
+    import python_calamine
+
+    loaded: list[str] = []
+
+    class Book:
+        def __init__(self, book):
+            self.book, self.sheet_names = book, book.sheet_names
+
+        def get_sheet_by_name(self, name):
+            loaded.append(name)
+            return self.book.get_sheet_by_name(name)
+
+    class Watched:
+        PasswordError = python_calamine.PasswordError
+
+        class CalamineWorkbook:
+            @staticmethod
+            def from_filelike(stream):
+                return Book(python_calamine.CalamineWorkbook.from_filelike(stream))
+
+    monkeypatch.setitem(sys.modules, "python_calamine", Watched)
+    from indicators.referentiel import load_default
+
+    request = {"limits": limits or LIMITS, "referentiel": load_default(), "header_search_rows": 30}
+    outcome, _ = workbook_child.read(request, content)
+    return outcome, loaded
+
+
+def sheet_xml_with(cells_xml: str, row: int = 3) -> bytes:
+    """The normal workbook with one more row of cells, written as given."""
+    return rewrite(normal_xlsx(), {SHEET_XML: lambda xml: xml.replace(
+        "</sheetData>", f'<row r="{row}">{cells_xml}</row></sheetData>')})
+
+
+@pytest.mark.parametrize("cells_xml, columns", [
+    (('<x:c xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" r="XFD1048576" t="inlineStr">'
+      "<x:is><x:t>x</x:t></x:is></x:c>"), 16384),
+    ('<c r="A3"><v>1</v></c>' + "<c><v>2</v></c>" * 599, 600),
+    ('<c t="n" r="XFD3"><v>1</v></c>', 16384),
+    ('<c r="A3" r="XFD3"><v>1</v></c>', None),  # two « r »: not well-formed, refused as damaged
+    ("<c r='XFD3'><v>1</v></c>", 16384),
+    ('<c\tr="XFD3"><v>1</v></c>', 16384),
+    ('<c r="xfd3"><v>1</v></c>', 16384),
+    ('<c r="&#88;FD3"><v>1</v></c>', 16384),
+], ids=["prefixe-x-c", "sans-r", "r-en-second", "deux-r", "apostrophes", "tabulation", "minuscules", "entite"])
+def test_unusual_cells_are_measured_exactly_before_calamine_loads_the_sheet(monkeypatch, cells_xml, columns):
+    """Written otherwise than plainly, a cell goes to the exact measure, which refuses before calamine
+    sees the sheet: it never loads it (this process would not survive it: the refusal proves it too)."""
+    content = sheet_xml_with(cells_xml)
+    members = [SHEET_XML]
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    assert not workbook_scan.xlsx_sheet_fits(archive, members, SHEET, **LIMITS)
+    outcome, loaded = read_watched(content, monkeypatch)
+    assert loaded == []
+    if columns is None:
+        assert outcome == {"status": "refused", "problems": [
+            {"rule": "classeur_lisible", "sheet": SHEET, "detail": None}]}
+    else:
+        assert outcome["status"] == "shape" and outcome["sheet"] == SHEET and outcome["columns"] == columns
+
+
+def test_prefixed_last_cell_bomb_is_refused_in_french(con, run_cli, tmp_path):
+    path = tmp_path / "prefixe.xlsx"
+    path.write_bytes(sheet_xml_with(
+        '<x:c xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" r="XFD1048576"><x:v>1</x:v>'
+        "</x:c>", row=1048576))
+    before = snapshot(con)
+    code, _, err = run_cli("import", path)
+    assert code == 1
+    assert "prefixe.xlsx, feuille « Indicateurs » : Le fichier dépasse le nombre maximal de colonnes. " \
+           "(trouvé « 16384 colonnes » ; attendu : au plus 500 colonnes)" in err
+    assert_french_refusal_only(err)
+    assert snapshot(con) == before
+
+
+def test_plain_sheet_is_read_by_calamine_while_its_xml_is_checked(monkeypatch):
+    outcome, loaded = read_watched(normal_xlsx(), monkeypatch)
+    assert loaded == [SHEET] and outcome["status"] == "table"
+
+
+def test_damaged_sheet_is_refused_though_calamine_read_it_meanwhile(monkeypatch):
+    """Every cell plainly written, within the limits: calamine loads the sheet at once, and the check of
+    its XML, beside it, finds the unclosed element: the whole file is refused, naming the sheet."""
+    content = rewrite(normal_xlsx(), {SHEET_XML: lambda xml: xml.replace(
+        '<c r="C2" t="inlineStr"><is><t>CAF</t></is></c>', '<c r="C2" t="inlineStr"><is><t>CAF01')})
+    outcome, loaded = read_watched(content, monkeypatch)
+    assert loaded == [SHEET]
+    assert outcome == {"status": "refused", "problems": [{"rule": "classeur_lisible", "sheet": SHEET,
+                                                          "detail": None}]}
+
+
+def test_damaged_shared_strings_are_refused_though_calamine_opened_them(monkeypatch):
+    content = with_shared_strings(normal_xlsx(), (
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="2" uniqueCount="2">'
+        "<si><t>S1</si><si><t>S2</t></si></sst>"))
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    assert workbook_scan.shared_strings_fit(archive, ["xl/sharedStrings.xml"], LIMITS["max_cells"])
+    outcome, _ = read_watched(content, monkeypatch)
+    assert outcome == {"status": "refused", "problems": [{"rule": "classeur_lisible", "sheet": None,
+                                                          "detail": None}]}
+
+
+@pytest.mark.parametrize("strings_xml, fits", [
+    ('<sst xmlns="urn:x" count="2" uniqueCount="2"><si><t>a</t></si><si><t>b</t></si></sst>', True),
+    ('<sst xmlns="urn:x" uniqueCount="30000001"><si><t>a</t></si></sst>', False),
+    ("<sst xmlns=\"urn:x\" uniqueCount='4000000000'><si><t>a</t></si></sst>", False),
+    ('<sst xmlns="urn:x" uniqueCount="&#52;000000000"><si><t>a</t></si></sst>', False),
+    ('<?xml version="1.0" encoding="UTF-16"?><sst xmlns="urn:x"><si><t>a</t></si></sst>', False),
+], ids=["ordinaire", "trop", "apostrophes", "entite", "utf-16-declare"])
+def test_shared_strings_fast_count(strings_xml, fits):
+    content = with_shared_strings(normal_xlsx(), strings_xml)
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    assert workbook_scan.shared_strings_fit(archive, ["xl/sharedStrings.xml"], 30_000_000) is fits
+
+
+def test_prefixed_shared_strings_are_counted_exactly():
+    strings = "".join(f"<x:si><x:t>{i}</x:t></x:si>" for i in range(5))
+    content = with_shared_strings(normal_xlsx(), f'<x:sst xmlns:x="urn:x">{strings}</x:sst>')
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    assert not workbook_scan.shared_strings_fit(archive, ["xl/sharedStrings.xml"], 30_000_000)
+    assert workbook_scan.shared_strings_count(archive, ["xl/sharedStrings.xml"]) == 5
+
+
+def _fits(xml: str | bytes, limits: dict = LIMITS) -> bool:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(SHEET_XML, xml)
+    return workbook_scan.xlsx_sheet_fits(zipfile.ZipFile(buffer), [SHEET_XML], SHEET, **limits)
+
+
+def _sheet(cells: str, before: str = "", after: str = "") -> str:
+    return (f'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{before}'
+            f'<sheetData><row r="1">{cells}</row></sheetData>{after}</worksheet>')
+
+
+@pytest.mark.parametrize("xml, fits", [
+    (_sheet('<c r="A1" s="1" t="n"><v>1</v></c><c r="Z1" /><c r="B1" s="2"/>'), True),
+    (_sheet('<c r="A1"><v>1</v></c>', before='<dimension ref="A1:I200001"/>'), True),
+    ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + _sheet('<c r="A1"><v>1</v></c>'), True),
+    (_sheet('<c r="AD1"><v>1</v></c>'), True),  # beyond Z: the second bounds, up to the column limit
+    (_sheet('<c r="SG1"><v>1</v></c>'), False),  # column 501
+    (_sheet('<c r="A1153846"><v>1</v></c>'), True),  # 26 columns × 1 153 846 rows ≤ 30 000 000 cells
+    (_sheet('<c r="A1153847"><v>1</v></c>'), False),
+    (_sheet('<c r="AA60001"><v>1</v></c>'), False),  # 500 columns × 60 001 rows > 30 000 000 cells
+    (_sheet('<c r="A01"><v>1</v></c>'), False),
+    (_sheet('<c r="A1" x:r="XFD1"><v>1</v></c>'), False),
+    (_sheet('<c r="A1" t="a&amp;b"><v>1</v></c>'), False),
+    (_sheet('<c r="A1"\n t="n"><v>1</v></c>'), False),
+    (_sheet('<c r="A1"><v>1</v></c>', before='<dimension ref="A1:XFD1048576"/>'), False),
+    (_sheet('<c r="A1"><v>1</v></c>', after='<dimension ref="A1:XFD1048576"/>'), False),
+    (_sheet('<c r="A1"><v>1</v></c>', before="<x:dimension ref=\"A1\"/>"), False),
+    (_sheet('<c r="A1"><v>1</v></c>', before="<!-- <c r=\"XFD1\"> -->"), False),  # a comment: unusual too
+    (_sheet('<c r="A1"><v>1</v></c>').encode("utf-16"), False),
+    ('<?xml version="1.0" encoding="ISO-8859-1"?>' + _sheet('<c r="A1"><v>1</v></c>'), False),
+], ids=["ordinaire", "dimension", "declaration", "colonne-AD", "colonne-501", "lignes-26-colonnes",
+        "lignes-au-dela", "cellules-au-dela", "zero-en-tete", "r-prefixe", "entite-ailleurs", "saut-de-ligne",
+        "dimension-enorme", "dimension-apres", "dimension-prefixee", "commentaire", "utf-16", "latin-1"])
+def test_fast_measure_proves_only_plain_sheets_within_the_limits(xml, fits):
+    assert _fits(xml) is fits
+
+
+def test_fast_measure_reads_across_chunks(monkeypatch):
+    """Chunks cut anywhere: windows end before a « < », so a tag is never split; a long text without one
+    is taken by the exact measure."""
+    monkeypatch.setattr(workbook_scan, "CHUNK", 7)
+    cells = "".join(f'<c r="{letter}{row}" t="n"><v>{row}</v></c>' for row in range(1, 40) for letter in "ABZ")
+    assert _fits(_sheet(cells))
+    assert not _fits(_sheet(cells + '<c r="AAA1"><v>1</v></c>' + cells))
+    monkeypatch.setattr(workbook_scan, "MAX_WINDOW", 100)
+    assert not _fits(_sheet(f'<c r="A1" t="inlineStr"><is><t>{"x" * 200}</t></is></c>'))
+
+
+TOKENS = ['<c r="', "<c", "<c>", "<c/>", "</c>", "<x:c ", ":c ", ' r="', " r='", '"', "'", ">", "/>", "<", " ",
+          "\t", "A", "Z", "AA", "K", "xfd", "0", "1", "9", "11", "99", "&#65;", "&amp;", "<row>", '<row r="',
+          "</row>", '<dimension ref="', "A1:", ":", "x:", " s=\"1\"", " t=\"n\"", "<!--", "-->", "<v>", "</v>",
+          ' r="M1"', ' r="A99"', " r='M1'", ' x:r="M1"', '<c r="M1">']
+# Whole cells and elements that would go beyond 12 columns or 40 rows, each written a way calamine reads.
+ELEMENTS = ['<c r="M1"><v>1</v></c>', '<c r="A99"><v>1</v></c>', '<c r="A1" r="M1"><v>1</v></c>',
+            '<c r="A1" t="n" r="M1"><v>1</v></c>', "<c r='M1'><v>1</v></c>", '<c\tr="M1"><v>1</v></c>',
+            '<c r="m1"><v>1</v></c>', '<c r="A041"><v>1</v></c>', '<c r="&#77;1"><v>1</v></c>',
+            '<c t="n" r="M1"><v>1</v></c>', '<c r="A1" x:r="M1"><v>1</v></c>', "<c><v>1</v></c>" * 12,
+            '<x:c xmlns:x="urn:x" r="M1"><x:v>1</x:v></x:c>', '<c r="L1"><v>1</v></c><c><v>1</v></c>',
+            '<dimension ref="A1:M99"/>', '<x:dimension xmlns:x="urn:x" ref="A1:M99"/>',
+            '<c r="AAA1"><v>1</v></c>', '<c r="A4294967297"><v>1</v></c>', '<c r="L39"><v>1</v></c>']
+
+
+def _mutate(xml: str, rng: random.Random) -> str:
+    for _ in range(rng.randint(1, 4)):
+        # Half the time at the start of a tag, where whole elements go.
+        tags = [index for index, char in enumerate(xml) if char == "<"]
+        at = rng.choice(tags) if tags and rng.random() < 0.5 else rng.randrange(len(xml) + 1)
+        kind = rng.random()
+        if kind < 0.4:
+            xml = xml[:at] + rng.choice(TOKENS + ELEMENTS) + xml[at:]
+        elif kind < 0.7:
+            xml = xml[:at] + xml[at + rng.randint(1, 6):]
+        else:
+            xml = xml[:at] + rng.choice(TOKENS) + xml[at + rng.randint(1, 4):]
+    return xml
+
+
+def test_fast_measure_never_proves_what_the_exact_measure_or_calamine_would_refuse(tmp_path):
+    """Seeded mutations of a small sheet, limits of 12 columns, 40 rows, 300 cells. Whenever the fast measure
+    proves a sheet within them, the exact measure agrees or finds the XML damaged (and so does the check that
+    runs beside calamine), and calamine itself, which loads the sheet before that check is over, places no
+    cell beyond them, damaged or not (it runs in a process of its own, that a wrong proof could abort)."""
+    limits = {"max_rows": 40, "max_columns": 12, "max_cells": 300}
+    rng = random.Random(20261129)
+    base = _sheet("".join(f'<c r="{letter}1" t="n"><v>1</v></c>' for letter in "ABCJ"),
+                  before='<dimension ref="A1:J3"/>').replace(
+        "</sheetData>", '<row r="3"><c r="B3"><v>2</v></c><c r="K3" t="inlineStr"><is><t>x</t></is></c></row>'
+                        "</sheetData>")
+    # Each element at the start of each tag, then random mutations.
+    tags = [index for index, char in enumerate(base) if char == "<"]
+    cases = [base[:at] + element + base[at:] for element in ELEMENTS for at in tags]
+    cases += [_mutate(base, rng) for _ in range(2000)]
+    proved, well_formed = [], 0
+    workbook_bytes = normal_xlsx()
+    for index, xml in enumerate(cases):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(SHEET_XML, xml)
+        archive = zipfile.ZipFile(buffer)
+        if not workbook_scan.xlsx_sheet_fits(archive, [SHEET_XML], SHEET, **limits):
+            continue
+        try:
+            extent = workbook_scan.xlsx_sheet_extent(archive, [SHEET_XML], SHEET)
+        except workbook_scan.Damaged:
+            try:
+                workbook_scan.check_well_formed(archive, [SHEET_XML], SHEET)
+            except workbook_scan.Damaged:
+                pass  # refused all the same, by the check beside calamine
+            # Well-formed, but a row number the exact measure cannot read (« 3x »): no cell is placed by its
+            # row (each has its own reference), so only calamine's verdict below matters.
+        else:
+            well_formed += 1
+            assert extent.rows <= 40 and extent.columns <= 12 and extent.rows * extent.columns <= 300, (xml,
+                                                                                                       extent)
+        path = tmp_path / f"{index}.xlsx"
+        path.write_bytes(rewrite(workbook_bytes, {SHEET_XML: lambda _old, new=xml: new}))
+        proved.append(str(path))
+    assert len(proved) > 500 and well_formed > 100  # many sheets stay plain enough to be proved
+    script = ("import json, sys\nfrom python_calamine import CalamineWorkbook\nfor path in sys.argv[1:]:\n"
+              "    try:\n        sheet = CalamineWorkbook.from_path(path).get_sheet_by_name('Indicateurs')\n"
+              "    except Exception:\n        continue\n"
+              "    print(json.dumps([path, sheet.total_height + 1, sheet.total_width + 1]))\n")
+    done = subprocess.run([sys.executable, "-c", script, *proved], capture_output=True, text=True, timeout=300,
+                          check=False, env={**os.environ, "RUST_BACKTRACE": "0"},
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0)))
+    assert done.returncode == 0, done.stderr[-2000:]
+    for line in done.stdout.splitlines():
+        path, rows, columns = json.loads(line)
+        assert rows <= 40 and columns <= 12, (path, rows, columns)
