@@ -297,16 +297,23 @@ def workbook_cells(rows: list[list], width: int, first_line: int):
 
 def _column_text(values: list):
     """A workbook column as text. Arrow converts a column of one type in C (numbers in their shortest
-    form, « 85.3 », « 12 »; dates as « 2025-01-31 00:00:00 »); mixed columns go cell by cell."""
+    form, « 85.3 », « 12 »; dates as « 2025-01-31 00:00:00 »); mixed columns go cell by cell. An empty
+    cell is « » from calamine: a column of text takes it as it is, then empties become null in C."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     try:
-        array = pa.array([None if v == "" else v for v in values])
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array([_cell_text(v) for v in values], pa.string())
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers or dates with empty cells, or mixed kinds
+        try:
+            array = pa.array([None if v == "" else v for v in values])
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return pa.array([_cell_text(v) for v in values], pa.string())
     kind = array.type
-    if (pa.types.is_string(kind) or pa.types.is_null(kind) or pa.types.is_floating(kind)
-            or pa.types.is_integer(kind) or pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
+    if pa.types.is_string(kind):
+        return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
+    if (pa.types.is_null(kind) or pa.types.is_floating(kind) or pa.types.is_integer(kind)
+            or pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
         return array.cast(pa.string())
     return pa.array([_cell_text(v) for v in values], pa.string())
 
