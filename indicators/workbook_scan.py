@@ -236,7 +236,15 @@ _UTF8 = (b"utf-8", b"utf8", b"us-ascii", b"ascii")
 
 
 class _Unusual(Exception):
-    """Written otherwise than plainly, or beyond the bounds tried: the exact measure decides."""
+    """Written otherwise than plainly: the exact measure decides."""
+
+
+class _Beyond(Exception):
+    """Written plainly, beyond the bounds tried: wider bounds, fewer rows, may do."""
+
+
+# The plainly written references: a column up to XFD, a row of up to 7 digits.
+_LOOSEST = (16384, 9_999_999)
 
 
 def column_letters(number: int) -> str:
@@ -283,9 +291,9 @@ def _unusual_cell(columns: int, rows: int) -> re.Pattern:
 
 def _bounds(max_rows: int, max_columns: int, max_cells: int) -> list[tuple[int, int]]:
     """(columns, rows) tried by the fast measure, each within the three limits: up to column Z first (nearly
-    every sheet, and more rows allowed), then up to the column limit."""
+    every sheet, and the most rows), then up to CZ, then up to the column limit."""
     bounds = []
-    for columns in dict.fromkeys((min(max_columns, 26), min(max_columns, 16384))):
+    for columns in dict.fromkeys(min(max_columns, width) for width in (26, 104, max_columns, 16384)):
         rows = min(max_rows, max_cells // columns) if columns >= 1 else 0
         if rows >= 1:
             bounds.append((columns, rows))
@@ -336,8 +344,10 @@ def _check_dimensions(buffer: bytes, start: int, end: int, columns: int, rows: i
     at = buffer.find(b"dimension", start, end)
     while at != -1:
         declared = _DIMENSION.match(buffer, at - 1, end) if at > 0 else None
-        if declared is None or column_number(declared[1].decode()) > columns or int(declared[2]) > rows:
+        if declared is None:
             raise _Unusual()
+        if column_number(declared[1].decode()) > columns or int(declared[2]) > rows:
+            raise _Beyond()
         at = buffer.find(b"dimension", at + 1, end)
 
 
@@ -348,8 +358,10 @@ def _check_plain_sheet(archive: zipfile.ZipFile, member: str, sheet: str, column
         if first:
             _check_encoding(buffer[:min(end, 4096)])
             first = False
-        if unusual.search(buffer, 0, end) is not None:
-            raise _Unusual()
+        found = unusual.search(buffer, 0, end)
+        if found is not None:
+            # Not plain even within the widest bounds: no bounds will do.
+            raise _Unusual() if _unusual_cell(*_LOOSEST).match(buffer, found.start(), end) else _Beyond()
         # Spreadsheet programs that write prefixes write them on rows (« x14ac:dyDescent »): one colon is
         # looked for first, at memchr speed.
         if (buffer.find(b":", 0, end) != -1 and buffer.find(b":c", 0, end) != -1
@@ -371,8 +383,10 @@ def xlsx_sheet_fits(archive: zipfile.ZipFile, members: list[str], sheet: str, ma
         try:
             for member in members:
                 _check_plain_sheet(archive, member, sheet, columns, rows)
-        except _Unusual:
+        except _Beyond:
             continue
+        except _Unusual:
+            return False
         return True
     return False
 

@@ -647,7 +647,9 @@ def _sheet(cells: str, before: str = "", after: str = "") -> str:
     (_sheet('<c r="SG1"><v>1</v></c>'), False),  # column 501
     (_sheet('<c r="A1153846"><v>1</v></c>'), True),  # 26 columns × 1 153 846 rows ≤ 30 000 000 cells
     (_sheet('<c r="A1153847"><v>1</v></c>'), False),
-    (_sheet('<c r="AA60001"><v>1</v></c>'), False),  # 500 columns × 60 001 rows > 30 000 000 cells
+    (_sheet('<c r="CZ288461"><v>1</v></c>'), True),  # 104 columns × 288 461 rows ≤ 30 000 000 cells
+    (_sheet('<c r="SF60000"><v>1</v></c>'), True),  # 500 columns × 60 000 rows
+    (_sheet('<c r="CZ300000"><v>1</v></c>'), False),  # 104 columns × 300 000 rows > 30 000 000 cells
     (_sheet('<c r="A01"><v>1</v></c>'), False),
     (_sheet('<c r="A1" x:r="XFD1"><v>1</v></c>'), False),
     (_sheet('<c r="A1" t="a&amp;b"><v>1</v></c>'), False),
@@ -659,10 +661,22 @@ def _sheet(cells: str, before: str = "", after: str = "") -> str:
     (_sheet('<c r="A1"><v>1</v></c>').encode("utf-16"), False),
     ('<?xml version="1.0" encoding="ISO-8859-1"?>' + _sheet('<c r="A1"><v>1</v></c>'), False),
 ], ids=["ordinaire", "dimension", "declaration", "colonne-AD", "colonne-501", "lignes-26-colonnes",
-        "lignes-au-dela", "cellules-au-dela", "zero-en-tete", "r-prefixe", "entite-ailleurs", "saut-de-ligne",
+        "lignes-au-dela", "colonne-CZ", "colonne-SF", "cellules-au-dela", "zero-en-tete", "r-prefixe", "entite-ailleurs", "saut-de-ligne",
         "dimension-enorme", "dimension-apres", "dimension-prefixee", "commentaire", "utf-16", "latin-1"])
 def test_fast_measure_proves_only_plain_sheets_within_the_limits(xml, fits):
     assert _fits(xml) is fits
+
+
+@pytest.mark.parametrize("cells, passes", [
+    ('<c r="A1"><v>1</v></c><c><v>2</v></c>', 1),  # a cell without « r »: no bounds will do
+    ('<c r="A1"><v>1</v></c><c r="SG1"><v>2</v></c>', 3),  # plainly written, beyond every bounds tried
+], ids=["sans-r", "au-dela"])
+def test_fast_measure_tries_wider_bounds_only_for_plain_cells(monkeypatch, cells, passes):
+    calls = []
+    check = workbook_scan._check_plain_sheet
+    monkeypatch.setattr(workbook_scan, "_check_plain_sheet", lambda *args: calls.append(args) or check(*args))
+    assert not _fits(_sheet(cells))
+    assert len(calls) == passes
 
 
 def test_fast_measure_reads_across_chunks(monkeypatch):
