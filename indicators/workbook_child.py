@@ -85,22 +85,33 @@ def _over(rows: int, columns: int, limits: dict) -> bool:
 
 def read(request: dict, content: bytes):
     """(outcome, Arrow table or None): the workbook's first sheet whose header row a layout recognises."""
+    beside = _Beside()
+    try:
+        outcome = _measure_and_read(request, content, beside)
+    finally:
+        damaged = beside.damage()  # every check asked for is over before any answer goes out
+    if damaged is not None:
+        return _problem("classeur_lisible", damaged.sheet, detail=damaged.detail), None
+    return outcome
+
+
+def _measure_and_read(request: dict, content: bytes, beside: _Beside):
     import io
     import zipfile
 
     from indicators import workbook_scan as scan
 
     limits = request["limits"]
-    extents = _Extents(None, None, limits)
+    extents = _Extents(None, None, limits, beside)
     try:
         if content.startswith(b"PK\x03\x04"):
             archive = zipfile.ZipFile(io.BytesIO(content))
-            extents = _Extents(archive, scan.workbook_kind(archive), limits)
+            extents = _Extents(archive, scan.workbook_kind(archive), limits, beside)
             if extents.kind == "xlsx":
                 parts = scan.xlsx_parts(archive)
                 extents.parts = parts
                 if scan.shared_strings_fit(archive, parts.shared_strings, limits["max_cells"]):
-                    extents.beside.check(parts.shared_strings, None)
+                    beside.check(archive, parts.shared_strings, None)
                 else:
                     strings = scan.shared_strings_count(archive, parts.shared_strings)
                     if strings > limits["max_cells"]:
@@ -118,13 +129,7 @@ def read(request: dict, content: bytes):
     except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, OSError):
         return _problem("classeur_lisible", detail=scan.RESAVE), None
 
-    try:
-        outcome = _read_sheets(request, content, extents)
-    finally:
-        damaged = extents.beside.damage()  # every check asked for is over before any answer goes out
-    if damaged is not None:
-        return _problem("classeur_lisible", damaged.sheet, detail=damaged.detail), None
-    return outcome
+    return _read_sheets(request, content, extents)
 
 
 def _read_sheets(request: dict, content: bytes, extents: _Extents):
@@ -176,11 +181,10 @@ def _read_sheets(request: dict, content: bytes, extents: _Extents):
 class _Extents:
     """The pre-scanned extent of each sheet, measured when calamine is about to load it."""
 
-    def __init__(self, archive, kind: str | None, limits: dict):
-        self.archive, self.kind, self.limits = archive, kind, limits
+    def __init__(self, archive, kind: str | None, limits: dict, beside: _Beside):
+        self.archive, self.kind, self.limits, self.beside = archive, kind, limits, beside
         self.parts = None
         self.ods: dict = {}
-        self.beside = _Beside(archive)
 
     def of(self, sheet_name: str):
         """The sheet's extent; None when there is nothing to refuse before calamine loads it (proved within
@@ -193,7 +197,7 @@ class _Extents:
             limits = self.limits
             if scan.xlsx_sheet_fits(self.archive, members, sheet_name, limits["max_rows"], limits["max_columns"],
                                     limits["max_cells"]):
-                self.beside.check(members, sheet_name)
+                self.beside.check(self.archive, members, sheet_name)
                 return None
             return scan.xlsx_sheet_extent(self.archive, members, sheet_name)
         if self.kind == "ods":
@@ -211,8 +215,7 @@ class _Beside:
     same limits, and nothing is answered before every check is over (:meth:`damage`) — and the import and
     first use of pyarrow, which the cells need next (:meth:`prepare`)."""
 
-    def __init__(self, archive):
-        self.archive = archive
+    def __init__(self):
         self.executor = None
         self.checks: list = []
         self.prepared = False
@@ -224,25 +227,14 @@ class _Beside:
             self.executor = ThreadPoolExecutor(max_workers=1)
         return self.executor.submit(work, *args)
 
-    def check(self, members: list[str], sheet: str | None) -> None:
+    def check(self, archive, members: list[str], sheet: str | None) -> None:
         if members:
-            self.checks.append(self._submit(self._well_formed, members, sheet))
+            self.checks.append(self._submit(_well_formed, archive, members, sheet))
 
     def prepare(self) -> None:
         if not self.prepared:
             self.prepared = True
             self._submit(_prepare_cells)
-
-    def _well_formed(self, members: list[str], sheet: str | None):
-        from indicators import workbook_scan as scan
-
-        try:
-            scan.check_well_formed(self.archive, members, sheet)
-        except scan.Damaged as damaged:
-            return damaged
-        except Exception:  # out of memory under the limit, or anything unforeseen: not proved readable
-            return scan.Damaged(sheet)
-        return None
 
     def damage(self):
         """The first damaged part, in the order the checks were asked for (as the exact measure would have
@@ -255,6 +247,19 @@ class _Beside:
         if self.executor is not None:
             self.executor.shutdown()
         return found
+
+
+def _well_formed(archive, members: list[str], sheet: str | None):
+    """None, or the :class:`~indicators.workbook_scan.Damaged` that refuses the workbook."""
+    from indicators import workbook_scan as scan
+
+    try:
+        scan.check_well_formed(archive, members, sheet)
+    except scan.Damaged as damaged:
+        return damaged
+    except Exception:  # out of memory under the limit, or anything unforeseen: not proved readable
+        return scan.Damaged(sheet)
+    return None
 
 
 def _prepare_cells() -> None:
