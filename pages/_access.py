@@ -31,6 +31,11 @@ def protect_server() -> None:
     .streamlit/config.toml beside app.py, but a flag, an environment variable or another file can override it."""
     st.set_option("client.showErrorDetails", "none")
     st.set_option("client.toolbarMode", "viewer")
+    try:
+        settings.check_all()  # once per run, here, rather than on every read
+    except settings.SettingError as wrong:
+        st.error(str(wrong), icon=":material/error:")
+        st.stop()
     unsafe = []
     if not st.get_option("server.address"):
         unsafe.append("il écouterait sur toutes les interfaces réseau, sans authentification")
@@ -61,7 +66,6 @@ def connection():
     read takes its own cursor. A base another program holds, a damaged file or a wrong setting stops the
     page with a French message, never Streamlit's English error page."""
     try:
-        settings.check_all()
         return _connection(str(settings.db_path()))
     except db.DatabaseBusy:
         _wait_for_database()

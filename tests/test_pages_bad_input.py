@@ -126,3 +126,12 @@ def test_an_unsafe_server_setting_stops_every_page_in_french(db_path, option, va
     refusal, = at.error.values
     assert refusal.startswith("Réglages du serveur non sûrs") and said in refusal
     assert not at.title  # no page content
+
+
+def test_a_wrong_setting_stops_every_page_with_a_french_message(db_path, monkeypatch):
+    monkeypatch.setenv("INDICATEURS_MAX_ROWS", "beaucoup")
+    at = open_app()
+    assert not at.exception
+    assert at.error.values == ["Réglage INDICATEURS_MAX_ROWS invalide : « beaucoup » (attendu : un nombre entier "
+                               "supérieur ou égal à 1). Nombre maximal de lignes d'un fichier."]
+    assert not at.title
