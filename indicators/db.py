@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from indicators import settings
 from indicators.referentiel import Referentiel, shipped_versions
@@ -78,12 +79,59 @@ def os_error_fr(error: OSError) -> str:
     return reasons.get(error.errno, f"erreur système n°{error.errno}")
 
 
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
 @lru_cache(maxsize=None)
-def sql(name: str) -> str:
-    """The text of a named query ``sql/<name>.sql``; names come from the code, never from users."""
-    if not re.fullmatch(r"[a-z0-9_]+", name):
+def _sql_text(name: str) -> str:
+    if not _IDENTIFIER.fullmatch(name):
         raise ValueError(name)
     return (settings.SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def sql(name: str, **identifiers: str) -> str:
+    """The text of a named statement ``sql/<name>.sql``; names come from the code, never from users.
+
+    A statement that needs column or table names (``{column}`` in the file) gets them as keyword arguments:
+    they must come from an allow-list in the code, and anything but a plain lower-case identifier (or a
+    comma-separated list of them) is refused here as a second guard. Values are always bound parameters."""
+    text = _sql_text(name)
+    if not identifiers:
+        return text
+    for value in identifiers.values():
+        if not all(_IDENTIFIER.fullmatch(part.strip()) for part in str(value).split(",")):
+            raise ValueError(f"identifiant SQL refusé : {value!r}")
+    return text.format(**identifiers)
+
+
+def query(con: duckdb.DuckDBPyConnection, name: str, params: dict | list | None = None) -> list[tuple]:
+    """Rows of a named statement, read on a cursor of its own that is always closed (sessions run in threads)."""
+    cur = con.cursor()
+    try:
+        return cur.execute(sql(name), params or {}).fetchall()
+    finally:
+        cur.close()
+
+
+def query_value(con: duckdb.DuckDBPyConnection, name: str, params: dict | list | None = None):
+    """The first column of the first row of a named statement (None when it returns no row)."""
+    rows = query(con, name, params)
+    return rows[0][0] if rows else None
+
+
+def query_df(con: duckdb.DuckDBPyConnection, name: str, params: dict | list | None = None) -> pd.DataFrame:
+    """A named statement's result as a DataFrame, on a cursor of its own that is always closed."""
+    cur = con.cursor()
+    try:
+        return cur.execute(sql(name), params or {}).df()
+    finally:
+        cur.close()
+
+
+def run(cur, name: str, params: dict | list | None = None, **identifiers: str):
+    """Execute a named statement on the given cursor (inside ``transaction``: the statement must be part of
+    it, so no new cursor is opened); returns DuckDB's result for ``fetchall``."""
+    return cur.execute(sql(name, **identifiers), params or {})
 
 
 def run_script(cur, name: str, params: dict) -> None:

@@ -8,8 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from indicators import charts, compliance, reports, views
-from pages import _access as access
-from pages import _ui as ui
+from indicators.ui import access, frame
+from indicators.ui import widgets as ui
+
+frame.require()
 
 st.title("Comparaison")
 if access.is_empty():

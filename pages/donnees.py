@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from pages import _access as access
-from pages import _ui as ui
+from indicators.ui import access, frame
+from indicators.ui import widgets as ui
+
+frame.require()
 
 st.title("Structures et imports")
 

@@ -1,7 +1,7 @@
 """Page « Import »: upload, preview, detected layout, validation report, confirm, history with undo.
 
 Thin: widgets only; reading, checking, storing and undoing are indicators.importer's work, reached through
-pages._access. Nothing is written before the user clicks « Importer »."""
+indicators.ui.access. Nothing is written before the user clicks « Importer »."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from indicators import importer
 from indicators.export import template_table
 from indicators.problems import Problem
 from indicators.text import format_number_fr, markdown_literal, neutralize_formula
-from pages import _access as access
+from indicators.ui import access, frame
+
+frame.require()
 
 FILE_TYPES = ["csv", "txt", "xlsx", "xls", "ods"]
 RATE_SCALES = {"auto": "Détection automatique", "0-1": "De 0 à 1 (0,853 = 85,3 %)", "0-100": "De 0 à 100"}

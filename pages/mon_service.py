@@ -6,8 +6,10 @@ import streamlit as st
 
 from indicators import charts, compliance, reports, wording
 from indicators.text import markdown_literal
-from pages import _access as access
-from pages import _ui as ui
+from indicators.ui import access, frame
+from indicators.ui import widgets as ui
+
+frame.require()
 
 st.title("Mon service")
 if access.is_empty():

@@ -7,7 +7,9 @@ import streamlit as st
 
 from indicators import referentiel_versions as rv
 from indicators.text import markdown_literal
-from pages import _access as access
+from indicators.ui import access, frame
+
+frame.require()
 
 VIEW = "referentiel_vue"
 NEXT_VIEW = "referentiel_vue_suivante"

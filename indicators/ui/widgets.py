@@ -9,7 +9,7 @@ import streamlit as st
 
 from indicators import charts, reports
 from indicators.text import format_number_fr
-from pages import _access as access
+from indicators.ui import access
 
 LEVEL_WORDS = {"aucun": "aucun niveau", "bronze": "bronze", "argent": "argent", "or": "or"}
 WINDOW_KINDS = {"12m": "12 derniers mois", "annee": "Année", "trimestre": "Trimestre", "mois": "Mois"}

@@ -7,19 +7,12 @@ from datetime import date
 
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 from indicators import compliance, db, importer, settings, views
 from indicators.layouts import BY_NAME
 
 STATUS_LABELS = importer.STATUS_LABELS
 
-# Streamlit runs the very first session after a server start through its legacy « pages/ folder » router
-# when that session opens a page's URL directly (app.py has not called st.navigation yet in this process):
-# the page then lacks app.py's configuration and navigation. Switch the process to st.navigation and rerun.
-if PagesManager.uses_pages_directory:
-    PagesManager.uses_pages_directory = False
-    st.rerun()
 CACHE_ENTRIES = 32
 
 
