@@ -26,6 +26,8 @@ FRESHNESS = ("a_jour", "en_retard", "manquant")
 ENGAGEMENT_STATUSES = ("conforme", "incomplet", "non_conforme", "sans_indicateur")
 RANK = {level: rank for rank, level in enumerate(LEVELS)}
 LABEL_YEARS = 3
+# A label expiring within this many days is due for its renewal audit (« moins de 6 mois »).
+RENEWAL_NOTICE_DAYS = 183
 ROLLING = "12m"
 Z_95 = 1.959963984540054
 
