@@ -15,8 +15,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from indicators import db
-from indicators.periods import MONTHS_PER_PERIODICITY, YEARS_TEXT, PeriodError, add_months, month_end, parse_window
+from indicators import db, settings
+# Window and WindowError are the engine's vocabulary too: callers may name them through this module.
+from indicators.periods import (MONTHS_PER_PERIODICITY, Window, WindowError, add_months, fixed_window,
+                                rolling_window)
 
 LEVELS = ("aucun", "bronze", "argent", "or")
 # Texts of the categorical columns, by code: computed as integers, named once.
@@ -28,49 +30,16 @@ RANK = {level: rank for rank, level in enumerate(LEVELS)}
 LABEL_YEARS = 3
 # A label expiring within this many days is due for its renewal audit (« moins de 6 mois »).
 RENEWAL_NOTICE_DAYS = 183
-ROLLING = "12m"
 Z_95 = 1.959963984540054
 
 
-@dataclass(frozen=True)
-class Window:
-    """A compliance window: ``text`` as given (``2025``, ``2025-T2``, ``2025-03``, ``12m``)."""
-
-    text: str
-    start: date
-    end: date
-
-    @property
-    def label(self) -> str:
-        if self.text == ROLLING:
-            return f"12 mois glissants ({self.start:%m/%Y} – {self.end:%m/%Y})"
-        return self.text
-
-    def previous(self) -> "Window":
-        """The window of the same length just before (for deltas)."""
-        months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
-        start = add_months(self.start, -months)
-        return Window(f"précédent:{self.text}", start, self.start - timedelta(days=1))
-
-
-class WindowError(ValueError):
-    """A window that cannot be read; the message is French."""
-
-
 def resolve_window(con: duckdb.DuckDBPyConnection, text: str | None, today: date | None = None) -> Window:
-    """``2025``, ``2025-T2``, ``2025-03``, or ``12m`` (default): the 12 months up to the latest data."""
-    text = (text or ROLLING).strip()
-    if text == ROLLING:
-        latest = con.cursor().execute(db.sql("latest_period_end")).fetchall()[0][0] or (today or date.today())
-        end = month_end(latest.year, latest.month)
-        return Window(ROLLING, add_months(end.replace(day=1), -11), end)
-    try:
-        start, end = parse_window(text)
-    except PeriodError as error:
-        if error.kind == "annee":
-            raise WindowError(f"Année impossible : « {text} » (attendu : {YEARS_TEXT}).") from None
-        raise WindowError(f"Période non reconnue : « {text} » (attendu : 2025, 2025-T2, 2025-03 ou 12m).") from None
-    return Window(text, start, end)
+    """The window ``text`` names (periods.fixed_window), the default window of the settings when none is
+    given; the rolling window ends with the latest data (``today`` on an empty base)."""
+    window = fixed_window(text or settings.default_window())
+    if window is None:
+        window = rolling_window(db.query_value(con, "latest_period_end") or today or date.today())
+    return window
 
 
 @dataclass

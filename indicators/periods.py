@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from indicators.text import strip_accents
@@ -134,9 +135,68 @@ def period_from_frequency(start: date, frequency: str) -> date:
     return end
 
 
+# Compliance windows: the one home of their grammar. Here rather than in the engine because a window is a
+# period of the same grammar (the engine only adds the latest data, for the rolling window), and because the
+# settings check the default window at start without opening the database.
+ROLLING = "12m"  # the 12 months up to the latest data received
+WINDOW_CHOICES = f"2025, 2025-T2, 2025-03 ou {ROLLING}"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A compliance window: ``text`` as given (``2025``, ``2025-T2``, ``2025-03``, ``12m``)."""
+
+    text: str
+    start: date
+    end: date
+
+    @property
+    def label(self) -> str:
+        if self.text == ROLLING:
+            return f"12 mois glissants ({self.start:%m/%Y} – {self.end:%m/%Y})"
+        return self.text
+
+    def previous(self) -> "Window":
+        """The window of the same length just before (for deltas)."""
+        months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+        start = add_months(self.start, -months)
+        return Window(f"précédent:{self.text}", start, self.start - timedelta(days=1))
+
+
+class WindowError(ValueError):
+    """A window that cannot be read; the message is French."""
+
+
 def parse_window(text: str) -> tuple[date, date]:
-    """A compliance window: a year ``2025``, a quarter ``2025-T2`` or a month ``2025-03``."""
+    """A fixed compliance window: a year ``2025``, a quarter ``2025-T2`` or a month ``2025-03``."""
     value = text.strip()
     if not (_YEAR.match(value) or _QUARTER_AFTER.match(value.upper()) or _YEAR_MONTH.match(value)):
         raise PeriodError("inconnu", text)
     return parse_period(value)
+
+
+def fixed_window(text: str) -> Window | None:
+    """The window ``text`` names, or None for the rolling window (its dates depend on the data).
+    Anything else raises WindowError with a French message."""
+    text = text.strip()
+    if text == ROLLING:
+        return None
+    try:
+        start, end = parse_window(text)
+    except PeriodError as error:
+        if error.kind == "annee":
+            raise WindowError(f"Année impossible : « {text} » (attendu : {YEARS_TEXT}).") from None
+        raise WindowError(f"Période non reconnue : « {text} » (attendu : {WINDOW_CHOICES}).") from None
+    return Window(text, start, end)
+
+
+def rolling_window(latest: date) -> Window:
+    """The 12 months that end with the month of ``latest`` (the latest period end received)."""
+    end = month_end(latest.year, latest.month)
+    return Window(ROLLING, add_months(end.replace(day=1), -11), end)
+
+
+def check_window(text: str) -> str:
+    """``text`` stripped when it names a window, else WindowError (French): for settings read at start."""
+    fixed_window(text)
+    return text.strip()

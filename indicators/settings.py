@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from indicators.periods import ROLLING, WINDOW_CHOICES, check_window
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SQL_DIR = PROJECT_DIR / "sql"
@@ -17,6 +20,8 @@ class Setting:
     default: object
     help: str
     minimum: float | None = None  # numbers only: the smallest value that makes sense
+    # Texts only: returns the value to use, or raises ValueError with a French reason.
+    check: Callable[[str], str] | None = None
 
 
 class SettingError(ValueError):
@@ -46,6 +51,9 @@ SETTINGS = (
     Setting("lock_timeout_s", "INDICATEURS_LOCK_TIMEOUT", 10.0,
             "Secondes d'attente (décimales acceptées : 2.5 ou 2,5) quand un autre programme tient la base "
             "avant d'abandonner.", minimum=0),
+    Setting("default_window", "INDICATEURS_FENETRE_DEFAUT", ROLLING,
+            f"Fenêtre affichée et calculée quand aucune n'est choisie : {WINDOW_CHOICES} "
+            f"({ROLLING} : les 12 mois jusqu'aux dernières données).", check=check_window),
 )
 
 
@@ -57,7 +65,7 @@ def get(name: str):
     if raw == "":
         return setting.default
     if isinstance(setting.default, str):
-        return raw
+        return _text(setting, raw)
     return _number(setting, raw)
 
 
@@ -65,6 +73,15 @@ def check_all() -> None:
     """Read every setting once, so that a wrong value is refused at start, not in the middle of an import."""
     for setting in SETTINGS:
         get(setting.name)
+
+
+def _text(setting: Setting, raw: str) -> str:
+    if setting.check is None:
+        return raw
+    try:
+        return setting.check(raw)
+    except ValueError as error:
+        raise SettingError(f"Réglage {setting.env} invalide : {error} {setting.help}") from None
 
 
 def _number(setting: Setting, raw: str) -> int | float:
@@ -105,3 +122,8 @@ class Limits:
 
 def db_path() -> Path:
     return Path(str(get("db_path")))
+
+
+def default_window() -> str:
+    """The window pages and commands use when none is chosen (``12m`` unless INDICATEURS_FENETRE_DEFAUT says)."""
+    return str(get("default_window"))

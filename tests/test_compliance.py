@@ -6,13 +6,14 @@ Thresholds are those of the default référentiel 2023 (indicators/referentiel/2
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pandas as pd
 import pytest
 
 from conftest import GOLD, canonical
-from indicators import compliance, reports
+from indicators import compliance, reports, settings
 
 TODAY = date(2026, 11, 27)
 Q4 = ("2025-10-01", "2025-12-31")
@@ -364,6 +365,25 @@ def test_rolling_window_is_the_twelve_months_up_to_the_latest_data(con, load):
         assert window.label == "12 mois glissants (04/2025 – 03/2026)"
     r = ind(compliance.assess(con, compliance.resolve_window(con, "12m"), today=TODAY), "S1", "decroche")
     assert (r["n_obs"], r["value"], r["level"]) == (2, 95, "or")
+
+
+def test_default_window_is_the_setting_and_a_wrong_one_is_refused_in_french(con, monkeypatch):
+    monkeypatch.setenv("INDICATEURS_FENETRE_DEFAUT", "2025-T2")
+    settings.check_all()
+    window = compliance.resolve_window(con, None)
+    assert (window.text, window.start, window.end) == ("2025-T2", date(2025, 4, 1), date(2025, 6, 30))
+    for wrong, reason in (("2025-T5", "Période non reconnue : « 2025-T5 »"), ("3000", "Année impossible")):
+        monkeypatch.setenv("INDICATEURS_FENETRE_DEFAUT", wrong)
+        with pytest.raises(settings.SettingError, match=f"Réglage INDICATEURS_FENETRE_DEFAUT invalide : {reason}"):
+            settings.check_all()
+
+
+def test_a_window_nobody_can_read_is_refused_in_french(con):
+    for text, message in (("2025-13", "Période non reconnue : « 2025-13 » (attendu : 2025, 2025-T2, 2025-03 ou 12m)."),
+                          ("12 mois", "Période non reconnue : « 12 mois »"),
+                          ("1850", "Année impossible : « 1850 »")):
+        with pytest.raises(compliance.WindowError, match=re.escape(message)):
+            compliance.resolve_window(con, text)
 
 
 def test_publication_counts_for_the_twelve_months_before_the_window_end(con, load):
