@@ -10,6 +10,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import IntEnum
 
 import duckdb
 import numpy as np
@@ -20,13 +21,68 @@ from indicators import db, settings
 from indicators.periods import (MONTHS_PER_PERIODICITY, Window, WindowError, add_months, fixed_window,
                                 rolling_window)
 
-LEVELS = ("aucun", "bronze", "argent", "or")
-# Texts of the categorical columns, by code: computed as integers, named once.
-STATUSES = ("manquant", "echantillon_insuffisant", "conforme", "non_conforme")
-METHODS = ("", "ratio_des_sommes", "moyenne_ponderee", "derniere_valeur", "moyenne_simple")
-FRESHNESS = ("a_jour", "en_retard", "manquant")
-ENGAGEMENT_STATUSES = ("conforme", "incomplet", "non_conforme", "sans_indicateur")
-RANK = {level: rank for rank, level in enumerate(LEVELS)}
+
+
+class Code(IntEnum):
+    """The code of a categorical column as numpy computes it; its text (the name in lower case) is what the
+    tables and the JSON show."""
+
+    @property
+    def text(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def texts(cls) -> tuple[str, ...]:
+        """The texts by code, for ``pd.Categorical.from_codes``."""
+        return tuple(code.text for code in cls)
+
+
+class Level(Code):
+    """A level, ranked: a higher level meets every lower one."""
+
+    AUCUN = 0
+    BRONZE = 1
+    ARGENT = 2
+    OR = 3
+
+
+class Status(Code):
+    MANQUANT = 0
+    ECHANTILLON_INSUFFISANT = 1
+    CONFORME = 2
+    NON_CONFORME = 3
+
+
+class Method(Code):
+    """How an indicator's value was computed (see indicator_values)."""
+
+    SANS_VALEUR = 0
+    RATIO_DES_SOMMES = 1
+    MOYENNE_PONDEREE = 2
+    DERNIERE_VALEUR = 3
+    MOYENNE_SIMPLE = 4
+
+    @property
+    def text(self) -> str:
+        return "" if self is Method.SANS_VALEUR else self.name.lower()
+
+
+class Freshness(Code):
+    A_JOUR = 0
+    EN_RETARD = 1
+    MANQUANT = 2
+
+
+class EngagementStatus(Code):
+    CONFORME = 0
+    INCOMPLET = 1
+    NON_CONFORME = 2
+    SANS_INDICATEUR = 3
+
+
+LEVELS, STATUSES, METHODS = Level.texts(), Status.texts(), Method.texts()
+FRESHNESS, ENGAGEMENT_STATUSES = Freshness.texts(), EngagementStatus.texts()
+RANK = {level.text: int(level) for level in Level}
 LABEL_YEARS = 3
 # A label expiring within this many days is due for its renewal audit (« moins de 6 mois »).
 RENEWAL_NOTICE_DAYS = 183
@@ -125,7 +181,8 @@ def indicator_values(agg: pd.DataFrame, kind) -> tuple[np.ndarray, np.ndarray]:
     ]
     values = np.select(conditions, [ratio_of_sums, weighted_ratio, weighted_mean, _floats(agg["last_value"]),
                                     _floats(agg["mean_value"])], default=np.nan)
-    methods = np.select(conditions, [1, 2, 2, 3, 4], default=0)  # codes into METHODS
+    methods = np.select(conditions, [Method.RATIO_DES_SOMMES, Method.MOYENNE_PONDEREE, Method.MOYENNE_PONDEREE,
+                                     Method.DERNIERE_VALEUR, Method.MOYENNE_SIMPLE], default=Method.SANS_VALEUR)
     return values, methods
 
 
@@ -137,15 +194,15 @@ def sample_size(agg: pd.DataFrame) -> np.ndarray:
 
 
 def levels_of(values, direction, thresholds) -> np.ndarray:
-    """Rank (0 aucun … 3 or) of the highest level whose threshold is met (≥ when higher is better,
+    """Rank (Level: aucun … or) of the highest level whose threshold is met (≥ when higher is better,
     ≤ for delays; the threshold itself counts as met). ``thresholds``: bronze, argent, or columns."""
     values, lower_is_better = np.asarray(values, dtype="float64"), np.asarray(direction) == "baisse"
-    rank = np.zeros(len(values), dtype="int64")
+    rank = np.full(len(values), Level.AUCUN, dtype="int64")
     with np.errstate(invalid="ignore"):
-        for level in ("bronze", "argent", "or"):
-            limit = np.asarray(thresholds[level], dtype="float64")
+        for level in (Level.BRONZE, Level.ARGENT, Level.OR):
+            limit = np.asarray(thresholds[level.text], dtype="float64")
             met = np.where(lower_is_better, values <= limit, values >= limit)
-            rank = np.where(met, RANK[level], rank)
+            rank = np.where(met, level, rank)
     return rank
 
 
@@ -181,7 +238,7 @@ def freshness(last_end, months, today: date) -> tuple[np.ndarray, np.ndarray]:
     last_month = (last.dt.year * 12 + last.dt.month).to_numpy(dtype="float64", na_value=np.nan)
     with np.errstate(invalid="ignore"):
         overdue = np.where(received, np.ceil(np.clip(due_month - last_month, 0, None) / months), np.nan)
-    status = np.select([~received, overdue > 0], [2, 1], default=0)  # codes into FRESHNESS
+    status = np.select([~received, overdue > 0], [Freshness.MANQUANT, Freshness.EN_RETARD], default=Freshness.A_JOUR)
     return status, overdue
 
 
@@ -214,12 +271,13 @@ def assess_indicators(frame: pd.DataFrame, rules: pd.DataFrame, today: date) -> 
     missing = n_obs == 0
     with np.errstate(invalid="ignore"):
         too_small = ~np.isnan(min_n) & ~np.isnan(n) & (n < min_n) & ~missing
-    rank = np.where(missing | too_small, 0, rank)
-    status = np.select([missing, too_small, rank >= 1], [0, 1, 2], default=3)  # codes into STATUSES
-    next_rank = np.minimum(rank + 1, 3)
-    next_threshold = np.select([next_rank == 1, next_rank == 2, next_rank == 3],
+    rank = np.where(missing | too_small, Level.AUCUN, rank)
+    status = np.select([missing, too_small, rank >= Level.BRONZE],
+                       [Status.MANQUANT, Status.ECHANTILLON_INSUFFISANT, Status.CONFORME], default=Status.NON_CONFORME)
+    next_rank = np.minimum(rank + 1, Level.OR)
+    next_threshold = np.select([next_rank == level for level in (Level.BRONZE, Level.ARGENT, Level.OR)],
                                [thresholds["bronze"], thresholds["argent"], thresholds["or"]])
-    next_threshold = np.where(rank < 3, next_threshold, np.nan)
+    next_threshold = np.where(rank < Level.OR, next_threshold, np.nan)
     units, unit_code = np.unique(rules["unit"].astype(str).to_numpy(), return_inverse=True)
     gap, gap_unit = _gaps(value, method, status, direction, unit_code[position], next_threshold,
                           _floats(frame["sum_num"]), _floats(frame["sum_den"]))
@@ -243,7 +301,7 @@ def assess_indicators(frame: pd.DataFrame, rules: pd.DataFrame, today: date) -> 
         "sum_num": _floats(frame["sum_num"]), "sum_den": _floats(frame["sum_den"]),
         "level": pd.Categorical.from_codes(rank, LEVELS), "level_rank": rank,
         "status": pd.Categorical.from_codes(status, STATUSES),
-        "next_level": pd.Categorical.from_codes(np.where(rank < 3, next_rank, -1), LEVELS),
+        "next_level": pd.Categorical.from_codes(np.where(rank < Level.OR, next_rank, -1), LEVELS),
         "next_threshold": next_threshold, "gap_to_next": gap,
         "gap_unit": pd.Categorical.from_codes(gap_unit, ["numerateur", *units]),
         "wilson_low": np.where(sampled, low, np.nan), "wilson_high": np.where(sampled, high, np.nan),
@@ -257,8 +315,8 @@ def _gaps(value, method, status, direction, unit_code, next_threshold, sum_num, 
     """Distance to the next level: extra numerator units at the same denominator for a ratio of sums
     (« 412 appels décrochés de plus »), else the gap in the indicator's unit, as a positive number.
     The unit comes back as a code: 0 « numerateur », 1 + the unit's code, -1 none."""
-    judged = (status >= 2) & ~np.isnan(next_threshold)  # conforme or non conforme
-    counts = method == 1  # ratio of sums
+    judged = np.isin(status, (Status.CONFORME, Status.NON_CONFORME)) & ~np.isnan(next_threshold)
+    counts = method == Method.RATIO_DES_SOMMES
     with np.errstate(invalid="ignore"):
         # Rounded first so that 412.0000000001 does not become 413.
         extra_units = np.maximum(np.ceil(np.round(next_threshold / 100 * sum_den - sum_num, 6)), 1)
@@ -278,18 +336,19 @@ def assess_engagements(indicators: pd.DataFrame, rules: pd.DataFrame, labels: pd
     (missing or too small a sample), else « non conforme »; « sans_indicateur » when none is defined."""
     width = len(rules)
     status = indicators["status"].cat.codes.to_numpy().reshape(-1, width)
-    lacking = status <= 1  # manquant, échantillon insuffisant
-    below = status == 3  # non conforme
+    lacking = np.isin(status, (Status.MANQUANT, Status.ECHANTILLON_INSUFFISANT))
+    below = status == Status.NON_CONFORME
     required, engagement_of = rules["required"].to_numpy(bool), rules["engagement"].to_numpy()
     codes = indicators["structure_code"].to_numpy()[::width] if width else np.array([], dtype=object)
     columns = []
     for number in labels["number"]:
         concerned = required & (engagement_of == number)
         if not concerned.any():
-            columns.append(np.full(len(codes), 3))  # sans indicateur
+            columns.append(np.full(len(codes), EngagementStatus.SANS_INDICATEUR))
             continue
-        columns.append(np.select([lacking[:, concerned].any(axis=1), below[:, concerned].any(axis=1)], [1, 2],
-                                 default=0))
+        columns.append(np.select([lacking[:, concerned].any(axis=1), below[:, concerned].any(axis=1)],
+                                 [EngagementStatus.INCOMPLET, EngagementStatus.NON_CONFORME],
+                                 default=EngagementStatus.CONFORME))
     grid = np.column_stack(columns) if columns else np.empty((len(codes), 0), dtype="int64")
     return pd.DataFrame({
         "structure_code": np.repeat(codes, len(labels)),
@@ -310,9 +369,9 @@ def assess_structures(structures: pd.DataFrame, indicators: pd.DataFrame, rules:
     rank = _matrix(indicators, "level_rank", width)
     if len(rank) != len(out) or (len(out) and indicators["structure_code"].iloc[0] != out["code"].iloc[0]):
         raise AssertionError("indicators and structures must list structures in the same order")
-    lowest = np.minimum(np.where(required, rank, 3).min(axis=1, initial=3), 3)
-    blocking = (rank == lowest[:, None]) & required & (lowest[:, None] < 3)
-    late = indicators["freshness"].cat.codes.to_numpy().reshape(-1, width) != 0  # not « à jour »
+    lowest = np.minimum(np.where(required, rank, Level.OR).min(axis=1, initial=Level.OR), Level.OR)
+    blocking = (rank == lowest[:, None]) & required & (lowest[:, None] < Level.OR)
+    late = indicators["freshness"].cat.codes.to_numpy().reshape(-1, width) != Freshness.A_JOUR
     out["level"] = pd.Categorical.from_codes(lowest, LEVELS)
     out["level_rank"] = lowest
     out["blocking"] = [codes[row].tolist() for row in blocking]
@@ -321,7 +380,9 @@ def assess_structures(structures: pd.DataFrame, indicators: pd.DataFrame, rules:
     out["label_expires_on"] = (awarded + pd.DateOffset(years=LABEL_YEARS)).dt.date
     out["label_awarded_on"] = awarded.dt.date
     labelled = out["label_level"].notna().to_numpy()
-    out["label_supported"] = np.where(labelled, lowest >= out["label_level"].map(RANK).fillna(4).to_numpy(), None)
+    # A label level the référentiel does not know ranks above « or »: never supported.
+    awarded_rank = out["label_level"].map(RANK).fillna(Level.OR + 1).to_numpy()
+    out["label_supported"] = np.where(labelled, lowest >= awarded_rank, None)
     out["label_expired"] = np.where(labelled, (awarded + pd.DateOffset(years=LABEL_YEARS)) < pd.Timestamp(today),
                                     None)
     return out

@@ -79,13 +79,15 @@ def comparison(assessment: compliance.Assessment, today: date, network: str | No
     expires = pd.to_datetime(holders["label_expires_on"])
     below = holders[holders["label_supported"].eq(False)]
     soon = holders[(expires >= pd.Timestamp(today)) & (expires <= pd.Timestamp(today + timedelta(days=RENEWAL_DAYS)))]
-    candidates = chosen[chosen["label_level"].isna() & (chosen["level_rank"] >= 1)]
+    candidates = chosen[chosen["label_level"].isna() & (chosen["level_rank"] >= compliance.Level.BRONZE)]
 
-    engagements = selection.engagements[selection.engagements["status"] != "sans_indicateur"]
+    engagement = compliance.EngagementStatus
+    engagements = selection.engagements[selection.engagements["status"] != engagement.SANS_INDICATEUR.text]
     by_structure = len(chosen) <= 40
     rows_of = (engagements["structure_code"] if by_structure
                else engagements["structure_code"].map(chosen.set_index("code")["network"]).fillna("(sans réseau)"))
-    matrix = (engagements.assign(row=rows_of.to_numpy(), ok=(engagements["status"] == "conforme") * 100.0)
+    conforme = (engagements["status"] == engagement.CONFORME.text) * 100.0
+    matrix = (engagements.assign(row=rows_of.to_numpy(), ok=conforme)
               .pivot_table(index="row", columns="number", values="ok", aggfunc="mean", observed=True))
     sentence = ""
     if not matrix.empty:
