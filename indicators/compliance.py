@@ -83,7 +83,7 @@ class EngagementStatus(Code):
 LEVELS, STATUSES, METHODS = Level.texts(), Status.texts(), Method.texts()
 FRESHNESS, ENGAGEMENT_STATUSES = Freshness.texts(), EngagementStatus.texts()
 RANK = {level.text: int(level) for level in Level}
-LABEL_YEARS = 3
+LABEL_YEARS = 3  # a label is valid this many years from the day it is awarded
 # A label expiring within this many days is due for its renewal audit (« moins de 6 mois »).
 RENEWAL_NOTICE_DAYS = 183
 Z_95 = 1.959963984540054
@@ -377,14 +377,14 @@ def assess_structures(structures: pd.DataFrame, indicators: pd.DataFrame, rules:
     out["blocking"] = [codes[row].tolist() for row in blocking]
     out["late_indicators"] = [codes[row].tolist() for row in late]
     awarded = pd.to_datetime(out["label_awarded_on"])
-    out["label_expires_on"] = (awarded + pd.DateOffset(years=LABEL_YEARS)).dt.date
+    expires = awarded + pd.DateOffset(years=LABEL_YEARS)
+    out["label_expires_on"] = expires.dt.date
     out["label_awarded_on"] = awarded.dt.date
     labelled = out["label_level"].notna().to_numpy()
     # A label level the référentiel does not know ranks above « or »: never supported.
     awarded_rank = out["label_level"].map(RANK).fillna(Level.OR + 1).to_numpy()
     out["label_supported"] = np.where(labelled, lowest >= awarded_rank, None)
-    out["label_expired"] = np.where(labelled, (awarded + pd.DateOffset(years=LABEL_YEARS)) < pd.Timestamp(today),
-                                    None)
+    out["label_expired"] = np.where(labelled, expires < pd.Timestamp(today), None)
     return out
 
 

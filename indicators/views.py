@@ -15,7 +15,6 @@ from indicators import charts, compliance
 from indicators.text import format_number_fr
 
 LABEL_FILTERS = ("Toutes", "Labellisées", "Non labellisées")
-RENEWAL_DAYS = 183
 
 
 @dataclass
@@ -78,7 +77,8 @@ def comparison(assessment: compliance.Assessment, today: date, network: str | No
     holders = chosen[chosen["label_level"].notna()]
     expires = pd.to_datetime(holders["label_expires_on"])
     below = holders[holders["label_supported"].eq(False)]
-    soon = holders[(expires >= pd.Timestamp(today)) & (expires <= pd.Timestamp(today + timedelta(days=RENEWAL_DAYS)))]
+    renewal_due = pd.Timestamp(today + timedelta(days=compliance.RENEWAL_NOTICE_DAYS))
+    soon = holders[(expires >= pd.Timestamp(today)) & (expires <= renewal_due)]
     candidates = chosen[chosen["label_level"].isna() & (chosen["level_rank"] >= compliance.Level.BRONZE)]
 
     engagement = compliance.EngagementStatus
