@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -130,3 +131,50 @@ def indicator_views(assessment: compliance.Assessment, code: str, series: pd.Dat
                                    charts.time_series(row, values) if not values.empty else None,
                                    charts.progress_bar(row), charts.series_table(row, values)))
     return views
+
+
+@dataclass
+class KpiCard:
+    row: dict  # the indicator's row of the assessment
+    change: float | None  # value minus the previous window's; None (no delta shown) when either is missing
+
+
+def kpi_cards(assessment: compliance.Assessment, previous: compliance.Assessment, code: str) -> list[KpiCard]:
+    """One structure's indicators for the cards of « Mon service », each with its change since the window of
+    the same length just before."""
+    earlier = previous.indicators[previous.indicators["structure_code"] == code]
+    before = earlier.set_index("indicator_code")["value"]
+    rows = assessment.indicators[assessment.indicators["structure_code"] == code].to_dict("records")
+    cards = []
+    for row in rows:
+        change = row["value"] - before.get(row["indicator_code"], np.nan)
+        cards.append(KpiCard(row, None if np.isnan(change) else float(change)))
+    return cards
+
+
+@dataclass
+class Distribution:
+    """One indicator across a selection: the values judged (conforme or not), in words and by level."""
+
+    rule: dict  # the indicator's rule, with its code
+    values: pd.DataFrame  # the judged rows of the assessment, for the histogram
+    quartiles: tuple[float, float, float]  # first quartile, median, third quartile (NaN without values)
+    sentence: str  # median, interquartile range and how many reach bronze; empty without values
+    by_level: pd.DataFrame  # per level: structures, minimum, median, maximum
+
+
+def distribution(selection: compliance.Assessment, code: str) -> Distribution:
+    rule = {**selection.rules.set_index("code").loc[code].to_dict(), "code": code}
+    indicators = selection.indicators
+    judged = (compliance.Status.CONFORME.text, compliance.Status.NON_CONFORME.text)
+    values = indicators[(indicators["indicator_code"] == code) & indicators["status"].isin(judged)]
+    q1, median, q3 = values["value"].quantile([0.25, 0.5, 0.75]).to_numpy(dtype="float64", na_value=np.nan)
+    sentence = ""
+    if not values.empty:
+        unit = rule["unit"]
+        sentence = (f"{rule['label']} : médiane {charts.value_text(median, unit)}, la moitié des {len(values)} "
+                    f"structures entre {charts.value_text(q1, unit)} et {charts.value_text(q3, unit)} ; "
+                    f"{int((values['level_rank'] >= compliance.Level.BRONZE).sum())} atteignent au moins bronze.")
+    by_level = (values.groupby(values["level"].astype(str))["value"].agg(["count", "min", "median", "max"])
+                .rename(columns={"count": "Structures", "min": "Minimum", "median": "Médiane", "max": "Maximum"}))
+    return Distribution(rule, values, (q1, median, q3), sentence, by_level)

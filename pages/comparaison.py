@@ -98,24 +98,16 @@ st.markdown("#### Distribution d'un indicateur")
 rules = selection.rules.set_index("code")
 indicator = st.selectbox("Indicateur", list(rules.index), format_func=lambda c: rules.loc[c, "label"],
                          key="distribution_indicator")
-values = selection.indicators[(selection.indicators["indicator_code"] == indicator)
-                              & selection.indicators["status"].isin(["conforme", "non_conforme"])]
-rule = {**rules.loc[indicator].to_dict(), "code": indicator}
-quartiles = values["value"].quantile([0.25, 0.5, 0.75])
-if values.empty:
+spread = views.distribution(selection, indicator)
+if spread.values.empty:
     st.caption("Aucune valeur sur la fenêtre.")
 else:
-    st.write(f"{rule['label']} : médiane {charts.value_text(quartiles[0.5], rule['unit'])}, la moitié des "
-             f"{len(values)} structures entre {charts.value_text(quartiles[0.25], rule['unit'])} et "
-             f"{charts.value_text(quartiles[0.75], rule['unit'])} ; "
-             f"{int((values['level_rank'] >= 1).sum())} atteignent au moins bronze.")
+    st.write(spread.sentence)
     dist_tab, dist_table_tab = st.tabs(["Histogramme", "Tableau"])
     with dist_tab:
-        st.plotly_chart(charts.histogram(values["value"], rule), key="histogram")
+        st.plotly_chart(charts.histogram(spread.values["value"], spread.rule), key="histogram")
     with dist_table_tab:
-        summary = values.groupby(values["level"].astype(str))["value"].agg(["count", "min", "median", "max"])
-        st.dataframe(summary.rename(columns={"count": "Structures", "min": "Minimum", "median": "Médiane",
-                                             "max": "Maximum"}))
+        st.dataframe(spread.by_level)
 
 st.markdown("#### Structures en retard dans l'envoi des données")
 st.write(f"{len(view.late)} structure(s) ont au moins un indicateur en retard ou manquant.")

@@ -4,7 +4,7 @@ engagements, freshness and progress toward the next level."""
 import pandas as pd
 import streamlit as st
 
-from indicators import charts, compliance, reports, wording
+from indicators import charts, compliance, reports, views, wording
 from indicators.text import markdown_literal
 from indicators.ui import access, frame
 from indicators.ui import widgets as ui
@@ -25,7 +25,6 @@ assessment = access.assessment(filters["window"], filters["version"], today)
 previous = access.previous_assessment(filters["window"], code, filters["version"], today)
 structure = assessment.structures.set_index("code").loc[code]
 indicators = assessment.indicators[assessment.indicators["structure_code"] == code].reset_index(drop=True)
-before = previous.indicators[previous.indicators["structure_code"] == code].set_index("indicator_code")
 
 st.subheader(markdown_literal(f"{code} – {structure['name'] or ''}"))
 st.caption(" · ".join(markdown_literal(x) for x in (structure["network"], structure["typologie"],
@@ -43,11 +42,10 @@ if isinstance(structure["label_level"], str):
 
 st.markdown("#### Indicateurs")
 columns = st.columns(4)
-for i, row in enumerate(indicators.to_dict("records")):
-    previous_value = before["value"].get(row["indicator_code"]) if not before.empty else None
-    change = row["value"] - previous_value if previous_value is not None else None
+for i, card in enumerate(views.kpi_cards(assessment, previous, code)):
+    row = card.row
     with columns[i % 4]:
-        st.metric(row["label"], ui.compact(row["value"], row["unit"]), ui.delta(change, row["unit"]),
+        st.metric(row["label"], ui.compact(row["value"], row["unit"]), ui.delta(card.change, row["unit"]),
                   delta_color="inverse" if row["direction"] == "baisse" else "normal",
                   help=f"{ui.status_text(row['status'])} · niveau {row['level']} · "
                        f"{wording.gap_sentence(row) or 'niveau or atteint'} · variation : fenêtre précédente",

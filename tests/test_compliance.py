@@ -6,6 +6,7 @@ Thresholds are those of the default référentiel 2023 (indicators/referentiel/2
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 
 from conftest import GOLD, canonical
-from indicators import compliance, reports, settings
+from indicators import charts, compliance, reports, settings, views
 
 TODAY = date(2026, 11, 27)
 Q4 = ("2025-10-01", "2025-12-31")
@@ -600,12 +601,43 @@ def test_summary_counts_levels_per_network_quartiles_engagements_and_late_sender
           *gold_rows("C", network="N2", without=("decroche",)),
           line("C", "decroche", "2025-10-01", "2025-12-31", "70", "700", "1000", network="N2"),
           line("D", "decroche", "2024-10-01", "2024-12-31", "95", "950", "1000", network="N2")])
-    summary = compliance.summarize(assess(con, "2025", today=date(2026, 11, 27)))
-    assert summary.levels.loc["N1", "or"] == 2 and summary.levels.loc["N2", "aucun"] == 2
-    assert summary.levels.loc["Total", "Total"] == 4
+    today = date(2026, 11, 27)
+    a = assess(con, "2025", today=today)
+    n1, n2, everyone = (views.comparison(a, today, network) for network in ("N1", "N2", None))
+    assert n1.counts["or"] == 2 and n2.counts["aucun"] == 2
+    assert len(everyone.ranking) == 4
     # decroche over A, B, C: 95, 95, 70 → median 95, first quartile 82,5.
-    assert summary.quartiles.loc["decroche", "mediane"] == pytest.approx(95)
-    assert summary.quartiles.loc["decroche", "q1"] == pytest.approx(82.5)
+    q1, median, _ = views.distribution(a, "decroche").quartiles
+    assert median == pytest.approx(95)
+    assert q1 == pytest.approx(82.5)
     # Engagement 2 (decroche): N1 2/2 conforme = 100 %, N2 0/2 (C below, D missing) = 0 %.
-    assert summary.engagements.loc["N1", 2] == 100 and summary.engagements.loc["N2", 2] == 0
-    assert set(summary.late["code"]) >= {"D"}
+    assert n1.engagement_matrix[2].mean() == 100 and n2.engagement_matrix[2].mean() == 0
+    assert set(everyone.late["Code"]) >= {"D"}
+
+
+def test_distribution_says_the_median_the_middle_half_and_the_levels_of_the_judged_values(con, load):
+    # decroche: A 95 %, B 95 %, C 70 % judged; D sends nothing (manquant, left out).
+    # Quartiles of 70, 95, 95: q1 = 70 + 0,5 × 25 = 82,5, median 95, q3 95.
+    load([*gold_rows("A"), *gold_rows("B"), line("C", "decroche", *Q4, "70", "700", "1000"),
+          line("D", "satisfaction_globale", *Q4, "90", "90", "100", "100")])
+    spread = views.distribution(assess(con), "decroche")
+    percent = functools.partial(charts.value_text, unit="%")  # the one French number format
+    assert spread.quartiles == pytest.approx((82.5, 95, 95))
+    assert spread.sentence == (f"{spread.rule['label']} : médiane {percent(95)}, la moitié des 3 structures "
+                               f"entre {percent(82.5)} et {percent(95)} ; 2 atteignent au moins bronze.")
+    assert spread.by_level.loc["or", "Structures"] == 2 and spread.by_level.loc["aucun", "Maximum"] == 70
+    nothing = views.distribution(assess(con, "2024"), "decroche")
+    assert nothing.values.empty and nothing.sentence == ""
+
+
+def test_kpi_cards_show_the_change_since_the_window_just_before(con, load):
+    # decroche: 90 % over 2025-T3, 95 % over 2025-T4 → +5 points; delai_courriers only in T4 → no change.
+    load([line("S1", "decroche", "2025-07-01", "2025-09-30", "", "900", "1000"),
+          line("S1", "decroche", *Q4, "", "950", "1000"),
+          line("S1", "delai_courriers", *Q4, "5", "", "", "40")])
+    window = compliance.resolve_window(con, "2025-T4")
+    now = compliance.assess(con, window, today=TODAY)
+    before = compliance.assess(con, window.previous(), structure="S1", today=TODAY)
+    cards = {card.row["indicator_code"]: card.change for card in views.kpi_cards(now, before, "S1")}
+    assert cards["decroche"] == pytest.approx(5)
+    assert cards["delai_courriers"] is None
