@@ -113,13 +113,10 @@ class Assessment:
 
 
 def load_rules(con: duckdb.DuckDBPyConnection, version: str | None = None) -> tuple[str, pd.DataFrame, pd.DataFrame]:
-    cur = con.cursor()
-    version = version or db.referentiel_in_force(cur)
-    rules = cur.execute(db.sql("rules_in_force"), {"version": version}).df()
-    engagements = cur.execute("SELECT number, theme, label FROM engagement WHERE version = ? ORDER BY number",
-                              [version]).df()
-    cur.close()
-    return version, rules, engagements
+    """(version, its indicators with their thresholds, its engagements): the version in force by default."""
+    version = version or db.referentiel_in_force(con)
+    return (version, db.query_df(con, "rules_in_force", {"version": version}),
+            db.query_df(con, "compliance_engagements", {"version": version}))
 
 
 def aggregate(con: duckdb.DuckDBPyConnection, window: Window, version: str,
@@ -141,9 +138,7 @@ def assess(con: duckdb.DuckDBPyConnection, window: Window, structure: str | None
     """The whole assessment of one window, for every structure or one."""
     today = today or date.today()
     version, rules, engagement_labels = load_rules(con, version)
-    cur = con.cursor()
-    structures = cur.execute(db.sql("structures_for_status"), {"structure": structure}).df()
-    cur.close()
+    structures = db.query_df(con, "structures_for_status", {"structure": structure})
     indicators = assess_indicators(aggregate(con, window, version, structure), rules, today)
     engagements = assess_engagements(indicators, rules, engagement_labels)
     summary = assess_structures(structures, indicators, rules, today)

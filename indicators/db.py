@@ -134,6 +134,12 @@ def run(cur, name: str, params: dict | list | None = None, **identifiers: str):
     return cur.execute(sql(name, **identifiers), params or {})
 
 
+def run_many(cur, name: str, rows: list) -> None:
+    """Execute a named statement once per row of parameters, on the given cursor (inside ``transaction``)."""
+    if rows:
+        cur.executemany(sql(name), rows)
+
+
 def run_script(cur, name: str, params: dict) -> None:
     """Run every statement of a named SQL file, binding the parameters each one uses."""
     for statement in sql(name).split(";\n"):
@@ -233,12 +239,12 @@ def transaction(con: duckdb.DuckDBPyConnection):
     Any exception rolls everything back."""
     with write_lock(con):
         cur = con.cursor()
-        cur.execute("BEGIN TRANSACTION")
+        cur.begin()
         try:
             yield cur
-            cur.execute("COMMIT")
+            cur.commit()
         except BaseException:
-            cur.execute("ROLLBACK")
+            cur.rollback()
             raise
         finally:
             cur.close()
@@ -252,42 +258,42 @@ def current_user() -> str:
 
 
 def log(cur, action: str, import_id: int | None, detail: str, who: str | None = None) -> None:
-    cur.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)",
-                [datetime.now(), action, import_id, who or current_user(), detail])
+    run(cur, "db_audit_log_insert", {"logged_at": datetime.now(), "action": action, "import_id": import_id,
+                                     "who": who or current_user(), "detail": detail})
 
 
 def _initialise(con: duckdb.DuckDBPyConnection) -> None:
+    """The schema, and the shipped référentiel versions not stored yet (the newest put in force on a new base)."""
     cur = con.cursor()
-    cur.execute(sql("schema"))
-    loaded = {row[0] for row in cur.execute("SELECT version FROM referentiel_version").fetchall()}
-    missing = [ref for ref in shipped_versions() if ref.version not in loaded]
-    if missing:
-        cur.execute("BEGIN TRANSACTION")
-        for ref in missing:
-            store_referentiel(cur, ref, origin="livre")
-        if not cur.execute("SELECT count(*) FROM referentiel_version WHERE in_force").fetchall()[0][0]:
-            cur.execute("UPDATE referentiel_version SET in_force = (version = ?)", [missing[-1].version])
-        cur.execute("COMMIT")
-    cur.close()
+    try:
+        cur.execute(sql("schema"))
+        loaded = {row[0] for row in run(cur, "db_referentiel_versions").fetchall()}
+        missing = [ref for ref in shipped_versions() if ref.version not in loaded]
+        if missing:
+            cur.begin()
+            for ref in missing:
+                store_referentiel(cur, ref, origin="livre")
+            if not run(cur, "db_referentiel_in_force").fetchall():
+                run(cur, "db_referentiel_put_in_force", {"version": missing[-1].version})
+            cur.commit()
+    finally:
+        cur.close()
 
 
 def store_referentiel(cur, ref: Referentiel, origin: str) -> None:
-    cur.execute("INSERT INTO referentiel_version VALUES (?, ?, ?, ?, ?, false)",
-                [ref.version, ref.title, ref.source, origin, datetime.now()])
-    cur.executemany("INSERT INTO engagement VALUES (?, ?, ?, ?)",
-                    [[ref.version, e.number, e.theme, e.label] for e in ref.engagements])
-    cur.executemany(
-        "INSERT INTO indicator VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[ref.version, i.code, i.label, i.engagement, i.unit, i.direction, i.kind, i.periodicity, i.required,
-          i.min_n, i.min_n_provenance, i.numerator_label] for i in ref.indicators],
-    )
-    cur.executemany(
-        "INSERT INTO threshold VALUES (?, ?, ?, ?, ?)",
-        [[ref.version, i.code, level, value, i.provenance.get(level, "défaut")]
-         for i in ref.indicators for level, value in i.thresholds.items()],
-    )
+    run(cur, "referentiel_store_version", {"version": ref.version, "title": ref.title, "source": ref.source,
+                                           "origin": origin, "created_at": datetime.now()})
+    run_many(cur, "referentiel_store_engagement", [[ref.version, e.number, e.theme, e.label] for e in ref.engagements])
+    run_many(cur, "referentiel_store_indicator",
+             [[ref.version, i.code, i.label, i.engagement, i.unit, i.direction, i.kind, i.periodicity, i.required,
+               i.min_n, i.min_n_provenance, i.numerator_label] for i in ref.indicators])
+    run_many(cur, "referentiel_store_threshold",
+             [[ref.version, i.code, level, value, i.provenance.get(level, "défaut")]
+              for i in ref.indicators for level, value in i.thresholds.items()])
     log(cur, "referentiel", None, f"version {ref.version} chargée ({origin})")
 
 
 def referentiel_in_force(con: duckdb.DuckDBPyConnection) -> str:
-    return con.cursor().execute("SELECT version FROM referentiel_version WHERE in_force").fetchall()[0][0]
+    """The version in force, read on a cursor of its own (committed state, even when ``con`` is a cursor
+    inside a transaction)."""
+    return query_value(con, "db_referentiel_in_force")

@@ -16,9 +16,6 @@ STATUS_LABELS = importer.STATUS_LABELS
 CACHE_ENTRIES = 32
 
 
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
-
 def protect_server() -> None:
     """Hold the settings that protect users however the server was started: Streamlit reads the
     .streamlit/config.toml beside app.py, but a flag, an environment variable or another file can override it."""
@@ -49,17 +46,13 @@ def layout_label(name: str | None) -> str:
     return spec.label if spec else {"demonstration": "données de démonstration"}.get(name, name or "")
 
 
-@st.cache_resource(show_spinner=False)
-def _connection(path: str):
-    return db.connect(path)
-
-
 def connection():
-    """One DuckDB connection per server process and database file; sessions run in threads, so each
-    read takes its own cursor. A base another program holds, a damaged file or a wrong setting stops the
-    page with a French message, never Streamlit's English error page."""
+    """The process's DuckDB connection to the database file (db.connect keeps one per file: the only cache
+    of connections); sessions run in threads, so each read takes its own cursor. A base another program
+    holds, a damaged file or a wrong setting stops the page with a French message, never Streamlit's
+    English error page."""
     try:
-        return _connection(str(settings.db_path()))
+        return db.connect()
     except db.DatabaseBusy:
         _wait_for_database()
     except (db.DatabaseUnusable, settings.SettingError) as error:
@@ -80,7 +73,7 @@ def _wait_for_database() -> None:
     @st.fragment(run_every=RETRY_SECONDS)
     def retry() -> None:
         try:
-            _connection(str(settings.db_path()))
+            db.connect()
         except db.DatabaseBusy:
             return
         st.rerun(scope="app")
@@ -90,21 +83,13 @@ def _wait_for_database() -> None:
 
 
 def read(sql_name: str, params: dict | None = None) -> pd.DataFrame:
-    cur = connection().cursor()
-    try:
-        return cur.execute(db.sql(sql_name), params or {}).df()
-    finally:
-        cur.close()
+    return db.query_df(connection(), sql_name, params)
 
 
 def data_version() -> tuple:
     """Changes with every import, undo and référentiel edit: the key of every cached read."""
-    cur = connection().cursor()
-    try:
-        # The file is part of the key: two databases can have the same number of imports.
-        return (*cur.execute(db.sql("data_version")).fetchall()[0], str(settings.db_path()))
-    finally:
-        cur.close()
+    # The file is part of the key: two databases can have the same number of imports.
+    return (*db.query(connection(), "data_version")[0], str(settings.db_path()))
 
 
 def is_empty() -> bool:
