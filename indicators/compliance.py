@@ -7,7 +7,6 @@ one vectorised pass for every structure at once. The README's « Méthode » sec
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import IntEnum
@@ -17,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from indicators import db, settings
-# Window and WindowError are the engine's vocabulary too: callers may name them through this module.
-from indicators.periods import (MONTHS_PER_PERIODICITY, Window, WindowError, add_months, fixed_window,
-                                rolling_window)
+from indicators.periods import MONTHS_PER_PERIODICITY, Window, add_months, fixed_window, rolling_window
+# The error resolve_window raises, named here too for its callers (its home is periods).
+from indicators.periods import WindowError  # noqa: F401
 
 
 
@@ -306,7 +305,8 @@ def assess_indicators(frame: pd.DataFrame, rules: pd.DataFrame, today: date) -> 
     })
 
 
-def _gaps(value, method, status, direction, unit_code, next_threshold, sum_num, sum_den) -> tuple[np.ndarray, np.ndarray]:
+def _gaps(value, method, status, direction, unit_code, next_threshold, sum_num,
+          sum_den) -> tuple[np.ndarray, np.ndarray]:
     """Distance to the next level: extra numerator units at the same denominator for a ratio of sums
     (« 412 appels décrochés de plus »), else the gap in the indicator's unit, as a positive number.
     The unit comes back as a code: 0 « numerateur », 1 + the unit's code, -1 none."""
@@ -391,12 +391,6 @@ def structure_json(assessment: Assessment, code: str) -> dict:
     return status_json(one)["structures"][0]
 
 
-def _number(value):
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return None
-    return float(value) if not float(value).is_integer() else int(value)
-
-
 def _iso(value) -> str | None:
     if value is None or pd.isna(value):
         return None
@@ -418,8 +412,8 @@ def _json_texts(values) -> np.ndarray:
 
 
 def _json_numbers(values) -> np.ndarray:
-    """JSON texts of :func:`_number` of each value: whole numbers without a decimal point, others as Python
-    writes them, ``null`` for missing."""
+    """JSON texts of numbers: whole numbers without a decimal point, others as Python writes them, ``null`` for
+    missing."""
     a = _floats(pd.Series(values, copy=False))
     out = np.full(len(a), "null", dtype=object)
     with np.errstate(invalid="ignore"):
@@ -556,8 +550,9 @@ def status_json_chunks(assessment: Assessment, structures_per_chunk: int = 2000)
             _json_texts(codes).tolist(), _json_texts(s["name"]).tolist(), _json_texts(s["network"]).tolist(),
             _json_texts(s["level"]).tolist(), s["blocking"].tolist(), ind_offsets[:-1].tolist(),
             ind_offsets[1:].tolist(), engagements, labels.tolist())):
-        parts.append(f'{separator if i else ""}    {{\n{pad}"code": {code},\n{pad}"name": {name},\n{pad}"network": {network},\n'
-                     f'{pad}"level": {level},\n{pad}"blocking": {blocking_text(blocking)},\n{pad}"indicators": ')
+        parts.append(f'{separator if i else ""}    {{\n{pad}"code": {code},\n{pad}"name": {name},\n'
+                     f'{pad}"network": {network},\n{pad}"level": {level},\n'
+                     f'{pad}"blocking": {blocking_text(blocking)},\n{pad}"indicators": ')
         if end > start:
             parts.append("[\n")
             parts.append(",\n".join(items[start:end]))
@@ -592,30 +587,3 @@ def subset(assessment: Assessment, codes) -> Assessment:
         assessment.structures[assessment.structures["code"].isin(keep)].reset_index(drop=True),
         assessment.engagements[assessment.engagements["structure_code"].isin(keep)].reset_index(drop=True),
         assessment.engagement_labels)
-
-
-@dataclass
-class Summary:
-    """A network's or the programme's picture: levels, indicator quartiles, engagements, late senders."""
-
-    levels: pd.DataFrame  # network × level counts (plus « Total »)
-    quartiles: pd.DataFrame  # per indicator: structures with a value, q1, median, q3
-    engagements: pd.DataFrame  # network × engagement: share of structures « conforme » (%)
-    late: pd.DataFrame  # structures with at least one indicator late or missing
-
-
-def summarize(assessment: Assessment) -> Summary:
-    s, ind = assessment.structures, assessment.indicators
-    levels = pd.crosstab(s["network"].fillna("(sans réseau)"), pd.Categorical(s["level"], LEVELS),
-                         margins=True, margins_name="Total", dropna=False)
-    judged = ind[ind["status"].isin(["conforme", "non_conforme"])]
-    quartiles = judged.groupby("indicator_code", observed=True)["value"].describe(percentiles=[0.25, 0.5, 0.75])
-    quartiles = quartiles[["count", "25%", "50%", "75%"]].rename(
-        columns={"count": "structures", "25%": "q1", "50%": "mediane", "75%": "q3"})
-    measured = assessment.engagements[assessment.engagements["status"] != "sans_indicateur"].merge(
-        s[["code", "network"]], left_on="structure_code", right_on="code")
-    measured["is_conforme"] = (measured["status"] == "conforme") * 100.0
-    engagements = measured.pivot_table(index=measured["network"].fillna("(sans réseau)"), columns="number",
-                                       values="is_conforme", aggfunc="mean", observed=True)
-    late = s[s["late_indicators"].map(len) > 0][["code", "name", "network", "late_indicators"]]
-    return Summary(levels, quartiles, engagements, late)

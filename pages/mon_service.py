@@ -27,8 +27,8 @@ structure = assessment.structures.set_index("code").loc[code]
 indicators = assessment.indicators[assessment.indicators["structure_code"] == code].reset_index(drop=True)
 
 st.subheader(markdown_literal(f"{code} – {structure['name'] or ''}"))
-st.caption(" · ".join(markdown_literal(x) for x in (structure["network"], structure["typologie"],
-                                                    structure["departement"], structure["region"]) if isinstance(x, str))
+where = (structure["network"], structure["typologie"], structure["departement"], structure["region"])
+st.caption(" · ".join(markdown_literal(x) for x in where if isinstance(x, str))
            + f" · fenêtre : {assessment.window.label} · référentiel {assessment.version}")
 
 # Label readiness first: the question a director asks.

@@ -70,6 +70,13 @@ def ind(assessment, structure: str, indicator: str) -> dict:
     return rows.iloc[0].to_dict()
 
 
+def structure_json(assessment, code: str) -> dict:
+    """One structure of ``status --format json``: the whole JSON of the assessment cut to that structure."""
+    structures = compliance.status_json(compliance.subset(assessment, [code]))["structures"]
+    assert len(structures) == 1
+    return structures[0]
+
+
 def struct(assessment, code: str) -> dict:
     rows = assessment.structures[assessment.structures["code"] == code]
     assert len(rows) == 1
@@ -176,7 +183,8 @@ def test_waiting_time_with_a_month_without_visitors_count_is_the_plain_mean(con,
 
 
 @pytest.mark.parametrize("answer, level, status", [
-    ("oui", "or", "conforme"), ("1", "or", "conforme"), ("non", "aucun", "non_conforme"), ("0", "aucun", "non_conforme"),
+    ("oui", "or", "conforme"), ("1", "or", "conforme"),
+    ("non", "aucun", "non_conforme"), ("0", "aucun", "non_conforme"),
 ])
 def test_published_results_yes_no(con, load, answer, level, status):
     # publication_resultats: oui = 1 meets bronze = argent = or = 1; non = 0 meets none.
@@ -380,7 +388,8 @@ def test_default_window_is_the_setting_and_a_wrong_one_is_refused_in_french(con,
 
 
 def test_a_window_nobody_can_read_is_refused_in_french(con):
-    for text, message in (("2025-13", "Période non reconnue : « 2025-13 » (attendu : 2025, 2025-T2, 2025-03 ou 12m)."),
+    expected = "attendu : 2025, 2025-T2, 2025-03 ou 12m"
+    for text, message in (("2025-13", f"Période non reconnue : « 2025-13 » ({expected})."),
                           ("12 mois", "Période non reconnue : « 12 mois »"),
                           ("1850", "Année impossible : « 1850 »")):
         with pytest.raises(compliance.WindowError, match=re.escape(message)):
@@ -405,8 +414,10 @@ def test_publication_counts_for_the_twelve_months_before_the_window_end(con, loa
 
 
 def test_gap_in_answered_calls_is_rounded_up(con, load):
-    # S1: 8 449 of 10 000 calls = 84,49 % → bronze; argent needs ⌈0,85 × 10 000 − 8 449⌉ = ⌈8 500 − 8 449⌉ = 51.
-    # S2: 7 001 of 8 333 calls = 84,01 % → bronze; 0,85 × 8 333 = 7 083,05 → ⌈7 083,05 − 7 001⌉ = ⌈82,05⌉ = 83
+    # S1: 8 449 of 10 000 calls = 84,49 % → bronze;
+    #     argent needs ⌈0,85 × 10 000 − 8 449⌉ = ⌈8 500 − 8 449⌉ = 51.
+    # S2: 7 001 of 8 333 calls = 84,01 % → bronze;
+    #     0,85 × 8 333 = 7 083,05 → ⌈7 083,05 − 7 001⌉ = ⌈82,05⌉ = 83
     # (rounded up: 82 more calls would give 7 083 / 8 333 = 84,9994 %, still short of 85 %).
     load([line("S1", "decroche", "2025-01-01", "2025-12-31", "", "8449", "10000"),
           line("S2", "decroche", "2025-01-01", "2025-12-31", "", "7001", "8333")])
@@ -561,7 +572,7 @@ def test_wilson_interval_is_shown_beside_satisfaction_and_does_not_change_the_le
     assert r["wilson_high"] == pytest.approx(86.7, abs=0.05)
     assert r["level"] == "bronze"
     assert missing(ind(a, "S1", "decroche")["wilson_low"])  # no minimum sample: no interval
-    indicator = next(i for i in compliance.structure_json(a, "S1")["indicators"]
+    indicator = next(i for i in structure_json(a, "S1")["indicators"]
                      if i["code"] == "satisfaction_globale")
     assert indicator["wilson_95"] == [pytest.approx(71.1, abs=0.05), pytest.approx(86.7, abs=0.05)]
 
@@ -582,7 +593,7 @@ def test_awarded_label_expires_after_three_years_and_is_supported_only_by_a_leve
     a = assess(con)
     # 870/1000 = 87 % → argent; 820/1000 = 82 % → bronze.
     assert [struct(a, c)["level"] for c in ("L-OR", "L-ARG", "L-BRZ", "NOLAB")] == ["or", "argent", "bronze", "or"]
-    labels = {c: compliance.structure_json(a, c)["label"] for c in ("L-OR", "L-ARG", "L-BRZ", "NOLAB")}
+    labels = {c: structure_json(a, c)["label"] for c in ("L-OR", "L-ARG", "L-BRZ", "NOLAB")}
     assert labels["L-OR"]["level"] == "argent"
     assert labels["L-OR"]["awarded_on"] == "2024-03-15"
     assert labels["L-OR"]["expires_on"] == "2027-03-15"  # 15/03/2024 + 3 years
@@ -590,8 +601,8 @@ def test_awarded_label_expires_after_three_years_and_is_supported_only_by_a_leve
     assert labels["NOLAB"] is None
     assert labels["L-OR"]["expired"] is False
     # Valid through its last day, expired the day after.
-    assert compliance.structure_json(assess(con, today=date(2027, 3, 15)), "L-OR")["label"]["expired"] is False
-    assert compliance.structure_json(assess(con, today=date(2027, 3, 16)), "L-OR")["label"]["expired"] is True
+    assert structure_json(assess(con, today=date(2027, 3, 15)), "L-OR")["label"]["expired"] is False
+    assert structure_json(assess(con, today=date(2027, 3, 16)), "L-OR")["label"]["expired"] is True
 
 
 def test_summary_counts_levels_per_network_quartiles_engagements_and_late_senders(con, load):

@@ -11,7 +11,6 @@ from indicators.text import normalize_header
 REFERENTIEL_DIR = Path(__file__).parent
 DEFAULT_VERSION = "2023"
 LEVELS = ("bronze", "argent", "or")
-UNITS = ("%", "minutes", "jours", "jours ouvrés", "note /10", "oui/non")
 DIRECTIONS = ("hausse", "baisse")
 KINDS = ("ratio", "mean", "latest")
 PERIODICITIES = ("mensuelle", "trimestrielle", "semestrielle", "annuelle")
@@ -52,10 +51,6 @@ class Indicator:
     @property
     def is_yes_no(self) -> bool:
         return self.unit == "oui/non"
-
-    @property
-    def is_delay_or_duration(self) -> bool:
-        return self.unit in ("minutes", "jours", "jours ouvrés")
 
     def header_keys(self) -> set[str]:
         """Normalised headers that name this indicator's value column in a wide file."""

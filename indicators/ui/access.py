@@ -34,9 +34,9 @@ def protect_server() -> None:
     if st.get_option("server.maxUploadSize") > settings.get("max_file_bytes"):
         unsafe.append("la taille d'envoi permise dépasse la limite des imports (INDICATEURS_MAX_FILE_MB)")
     if unsafe:
-        st.error("Réglages du serveur non sûrs : " + " ; ".join(unsafe) + ". Le tableau de bord ne s'affiche pas "
-                 "tant que ces réglages diffèrent de ceux de .streamlit/config.toml ; pour l'ouvrir au réseau, voyez "
-                 "la section « Ouvrir le tableau de bord au réseau » du README.", icon=":material/gpp_bad:")
+        st.error("Réglages du serveur non sûrs : " + " ; ".join(unsafe) + ". Le tableau de bord ne s'affiche "
+                 "pas tant que ces réglages diffèrent de ceux de .streamlit/config.toml ; pour l'ouvrir au réseau, "
+                 "voyez la section « Ouvrir le tableau de bord au réseau » du README.", icon=":material/gpp_bad:")
         st.stop()
 
 
