@@ -1,7 +1,7 @@
 """Mutation fuzzing campaigns of ``python -m indicators import``, run by hand:
 
-    python bench/fuzz.py --cases 5000 --seed 7 [--jobs 2] [--write-failures]
-    python bench/fuzz.py --seed 7 --case 123 [--case 456]     # rerun cases, full output, input written
+    python3 -m bench.fuzz --cases 5000 --seed 7 [--jobs 2] [--write-failures]
+    python3 -m bench.fuzz --seed 7 --case 123 [--case 456]     # rerun cases, full output, input written
 
 Cases, mutators, workers and the invariant live in ``tests/fuzzing.py`` (the same as ``tests/test_fuzz.py``):
 case (seed, index) is the same file in every run. Prints cases per second and the failures grouped by
@@ -19,11 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+from tests import fuzzing
+
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
-sys.path.insert(0, str(PROJECT / "tests"))
-
-import fuzzing  # noqa: E402
 
 FAILURES_DIR = HERE / "out" / "fuzz-failures"
 
@@ -46,7 +45,8 @@ def write_failure(outcome: fuzzing.Outcome, folder: Path) -> Path:
     path = folder / f"{stem}{Path(case.filename).suffix}"
     path.write_bytes(case.data)
     (folder / f"{stem}.txt").write_text(
-        outcome.report(stderr_lines=60) + f"\n    à la main : python3 -m indicators import {path} --db /tmp/essai.duckdb\n"
+        outcome.report(stderr_lines=60)
+        + f"\n    à la main : python3 -m indicators import {path} --db /tmp/essai.duckdb\n"
         + "\nstdout :\n" + outcome.result.get("stdout", "") + "\nstderr :\n" + outcome.result.get("stderr", ""),
         encoding="utf-8")
     return path

@@ -1,35 +1,16 @@
-"""Shared fixtures: a real DuckDB file per test, files written by the tests, the command line in-process."""
+"""Shared fixtures: a real DuckDB file per test, the command line in-process, the dashboard served and a page of
+Chromium. Other helpers: tests/helpers.py."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parent.parent
-if str(PROJECT) not in sys.path:
-    sys.path.insert(0, str(PROJECT))
-
-from indicators import cli, db  # noqa: E402
-
-CANONICAL_HEADER = ("code_structure;nom_structure;reseau;code_indicateur;debut_periode;fin_periode;valeur;"
-                    "numerateur;denominateur;effectif")
-
-# One value per indicator (valeur, numérateur, dénominateur, effectif), each at « or »:
-#   attente_guichet 8 min ≤ 10 ; decroche 950/1000 = 95 % ≥ 90 ; delai_courriels 1,5 ≤ 2 ;
-#   delai_courriers 5 ≤ 7 ; delais_annonces 970/1000 = 97 % ≥ 95 ; demarches_en_ligne_8 170/200 = 85 % ≥ 80
-#   (n = 200 ≥ 100) ; publication_resultats oui ; satisfaction_globale 184/200 = 92 % ≥ 90 (n = 200 ≥ 100).
-GOLD = {
-    "attente_guichet": ("8", "", "", "500"),
-    "decroche": ("95", "950", "1000", ""),
-    "delai_courriels": ("1,5", "", "", "200"),
-    "delai_courriers": ("5", "", "", "100"),
-    "delais_annonces": ("97", "970", "1000", ""),
-    "demarches_en_ligne_8": ("85", "170", "200", ""),
-    "publication_resultats": ("oui", "", "", ""),
-    "satisfaction_globale": ("92", "184", "200", "200"),
-}
+# Re-exported until every test file imports them from helpers.
+from helpers import CANONICAL_HEADER, GOLD, PROJECT, canonical, count, snapshot, write_csv  # noqa: F401
+from helpers import chromium_page, served
+from indicators import cli, db
 
 
 @pytest.fixture
@@ -46,27 +27,6 @@ def con(db_path):
     return db.connect(db_path)
 
 
-def count(con, sql: str, params=None) -> int:
-    return con.cursor().execute(sql, params or []).fetchall()[0][0]
-
-
-def snapshot(con) -> dict:
-    """Everything users could see change, to prove a refused import changed nothing."""
-    cur = con.cursor()
-    tables = ("observation", "observation_history", "structure", "structure_history", "import_batch",
-              "extra_indicator")
-    return {t: sorted(map(repr, cur.execute(f"SELECT * FROM {t}").fetchall())) for t in tables}
-
-
-def write_csv(path: Path, lines: list[str], encoding: str = "utf-8-sig", newline: str = "\n") -> Path:
-    path.write_bytes(newline.join(lines + [""]).encode(encoding))
-    return path
-
-
-def canonical(path: Path, rows: list[str], encoding: str = "utf-8-sig") -> Path:
-    return write_csv(path, [CANONICAL_HEADER, *rows], encoding)
-
-
 @pytest.fixture
 def run_cli(db_path, capsys):
     """Run ``python -m indicators`` in-process on the test database; returns (exit code, stdout, stderr)."""
@@ -81,3 +41,17 @@ def run_cli(db_path, capsys):
         out = capsys.readouterr()
         return code, out.out, out.err
     return run
+
+
+@pytest.fixture
+def server(tmp_path):
+    """Streamlit serving app.py headless on a free port, on its own empty database; yields its address."""
+    with served(tmp_path / "app.duckdb") as url:
+        yield url
+
+
+@pytest.fixture
+def page():
+    """A page of Debian's Chromium (Playwright)."""
+    with chromium_page() as page:
+        yield page

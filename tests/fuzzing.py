@@ -51,7 +51,7 @@ DEFAULT_TIMEOUT_S = 30.0
 
 CANONICAL_HEADER = ("code_structure;nom_structure;reseau;code_indicateur;debut_periode;fin_periode;valeur;"
                     "numerateur;denominateur;effectif")
-# The same values as tests/conftest.py GOLD (test_fuzz.py checks they agree): one value per indicator,
+# The same values as tests/helpers.py GOLD (test_fuzz.py checks they agree): one value per indicator,
 # (valeur, numérateur, dénominateur, effectif). Copied, so that the parent process never imports the product.
 GOLD = {
     "attente_guichet": ("8", "", "", "500"),
@@ -131,10 +131,10 @@ def _deterministic_xlsx(workbook, shared_strings: bool = False) -> bytes:
             index = table.setdefault(m.group(2), len(table))
             return m.group(1) + b' t="s"><v>' + str(index).encode() + b"</v></c>"
 
+        inline = re.compile(rb'(<c r="[A-Z]+\d+"(?: s="\d+")?) t="inlineStr"><is><t>([^<]*)</t></is></c>')
         count = 0
         for name in [n for n in members if n.startswith("xl/worksheets/")]:
-            members[name], found = re.subn(rb'(<c r="[A-Z]+\d+"(?: s="\d+")?) t="inlineStr"><is><t>([^<]*)</t></is></c>',
-                                           shared, members[name])
+            members[name], found = inline.subn(shared, members[name])
             count += found
         members["xl/sharedStrings.xml"] = (
             b'<?xml version="1.0" encoding="UTF-8"?>\n<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
@@ -1073,8 +1073,8 @@ def violations(result: dict, memory_bound: int) -> list[tuple[str, str]]:
         elif not any(w in err.lower() for w in FRENCH_WORDS):
             found.append(("message pas en français", _last_line(err)))
         if "Mémoire insuffisante" in err:
-            found.append(("mémoire non bornée", f"« Mémoire insuffisante » pour un fichier de {result.get('size')} "
-                                                f"octets"))
+            size = result.get("size")
+            found.append(("mémoire non bornée", f"« Mémoire insuffisante » pour un fichier de {size} octets"))
         if result.get("counts_error"):
             found.append(("base illisible après un refus", result["counts_error"]))
         elif result.get("counts") != result.get("counts_before"):
@@ -1150,15 +1150,15 @@ def _reset_peak() -> bool:
         return False
 
 
-def _worker(project: str, workdir: str, memory_mb: int) -> None:
-    """Serve cases read as JSON lines on stdin; one JSON line of result each on the original stdout."""
+def _worker(workdir: str, memory_mb: int) -> None:
+    """Serve cases read as JSON lines on stdin; one JSON line of result each on the original stdout. The product
+    fuzzed is the one on PYTHONPATH (see ``Worker.start``)."""
     import resource
 
     work = Path(workdir)
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # nothing but results on the protocol channel
-    sys.path.insert(0, project)
     os.chdir(work)
     import duckdb
 
@@ -1271,11 +1271,11 @@ class Worker:
         (self.workdir / "tmp").mkdir(parents=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("INDICATEURS_")}
         env.update(TMPDIR=str(self.workdir / "tmp"), PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1",
-                   INDICATEURS_DB=str(self.workdir / "defaut.duckdb"))
+                   INDICATEURS_DB=str(self.workdir / "defaut.duckdb"), PYTHONPATH=str(self.project))
         self.log = open(self.workdir / "worker.log", "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--worker", "--project", str(self.project),
-             "--dir", str(self.workdir), "--memory-mb", str(self.memory_mb)],
+            [sys.executable, str(Path(__file__).resolve()), "--worker", "--dir", str(self.workdir),
+             "--memory-mb", str(self.memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env, start_new_session=True)
         self.starts += 1
         ready = self._read(max(120.0, self.timeout_s))
@@ -1373,7 +1373,7 @@ class Outcome:
         lines += [f"      | {line[:240]}" for line in err[:stderr_lines]]
         if len(err) > stderr_lines:
             lines.append(f"      | … ({len(err) - stderr_lines} lignes de plus)")
-        lines.append(f"    rejouer : python bench/fuzz.py --seed {self.seed} --case {self.index}")
+        lines.append(f"    rejouer : python3 -m bench.fuzz --seed {self.seed} --case {self.index}")
         return "\n".join(lines)
 
 
@@ -1464,8 +1464,7 @@ def group(outcomes: list[Outcome]) -> dict[str, list[Outcome]]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--worker", action="store_true", required=True)
-    parser.add_argument("--project", required=True)
     parser.add_argument("--dir", required=True)
     parser.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB)
     args = parser.parse_args()
-    _worker(args.project, args.dir, args.memory_mb)
+    _worker(args.dir, args.memory_mb)

@@ -2,92 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-from conftest import CANONICAL_HEADER, PROJECT
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-SCREENSHOTS = PROJECT / "test-output" / "screenshots"
+from helpers import CANONICAL_HEADER, LYON_ROWS, shot
 
 # Without Debian's chromium these fail on purpose (.ci/run installs it); `pytest -m "not browser"` skips them.
 pytestmark = pytest.mark.browser
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def server(tmp_path):
-    """Streamlit serving app.py headless on a free port, on its own empty database."""
-    port = free_port()
-    env = {**os.environ, "INDICATEURS_DB": str(tmp_path / "app.duckdb"), "PYTHONPATH": str(PROJECT)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(PROJECT / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("Streamlit n'a pas démarré")
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Chromium de Debian absent : apt-get install chromium (fait par .ci/run)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
-        yield page
-        browser.close()
-
-
-ROWS = [
-    "S-LYON;Accueil de Lyon – Œuvre €;CAF;decroche;2025-01-01;2025-01-31;84,49;8449;10000;",
-    "S-LYON;Accueil de Lyon – Œuvre €;CAF;attente_guichet;2025-01-01;2025-01-31;5;;;100",
-    "S-LYON;Accueil de Lyon – Œuvre €;CAF;delai_courriels;2025-01-01;2025-01-31;1,5;;;40",
-    "S-LYON;Accueil de Lyon – Œuvre €;CAF;delai_courriers;2025-01-01;2025-01-31;5;;;40",
-    "S-LYON;Accueil de Lyon – Œuvre €;CAF;delais_annonces;2025-01-01;2025-01-31;96;96;100;",
-    "S-LYON;Accueil de Lyon – Œuvre €;CAF;demarches_en_ligne_8;2025-01-01;2025-03-31;85;170;200;",
-    "S-LYON;Accueil de Lyon – Œuvre €;CAF;publication_resultats;2025-01-01;2025-01-31;oui;;;",
-    "S-LYON;Accueil de Lyon – Œuvre €;CAF;satisfaction_globale;2025-01-01;2025-03-31;92;184;200;200",
-    "S-CAEN;Accueil de Caen;CAF;decroche;2025-01-01;2025-01-31;95;950;1000;",
-]
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(800)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 def test_upload_then_mon_service_then_sorted_comparaison(server, page, tmp_path):
     upload = tmp_path / "indicateurs-lyon.csv"
-    upload.write_bytes((CANONICAL_HEADER + "\n" + "\n".join(ROWS) + "\n").encode("cp1252"))
+    upload.write_bytes((CANONICAL_HEADER + "\n" + "\n".join(LYON_ROWS) + "\n").encode("cp1252"))
 
     page.goto(f"{server}/import_fichiers")
     page.get_by_text("Fichiers à importer").wait_for(timeout=60_000)

@@ -7,8 +7,7 @@ import urllib.request
 
 import pytest
 
-from conftest import CANONICAL_HEADER
-from test_browser import ROWS, page, server, shot  # noqa: F401  (fixtures)
+from helpers import CANONICAL_HEADER, LYON_ROWS, shot
 from test_workbook_safety import last_cell_bomb
 
 pytestmark = pytest.mark.browser
@@ -19,7 +18,7 @@ def health(url: str) -> str:
         return answer.read().decode()
 
 
-def test_aborting_workbook_is_refused_and_the_dashboard_goes_on(server, page, tmp_path):  # noqa: F811
+def test_aborting_workbook_is_refused_and_the_dashboard_goes_on(server, page, tmp_path):
     bomb = tmp_path / "derniere-cellule.xlsx"
     bomb.write_bytes(last_cell_bomb())
     page.goto(f"{server}/import_fichiers")
@@ -39,7 +38,7 @@ def test_aborting_workbook_is_refused_and_the_dashboard_goes_on(server, page, tm
     page.get_by_text("problème(s) : ce fichier ne peut pas être importé").wait_for(state="detached",
                                                                                  timeout=30_000)
     valid = tmp_path / "indicateurs-lyon.csv"
-    valid.write_bytes((CANONICAL_HEADER + "\n" + "\n".join(ROWS) + "\n").encode("cp1252"))
+    valid.write_bytes((CANONICAL_HEADER + "\n" + "\n".join(LYON_ROWS) + "\n").encode("cp1252"))
     page.locator('input[type="file"]').set_input_files(str(valid))
     page.get_by_text("format long canonique").first.wait_for(timeout=60_000)
     page.get_by_role("button", name="Importer 1 fichier(s)").click()

@@ -9,7 +9,7 @@ peak memory stays under the bound. Cases, mutators and the worker: ``tests/fuzzi
 
 A few hundred cases here, about half a minute on two cores: ``FUZZ_CASES`` (300), ``FUZZ_SEED``, ``FUZZ_JOBS`` (2),
 ``FUZZ_TIMEOUT_S`` (15 s per case) and ``FUZZ_BUDGET_S`` (120 s for the whole campaign) scale it. A failure prints
-each case as ``seed=S index=I family: mutations`` with the stderr it produced; ``python bench/fuzz.py --seed S
+each case as ``seed=S index=I family: mutations`` with the stderr it produced; ``python3 -m bench.fuzz --seed S
 --case I`` reruns it and writes the input to bench/out/fuzz-failures/. Long campaigns: ``bench/fuzz.py``."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-import conftest
+import helpers
 import fuzzing
 
 SEED = int(os.environ.get("FUZZ_SEED", fuzzing.DEFAULT_SEED))
@@ -55,8 +55,8 @@ def explain(outcomes: list[fuzzing.Outcome], total: int, what: str) -> str:
 
 
 def test_seed_data_is_the_shared_gold_data():
-    assert fuzzing.GOLD == conftest.GOLD
-    assert fuzzing.CANONICAL_HEADER == conftest.CANONICAL_HEADER
+    assert fuzzing.GOLD == helpers.GOLD
+    assert fuzzing.CANONICAL_HEADER == helpers.CANONICAL_HEADER
 
 
 def test_a_case_is_the_same_bytes_from_its_seed_and_index_alone():
@@ -69,7 +69,8 @@ def test_a_case_is_the_same_bytes_from_its_seed_and_index_alone():
 
 COUNTS = dict.fromkeys(fuzzing.COUNTED_TABLES, 0)
 FRENCH_REFUSAL = {"rc": 1, "stdout": "", "stderr": "cas.csv : refusé, 1 problème(s) ; rien n'a été enregistré.\n"
-                  "  - cas.csv, ligne 3, colonne valeur : « abc » (attendu : un nombre)\nAucun fichier n'a été importé.\n",
+                  "  - cas.csv, ligne 3, colonne valeur : « abc » (attendu : un nombre)\n"
+                  "Aucun fichier n'a été importé.\n",
                   "counts_before": COUNTS, "counts": COUNTS, "leftovers": [], "peak_rss": 200 << 20, "size": 900,
                   "own_paths": ["/tmp/fuzz-1/w0/in/cas.csv"]}
 
@@ -90,7 +91,8 @@ FRENCH_REFUSAL = {"rc": 1, "stdout": "", "stderr": "cas.csv : refusé, 1 problè
     ({"leftovers": ["/tmp/fuzz-1/w0/tmp/import-12-x"]}, "fichiers temporaires laissés"),
     ({"peak_rss": 3 << 30}, "mémoire non bornée"),
     ({"rss_before": 180 << 20, "peak_rss": 1400 << 20}, "mémoire disproportionnée"),
-    ({"stderr": "Mémoire insuffisante pour traiter cette demande. Rien n'a été enregistré."}, "mémoire non bornée"),
+    ({"stderr": "Mémoire insuffisante pour traiter cette demande. Rien n'a été enregistré."},
+     "mémoire non bornée"),
     ({"died": -6, "stderr": "memory allocation of 549755813888 bytes failed\nstack backtrace:"}, "processus mort"),
     ({"timeout": 15.0}, "délai dépassé"),
 ])

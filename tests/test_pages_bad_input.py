@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import PROJECT, canonical
+from helpers import PROJECT, canonical, start_server, stop_server, wait_healthy
 from indicators import db, importer
 
 APP = str(PROJECT / "app.py")
@@ -86,26 +84,12 @@ def listening_addresses(port: int) -> set[str]:
 def test_started_from_another_folder_the_dashboard_listens_on_loopback_only(db_path, tmp_path):
     """Streamlit reads the configuration beside app.py wherever it is started from: the server listens on
     127.0.0.1 only, and the page serves the app (the first-run screen)."""
-    from test_browser import free_port
-
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port)],
-        cwd=tmp_path, env={**os.environ, "INDICATEURS_DB": str(db_path), "PYTHONPATH": str(PROJECT)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port = start_server(db_path, cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "Streamlit n'a pas démarré"
-                time.sleep(0.3)
+        wait_healthy(server, port)
         assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, nothing on other interfaces
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
 
 
 @pytest.mark.parametrize("option, value, said", [
