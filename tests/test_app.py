@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import PROJECT, canonical, count
+from helpers import PROJECT, canonical, count
 from indicators import db
 from indicators.demo import load_demo
 
@@ -32,10 +33,48 @@ def demo(db_path):
     return db_path
 
 
+EMPTY_BASE = "La base est vide"
+FIRST_STEPS = ["Charger les données de démonstration", "Importer un fichier"]
+
+
+def offers_the_first_steps(at: AppTest) -> None:
+    """The pages that need data say the base is empty and offer the demo data and an import, nothing else."""
+    assert [info.value.startswith(EMPTY_BASE) for info in at.info] == [True]
+    assert [b.label for b in at.button] == FIRST_STEPS
+    assert not at.metric and not at.dataframe
+
+
+def offers_the_uploader_and_templates(at: AppTest) -> None:
+    assert [u.label for u in at.file_uploader] == ["Fichiers à importer"]
+    assert [d.label for d in at.download_button] == ["Modèle vide (CSV)", "Modèle vide (Excel)"]
+    assert [h.value for h in at.header] == ["Historique des imports"]
+    assert "Aucun import pour l'instant." in at.caption.values
+
+
+def shows_the_referentiel_in_force(at: AppTest) -> None:
+    """The référentiel is in the schema: the page shows it even before any value is imported."""
+    assert at.selectbox(key="referentiel_vue").label == "Version affichée"
+    assert [e.label for e in at.expander] == ["Historique des versions (1)"]
+    assert at.header[0].value == "Les 8 engagements"
+    assert at.info[0].value.startswith("Chaque résultat")
+
+
+# What each page shows on an empty base, besides its title.
+ON_EMPTY = {
+    "pages/mon_service.py": ("Mon service", offers_the_first_steps),
+    "pages/comparaison.py": ("Comparaison", offers_the_first_steps),
+    "pages/import_fichiers.py": ("Import", offers_the_uploader_and_templates),
+    "pages/donnees.py": ("Structures et imports", offers_the_first_steps),
+    "pages/referentiel.py": ("Référentiel", shows_the_referentiel_in_force),
+}
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_opens_on_an_empty_database(db_path, page):
     at = open_page(page)
-    assert at.title, "each page has a title"
+    title, shows = ON_EMPTY[page]
+    assert [t.value for t in at.title] == [title]
+    shows(at)
 
 
 def test_empty_database_offers_demo_data_and_import(db_path):
@@ -55,10 +94,46 @@ def test_demo_button_loads_the_demo_and_shows_a_structure(db_path):
     assert len(at.metric) == 8
 
 
+def shows_a_structure(at: AppTest) -> None:
+    assert re.match(r"[A-Z]+-\d{4} – ", at.subheader[0].value)  # « CAF-0001 – CAF de la Somme… »
+    assert "Niveau atteignable" in [*at.success, *at.warning, *at.error][0].value
+    assert len(at.metric) == 8  # one card per indicator of the référentiel
+
+
+def shows_the_40_structures(at: AppTest) -> None:
+    assert {m.label: m.value for m in at.metric}["Structures"] == "40"
+    assert at.dataframe  # the ranking and its companions
+
+
+def offers_to_undo_the_demo_imports(at: AppTest) -> None:
+    assert [u.label for u in at.file_uploader] == ["Fichiers à importer"]
+    assert at.selectbox[0].label == "Import à annuler" and len(at.selectbox[0].options) == 2
+    assert [b.label for b in at.button] == ["Annuler l'import"]
+
+
+def counts_structures_and_imports(at: AppTest) -> None:
+    # The demo comes in two imports: the register of structures, then their values.
+    assert {m.label: m.value for m in at.metric} == {"Structures": "40", "Réseaux": "7",  # all the demo's networks
+                                                     "Imports en vigueur": "2"}
+    assert [s.value for s in at.subheader] == ["Structures", "Historique des imports"]
+
+
+# What each page shows on the demo data (40 structures), besides its title.
+ON_DEMO = {
+    "pages/mon_service.py": ("Mon service", shows_a_structure),
+    "pages/comparaison.py": ("Comparaison", shows_the_40_structures),
+    "pages/import_fichiers.py": ("Import", offers_to_undo_the_demo_imports),
+    "pages/donnees.py": ("Structures et imports", counts_structures_and_imports),
+    "pages/referentiel.py": ("Référentiel", shows_the_referentiel_in_force),
+}
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_opens_on_the_demo_data(demo, page):
     at = open_page(page)
-    assert at.title
+    title, shows = ON_DEMO[page]
+    assert [t.value for t in at.title] == [title]
+    shows(at)
 
 
 def test_mon_service_says_the_level_the_blocking_gap_and_french_numbers(db_path, tmp_path, run_cli):
