@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from indicators.compliance import wilson_interval
-from indicators.text import format_number_fr
+from indicators.compliance import RENEWAL_NOTICE_DAYS, wilson_interval
+from indicators.text import format_date, format_number_fr, format_percent, format_value
 from indicators.wording import need_words
 
 LEVELS = ("bronze", "argent", "or")
@@ -24,14 +24,9 @@ LAYOUT = dict(separators=", ", margin=dict(l=10, r=10, t=30, b=10), height=320, 
               plot_bgcolor="white", font=dict(family="Arial, sans-serif", size=13))
 
 
-def value_text(value, unit: str | None = None, decimals: int = 1) -> str:
-    """85.3 and « % » → « 85,3 % »; 10600 → « 10 600 »; a yes/no → « oui »; missing → « – »."""
-    if value is None or pd.isna(value):
-        return "–"
-    if unit == "oui/non":
-        return "oui" if value >= 0.5 else "non"
-    text = format_number_fr(value, decimals)
-    return f"{text}\u202f%" if unit and unit.startswith("%") else f"{text} {unit or ''}".strip()
+# The one value-with-unit format lives in indicators.text; this name stays for views.py and the tests that
+# still reach it here.
+value_text = format_value
 
 
 def blocking_sentences(indicators: pd.DataFrame, blocking: list[str]) -> list[str]:
@@ -46,18 +41,19 @@ def blocking_sentences(indicators: pd.DataFrame, blocking: list[str]) -> list[st
                              f"{format_number_fr(row['min_n'], 0)} requises).")
         elif pd.notna(row["gap_to_next"]):
             sentences.append(f"{need_words(row)} pour le niveau {row['next_level']} ({label} : "
-                             f"{value_text(row['value'], row['unit'])}, seuil "
-                             f"{value_text(row['next_threshold'], row['unit'])}).")
+                             f"{format_value(row['value'], row['unit'])}, seuil "
+                             f"{format_value(row['next_threshold'], row['unit'])}).")
     return sentences
 
 
 def label_sentence(structure, today: date) -> str:
     """The awarded label, its expiry, and whether today's indicators still support it."""
     awarded, expires = structure["label_awarded_on"], structure["label_expires_on"]
-    text = f"Label {structure['label_level']} attribué le {awarded:%d/%m/%Y}, valable jusqu'au {expires:%d/%m/%Y}"
+    text = (f"Label {structure['label_level']} attribué le {format_date(awarded)}, "
+            f"valable jusqu'au {format_date(expires)}")
     if expires < today:
         text += " : il a expiré."
-    elif (expires - today).days <= 183:
+    elif (expires - today).days <= RENEWAL_NOTICE_DAYS:
         text += " : audit de renouvellement à prévoir (moins de 6 mois)."
     else:
         text += "."
@@ -75,7 +71,7 @@ def trend_words(values: pd.Series, unit: str | None, direction: str) -> str:
     if abs(slope) < 1e-9 or (unit and abs(slope) < 0.05 * max(abs(recent.mean()), 1e-9) / 10):
         return "stable sur les dernières valeurs"
     better = (slope > 0) == (direction == "hausse")
-    change = value_text(abs(slope), "points" if unit and unit.startswith("%") else unit)
+    change = format_value(abs(slope), "points" if unit and unit.startswith("%") else unit)
     return f"{'en amélioration' if better else 'en dégradation'} sur les dernières valeurs ({change})"
 
 
@@ -84,7 +80,7 @@ def indicator_reading(row: dict, values: pd.DataFrame, window_label: str) -> str
     label = row["label"]
     if row["status"] == "manquant":
         return f"{label} : aucune valeur sur la fenêtre « {window_label} »."
-    text = f"{label} : {value_text(row['value'], row['unit'])} sur « {window_label} », niveau {row['level']}"
+    text = f"{label} : {format_value(row['value'], row['unit'])} sur « {window_label} », niveau {row['level']}"
     if row["status"] == "echantillon_insuffisant":
         text += f" (échantillon insuffisant : {format_number_fr(row['n'], 0)} réponses)"
     elif pd.notna(row["gap_to_next"]):
@@ -92,8 +88,8 @@ def indicator_reading(row: dict, values: pd.DataFrame, window_label: str) -> str
     else:
         text += " ; niveau or atteint"
     if pd.notna(row.get("wilson_low")):
-        text += (f" (intervalle de confiance à 95 % : {value_text(row['wilson_low'], row['unit'])} – "
-                 f"{value_text(row['wilson_high'], row['unit'])})")
+        text += (f" (intervalle de confiance à 95 % : {format_value(row['wilson_low'], row['unit'])} – "
+                 f"{format_value(row['wilson_high'], row['unit'])})")
     trend = trend_words(values["value"], row["unit"], row["direction"]) if not values.empty else ""
     return text + (f" ; {trend}." if trend else ".")
 
@@ -154,7 +150,7 @@ def progress_bar(row: dict) -> go.Figure:
                          annotation_text=name, annotation_position="top left", annotation_font_size=11)
     if pd.notna(row["value"]):
         figure.add_trace(go.Scatter(x=[row["value"]], y=[0], mode="markers+text", marker=dict(size=16,
-                                    color=LINE_COLOR, symbol="diamond"), text=[value_text(row["value"], row["unit"])],
+                                    color=LINE_COLOR, symbol="diamond"), text=[format_value(row["value"], row["unit"])],
                                     textposition="bottom center", hoverinfo="skip"))
     figure.update_yaxes(visible=False, range=[-1, 1])
     figure.update_xaxes(range=list(axis), title=row["unit"])
@@ -165,9 +161,9 @@ def progress_bar(row: dict) -> go.Figure:
 def series_table(row: dict, values: pd.DataFrame) -> pd.DataFrame:
     """The chart's table alternative, in French formats."""
     return pd.DataFrame({
-        "Période": [f"{pd.Timestamp(s):%d/%m/%Y} – {pd.Timestamp(e):%d/%m/%Y}"
+        "Période": [f"{format_date(pd.Timestamp(s))} – {format_date(pd.Timestamp(e))}"
                     for s, e in zip(values["period_start"], values["period_end"])],
-        "Valeur": [value_text(v, row["unit"]) for v in values["value"]],
+        "Valeur": [format_value(v, row["unit"]) for v in values["value"]],
         "Numérateur": [format_number_fr(v, 0) if pd.notna(v) else "" for v in values["numerator"]],
         "Dénominateur": [format_number_fr(v, 0) if pd.notna(v) else "" for v in values["denominator"]],
         "Effectif": [format_number_fr(v, 0) if pd.notna(v) else "" for v in values["sample_size"]],
@@ -200,7 +196,7 @@ def level_sentence(counts: pd.Series) -> str:
         return "Aucune structure dans la sélection."
     ready = int(counts.get("bronze", 0) + counts.get("argent", 0) + counts.get("or", 0))
     return (f"Sur {format_number_fr(total, 0)} structures, {format_number_fr(ready, 0)} "
-            f"({format_number_fr(100 * ready / total, 0)} %) atteignent au moins le niveau bronze, dont "
+            f"({format_percent(100 * ready / total, 0)}) atteignent au moins le niveau bronze, dont "
             f"{format_number_fr(int(counts.get('or', 0)), 0)} le niveau or.")
 
 

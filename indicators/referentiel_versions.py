@@ -3,6 +3,7 @@ save it as a NEW version put in force (the old one untouched), or put an older v
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import date, datetime
@@ -12,16 +13,15 @@ import pandas as pd
 
 from indicators import db
 from indicators.referentiel import LEVELS
-from indicators.text import format_number_fr
+from indicators.text import REFERENTIEL_FIELD_WORDS, format_value as format_with_unit, yes_no
 
 EDITABLE = ("bronze", "argent", "or", "required", "min_n")
 THRESHOLD_COLUMNS = ("code", "label", "engagement", "unit", "direction", "kind", "periodicity", "required",
                      "min_n", "bronze", "argent", "or", "provenance_bronze", "provenance_argent",
                      "provenance_or", "min_n_provenance")
-DIRECTION_WORDS = {"hausse": "plus haut = mieux", "baisse": "plus bas = mieux"}
-ORIGIN_WORDS = {"livre": "livré avec l'application", "edition": "modifié par un administrateur"}
-THEMES = ("plus proche", "plus efficace", "plus simple")
 EDITION = "edition"
+# A threshold as written: 85 → « 85 », 2.5 → « 2,5 » (at most two decimals), with its unit when given.
+format_value = functools.partial(format_with_unit, decimals=2, trim=True)
 
 
 class ReferentielError(ValueError):
@@ -32,27 +32,13 @@ class ReferentielError(ValueError):
         super().__init__("\n".join(self.messages))
 
 
-def _df(con: duckdb.DuckDBPyConnection, query: str, params=None) -> pd.DataFrame:
-    cur = con.cursor()
-    try:
-        return cur.execute(query, params or []).df()
-    finally:
-        cur.close()
-
-
 def versions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every référentiel version (version, title, origin, created_at, in_force), newest first."""
-    return _df(con, "SELECT version, title, origin, created_at, in_force FROM referentiel_version "
-                    "ORDER BY created_at DESC, version DESC")
+    return db.query_df(con, "referentiel_versions_list")
 
 
 def _known(con: duckdb.DuckDBPyConnection, version: str) -> bool:
-    cur = con.cursor()
-    try:
-        return bool(cur.execute("SELECT count(*) FROM referentiel_version WHERE version = ?",
-                                [version]).fetchall()[0][0])
-    finally:
-        cur.close()
+    return bool(db.query_value(con, "referentiel_version_known", {"version": version}))
 
 
 def _version_or_in_force(con: duckdb.DuckDBPyConnection, version: str | None) -> str:
@@ -67,17 +53,14 @@ def thresholds(con: duckdb.DuckDBPyConnection, version: str | None = None) -> pd
     """One row per indicator of ``version`` (default: the version in force), in the engine's order, with
     its rules, its bronze / argent / or thresholds and where each one comes from."""
     version = _version_or_in_force(con, version)
-    rules = _df(con, db.sql("rules_in_force"), {"version": version})
+    rules = db.query_df(con, "rules_in_force", {"version": version})
     return rules[list(THRESHOLD_COLUMNS)].reset_index(drop=True)
 
 
 def engagements(con: duckdb.DuckDBPyConnection, version: str | None = None) -> pd.DataFrame:
     """The engagements of ``version`` (number, theme, label, n_indicators), by number."""
     version = _version_or_in_force(con, version)
-    return _df(con, """
-        SELECT e.number, e.theme, e.label, count(i.code) AS n_indicators
-        FROM engagement e LEFT JOIN indicator i ON i.version = e.version AND i.engagement = e.number
-        WHERE e.version = ? GROUP BY ALL ORDER BY e.number""", [version])
+    return db.query_df(con, "referentiel_engagements", {"version": version})
 
 
 def provenance_kind(text: str | None) -> str:
@@ -88,20 +71,6 @@ def provenance_kind(text: str | None) -> str:
     if text.startswith("modifié"):
         return "modifié"
     return "source publique"
-
-
-def format_value(value, unit: str | None = None) -> str:
-    """A threshold in French: 85 → « 85 », 2.5 → « 2,5 »; with the unit when given; yes/no in words."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return "–"
-    value = float(value)
-    if unit == "oui/non":
-        return "oui" if value >= 0.5 else "non"
-    decimals = 0 if value == round(value) else (1 if value * 10 == round(value * 10) else 2)
-    text = format_number_fr(value, decimals)
-    if not unit:
-        return text
-    return f"{text}\u202f%" if unit.startswith("%") else f"{text} {unit}"
 
 
 # --- validation -------------------------------------------------------------------------------------
@@ -249,26 +218,21 @@ def _changes(base: pd.DataFrame, rules: list[dict]) -> list[tuple[str, str, obje
 
 def _root(cur, base: str) -> str:
     """The shipped version an edited one derives from: 2023 for 2023, 2023.1, 2023.2…"""
-    shipped = [row[0] for row in cur.execute("SELECT version FROM referentiel_version WHERE origin = 'livre'")
-               .fetchall()]
+    shipped = [row[0] for row in db.run(cur, "referentiel_shipped_versions").fetchall()]
     parents = [v for v in shipped if base == v or base.startswith(f"{v}.")]
     return max(parents, key=len) if parents else re.sub(r"(\.\d+)+$", "", base) or base
 
 
 def _next_name(cur, base: str) -> str:
     root = _root(cur, base)
-    taken = [row[0] for row in cur.execute("SELECT version FROM referentiel_version").fetchall()]
+    taken = [row[0] for row in db.run(cur, "db_referentiel_versions").fetchall()]
     numbers = [int(m[1]) for v in taken if (m := re.fullmatch(re.escape(root) + r"\.(\d+)", v))]
     return f"{root}.{max(numbers, default=0) + 1}"
 
 
-FIELD_WORDS = {"bronze": "seuil bronze", "argent": "seuil argent", "or": "seuil or", "required": "obligatoire",
-               "min_n": "effectif minimum"}
-
-
 def _detail_value(field: str, value) -> str:
     if field == "required":
-        return "oui" if value else "non"
+        return yes_no(value)
     return "aucun" if value is None else format_value(value)
 
 
@@ -294,22 +258,20 @@ def save_version(con: duckdb.DuckDBPyConnection, edited: pd.DataFrame, title: st
 
     with db.transaction(con) as cur:
         name = _next_name(cur, base)
-        cur.execute("INSERT INTO referentiel_version VALUES (?, ?, ?, ?, ?, false)",
-                    [name, title, f"modification de la version {base}", EDITION, datetime.now()])
-        cur.execute("INSERT INTO engagement SELECT ?, number, theme, label FROM engagement WHERE version = ?",
-                    [name, base])
-        # Every column of the base version's indicators, so that a column added later is copied too.
-        cur.execute("INSERT INTO indicator SELECT * REPLACE (?::VARCHAR AS version) FROM indicator WHERE version = ?",
-                    [name, base])
+        db.run(cur, "referentiel_store_version", {"version": name, "title": title, "origin": EDITION,
+                                                  "source": f"modification de la version {base}",
+                                                  "created_at": datetime.now()})
+        db.run(cur, "referentiel_copy_engagements", {"version": name, "base": base})
+        db.run(cur, "referentiel_copy_indicators", {"version": name, "base": base})
         for rule in rules:
             code = rule["code"]
             provenance = rule["min_n_provenance"]
             if (code, "min_n") in changed:
                 previous = _detail_value("min_n", changed[code, "min_n"])
                 provenance = f"modifié par {who} le {today} (précédent : {previous})"
-            cur.execute("UPDATE indicator SET required = ?, min_n = ?, min_n_provenance = ? "
-                        "WHERE version = ? AND code = ?",
-                        [bool(rule["required"]), rule["min_n"], provenance, name, code])
+            db.run(cur, "referentiel_edit_indicator", {"required": bool(rule["required"]), "min_n": rule["min_n"],
+                                                       "min_n_provenance": provenance, "version": name,
+                                                       "code": code})
         rows = []
         for rule in rules:
             for level in LEVELS:
@@ -318,11 +280,10 @@ def save_version(con: duckdb.DuckDBPyConnection, edited: pd.DataFrame, title: st
                     provenance = (f"modifié par {who} le {today} "
                                   f"(précédent : {format_value(changed[rule['code'], level])})")
                 rows.append([name, rule["code"], level, float(rule[level]), provenance])
-        cur.executemany("INSERT INTO threshold VALUES (?, ?, ?, ?, ?)", rows)
-        cur.execute("UPDATE referentiel_version SET in_force = (version = ?)", [name])
-        detail = " ; ".join(
-            f"{code} {FIELD_WORDS[field]} : {_detail_value(field, before)} → {_detail_value(field, after)}"
-            for code, field, before, after in changes)
+        db.run_many(cur, "referentiel_store_threshold", rows)
+        db.run(cur, "db_referentiel_put_in_force", {"version": name})
+        detail = " ; ".join(f"{code} {REFERENTIEL_FIELD_WORDS[field]} : {_detail_value(field, before)} → "
+                            f"{_detail_value(field, after)}" for code, field, before, after in changes)
         db.log(cur, "referentiel_modification", None,
                f"version {name} « {title} » créée à partir de {base} et mise en vigueur : {detail}", who)
     return name
@@ -333,10 +294,10 @@ def set_in_force(con: duckdb.DuckDBPyConnection, version: str, who: str | None =
     if not _known(con, version):
         raise ReferentielError([f"Version du référentiel inconnue : « {version} »."])
     with db.transaction(con) as cur:
-        previous = cur.execute("SELECT version FROM referentiel_version WHERE in_force").fetchall()
+        previous = db.run(cur, "db_referentiel_in_force").fetchall()
         previous = previous[0][0] if previous else None
         if previous == version:
             return
-        cur.execute("UPDATE referentiel_version SET in_force = (version = ?)", [version])
+        db.run(cur, "db_referentiel_put_in_force", {"version": version})
         db.log(cur, "referentiel_mise_en_vigueur", None,
                f"version {version} remise en vigueur (à la place de {previous})", who)

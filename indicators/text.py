@@ -1,9 +1,13 @@
-"""Text helpers shared by the readers: header normalisation and French formatting of numbers."""
+"""The product's French: numbers, percentages, dates and units written one way, the words for every code
+(statuses, levels, engagements, imports, layouts), and the texts made safe for spreadsheets and Markdown."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date, datetime
+
+import pandas as pd
 
 _UNIT_IN_PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
@@ -39,12 +43,41 @@ def unneutralize_formula(text: str | None) -> str | None:
     return text
 
 
-def format_number_fr(value: float | int | None, decimals: int = 1) -> str:
-    """85.3 → « 85,3 », 10600 → « 10 600 » (narrow no-break space between thousands)."""
-    if value is None or value != value:
+def _missing(value) -> bool:
+    """None, NaN, NaT or pandas' NA."""
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def format_number_fr(value: float | int | None, decimals: int = 1, trim: bool = False) -> str:
+    """85.3 → « 85,3 », 10600 → « 10 600 » (narrow no-break space between thousands); missing → « – ».
+    ``trim``: trailing zeros dropped, so that a number shows as written (2.50 → « 2,5 », 85.0 → « 85 »)."""
+    if _missing(value):
         return "–"
     text = f"{value:,.{decimals}f}" if decimals else f"{value:,.0f}"
-    return text.replace(",", "\u202f").replace(".", ",")
+    text = text.replace(",", "\u202f").replace(".", ",")
+    return text.rstrip("0").rstrip(",") if trim and "," in text else text
+
+
+def format_percent(value: float | None, decimals: int = 1, trim: bool = False) -> str:
+    """85.3 → « 85,3 % » (narrow no-break space before the sign); missing → « – »."""
+    return "–" if _missing(value) else f"{format_number_fr(value, decimals, trim)}\u202f%"
+
+
+def format_date(value: date | datetime | None) -> str:
+    """31 January 2025 → « 31/01/2025 »; missing → « – »."""
+    return "–" if _missing(value) else f"{value:%d/%m/%Y}"
+
+
+def format_value(value, unit: str | None = None, decimals: int = 1, trim: bool = False) -> str:
+    """A value with its unit: 85.3 and « % » → « 85,3 % »; 10600 → « 10 600 »; 2.5 and « jours » →
+    « 2,5 jours »; a yes/no → « oui »; missing → « – »."""
+    if _missing(value):
+        return "–"
+    if unit == "oui/non":
+        return "oui" if value >= 0.5 else "non"
+    if unit and unit.startswith("%"):
+        return format_percent(value, decimals, trim)
+    return f"{format_number_fr(value, decimals, trim)} {unit or ''}".strip()
 
 
 def format_count(count: int, noun: str, plural: str | None = None) -> str:
@@ -69,3 +102,44 @@ def markdown_literal(text: object) -> str:
     escaped = _MARKDOWN_INLINE.sub(r"\\\1", flat)
     # « \# titre », « \- a », « 12\. liste »: the escape goes before the mark, after an item's number.
     return _MARKDOWN_BLOCK_START.sub(lambda m: m[0] + "\\" if m[0][0].isdigit() else "\\" + m[0], escaped, count=1)
+
+
+# --- The words for the codes the engine computes and stores ------------------------------------------------
+INDICATOR_STATUS_WORDS = {"conforme": "conforme", "non_conforme": "non conforme",
+                          "echantillon_insuffisant": "échantillon insuffisant", "manquant": "manquant"}
+ENGAGEMENT_STATUS_WORDS = {"conforme": "conforme", "non_conforme": "non conforme", "incomplet": "incomplet",
+                           "sans_indicateur": "sans indicateur"}
+FRESHNESS_WORDS = {"a_jour": "à jour", "en_retard": "en retard", "manquant": "manquant"}
+# One table for the three: the exports write a status or a freshness column through the same words.
+STATUS_WORDS = {**INDICATOR_STATUS_WORDS, **ENGAGEMENT_STATUS_WORDS, **FRESHNESS_WORDS}
+LEVEL_WORDS = {"aucun": "aucun niveau", "bronze": "bronze", "argent": "argent", "or": "or"}
+IMPORT_STATUS_WORDS = {"importe": "importé", "annule": "annulé"}
+DIRECTION_WORDS = {"hausse": "plus haut = mieux", "baisse": "plus bas = mieux"}
+KIND_WORDS = {"ratio": "ratio des sommes", "mean": "moyenne", "latest": "dernière valeur"}
+REFERENTIEL_ORIGIN_WORDS = {"livre": "livré avec l'application", "edition": "modifié par un administrateur"}
+REFERENTIEL_FIELD_WORDS = {"bronze": "seuil bronze", "argent": "seuil argent", "or": "seuil or",
+                           "required": "obligatoire", "min_n": "effectif minimum"}
+ENGAGEMENT_THEMES = ("plus proche", "plus efficace", "plus simple")
+
+
+def status_word(code: str) -> str:
+    """« non conforme », « à jour »…; a code without words shows as it is."""
+    return STATUS_WORDS.get(code, code)
+
+
+def yes_no(flag) -> str:
+    return "oui" if bool(flag) else "non"
+
+
+def theme_title(theme: str) -> str:
+    """« plus proche » → « Services publics plus proche »; another theme capitalised."""
+    return f"Services publics {theme}" if theme.startswith("plus ") else theme.capitalize()
+
+
+def layout_label(name: str | None) -> str:
+    """The French name of a detected layout, as the import history shows it."""
+    # Imported here: the layouts read their column names through this module.
+    from indicators.layouts import BY_NAME
+
+    spec = BY_NAME.get(name or "")
+    return spec.label if spec else {"demonstration": "données de démonstration"}.get(name, name or "")

@@ -6,7 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from indicators import referentiel_versions as rv
-from indicators.text import markdown_literal
+from indicators.referentiel import LEVELS
+from indicators.text import (DIRECTION_WORDS, ENGAGEMENT_THEMES, KIND_WORDS, REFERENTIEL_ORIGIN_WORDS, format_date,
+                             markdown_literal, theme_title, yes_no)
 from indicators.ui import access, frame
 
 frame.require()
@@ -16,12 +18,6 @@ NEXT_VIEW = "referentiel_vue_suivante"
 MESSAGE = "referentiel_message"
 TITLE = "referentiel_titre"
 AUTHOR = "referentiel_auteur"
-LEVELS = ("bronze", "argent", "or")
-KIND_WORDS = {"ratio": "ratio des sommes", "mean": "moyenne", "latest": "dernière valeur"}
-
-
-def yes_no(flag) -> str:
-    return "oui" if bool(flag) else "non"
 
 
 def plural(count: int, one: str, many: str) -> str:
@@ -69,8 +65,8 @@ in_force = versions.loc[versions["in_force"], "version"].iloc[0]
 in_force_row = versions.set_index("version").loc[in_force]
 
 st.markdown(f"**Version en vigueur : {in_force}** – {markdown_literal(in_force_row['title'])} "
-            f"({rv.ORIGIN_WORDS.get(in_force_row['origin'], in_force_row['origin'])}, "
-            f"le {in_force_row['created_at']:%d/%m/%Y à %H:%M}).")
+            f"({REFERENTIEL_ORIGIN_WORDS.get(in_force_row['origin'], in_force_row['origin'])}, "
+            f"le {format_date(in_force_row['created_at'])} à {in_force_row['created_at']:%H:%M}).")
 st.info("Chaque résultat (pages « Mon service » et « Comparaison », commande `status`, exports) indique la "
         "version du référentiel qui a servi à le calculer : une modification des seuils ne change jamais en "
         "silence un résultat déjà publié.")
@@ -89,7 +85,7 @@ if viewed != in_force:
         st.rerun()
 
 with st.expander(f"Historique des versions ({len(versions)})"):
-    history = versions.assign(origin=versions["origin"].map(lambda o: rv.ORIGIN_WORDS.get(o, o)),
+    history = versions.assign(origin=versions["origin"].map(lambda o: REFERENTIEL_ORIGIN_WORDS.get(o, o)),
                               in_force=versions["in_force"].map(yes_no))
     st.dataframe(history, hide_index=True, alt="Versions du référentiel", column_config={
         "version": "Version", "title": "Titre", "origin": "Origine",
@@ -101,11 +97,11 @@ engagements = rv.engagements(con, viewed)
 
 # --- Engagements, by theme ------------------------------------------------------------------------------
 st.header(f"Les {len(engagements)} engagements")
-themes = [t for t in rv.THEMES if t in set(engagements["theme"])]
+themes = [t for t in ENGAGEMENT_THEMES if t in set(engagements["theme"])]
 themes += [t for t in engagements["theme"].unique() if t not in themes]
 for column, theme in zip(st.columns(len(themes) or 1), themes):
     with column:
-        st.subheader(f"Services publics {theme}" if theme.startswith("plus ") else theme.capitalize())
+        st.subheader(theme_title(theme))
         for engagement in engagements[engagements["theme"] == theme].to_dict("records"):
             with st.container(border=True):
                 st.markdown(f"**Engagement {engagement['number']}** · {engagement['label']}")
@@ -136,7 +132,7 @@ table = pd.DataFrame({
     "provenance": [thresholds_provenance(row) for row in rules.to_dict("records")],
     "engagement": rules["engagement"],
     "unit": rules["unit"],
-    "direction": rules["direction"].map(lambda d: rv.DIRECTION_WORDS.get(d, d)),
+    "direction": rules["direction"].map(lambda d: DIRECTION_WORDS.get(d, d)),
     "periodicity": rules["periodicity"],
     "required": rules["required"].map(yes_no),
     "min_n": rules["min_n"].map(lambda n: "–" if pd.isna(n) else rv.format_value(n)),
@@ -169,7 +165,7 @@ st.markdown(f"Les modifications partent de la version affichée (**{viewed}**) e
             "caractère obligatoire et l'effectif minimum se modifient ici.")
 editable = pd.DataFrame({
     "code": rules["code"], "label": rules["label"], "unit": rules["unit"],
-    "direction": rules["direction"].map(lambda d: rv.DIRECTION_WORDS.get(d, d)),
+    "direction": rules["direction"].map(lambda d: DIRECTION_WORDS.get(d, d)),
     "bronze": rules["bronze"], "argent": rules["argent"], "or": rules["or"],
     "required": rules["required"].astype(bool), "min_n": rules["min_n"],
 })
