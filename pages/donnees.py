@@ -1,35 +1,52 @@
 """Page « Structures et imports »: what the database holds, and the demo data one click away."""
 
+import pandas as pd
 import streamlit as st
 
+from indicators.text import IMPORT_STATUS_WORDS, format_number_fr, layout_label
 from indicators.ui import access, frame
 from indicators.ui import widgets as ui
 
 frame.require()
 
+COUNTS = {"rows_added": "Ajoutées", "rows_replaced": "Remplacées", "rows_unchanged": "Inchangées",
+          "structures_added": "Structures créées"}
+
+
+def count_texts(values: pd.Series) -> pd.Series:
+    """Whole numbers written in French (« 61 607 »): a NumberColumn would follow the browser's English locale."""
+    return values.map(lambda n: "" if pd.isna(n) else format_number_fr(n, 0))
+
+
+def count_column(label: str):
+    return st.column_config.TextColumn(label, alignment="right")
+
+
 st.title("Structures et imports")
 
+# Shared between sessions by st.cache_resource: read only, the page shows new frames built from it.
 structures = access.structures(access.data_version())
 imports = access.imports()
 
 if access.is_empty():
     ui.first_run_screen()
 
+in_force = int((imports["status"] == "importe").sum()) if not imports.empty else 0
 left, middle, right = st.columns(3)
-left.metric("Structures", f"{len(structures):,}".replace(",", "\u202f"))
-middle.metric("Réseaux", structures["network"].nunique())
-right.metric("Imports en vigueur", int((imports["status"] == "importe").sum()) if not imports.empty else 0)
+left.metric("Structures", format_number_fr(len(structures), 0))
+middle.metric("Réseaux", format_number_fr(structures["network"].nunique(), 0))
+right.metric("Imports en vigueur", format_number_fr(in_force, 0))
 
 st.subheader("Structures")
-structures["label_level"] = structures["label_level"].fillna("sans label")
 st.dataframe(
-    structures,
+    structures.assign(label_level=structures["label_level"].fillna("sans label"),
+                      n_values=count_texts(structures["n_values"])),
     hide_index=True,
     column_config={
         "code": "Code", "name": "Nom", "network": "Réseau", "typologie": "Typologie",
         "departement": "Département", "region": "Région", "label_level": "Label",
         "label_awarded_on": st.column_config.DateColumn("Label attribué le", format="DD/MM/YYYY"),
-        "n_values": st.column_config.NumberColumn("Valeurs", format="localized"),
+        "n_values": count_column("Valeurs"),
         "last_period_end": st.column_config.DateColumn("Dernière période", format="DD/MM/YYYY"),
     },
 )
@@ -38,18 +55,16 @@ st.subheader("Historique des imports")
 if imports.empty:
     st.caption("Aucun import.")
 else:
-    shown = imports[["id", "created_at", "filename", "layout", "status", "rows_added", "rows_replaced",
-                     "rows_unchanged", "structures_added", "created_by"]].copy()
-    shown["status"] = shown["status"].map(access.STATUS_LABELS)
-    shown["layout"] = shown["layout"].map(access.layout_label)
+    shown = imports[["id", "created_at", "filename", "layout", "status", *COUNTS, "created_by"]].assign(
+        status=imports["status"].map(lambda s: IMPORT_STATUS_WORDS.get(s, s)),
+        layout=imports["layout"].map(layout_label),
+        **{name: count_texts(imports[name]) for name in COUNTS})
     st.dataframe(
         shown,
         hide_index=True,
         column_config={
             "id": "N°", "created_at": st.column_config.DatetimeColumn("Date", format="DD/MM/YYYY HH:mm"),
             "filename": "Fichier", "layout": "Mise en page", "status": "État", "created_by": "Par",
-            **{name: st.column_config.NumberColumn(label, format="localized") for name, label in (
-                ("rows_added", "Ajoutées"), ("rows_replaced", "Remplacées"), ("rows_unchanged", "Inchangées"),
-                ("structures_added", "Structures créées"))},
+            **{name: count_column(label) for name, label in COUNTS.items()},
         },
     )

@@ -7,11 +7,11 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from indicators import charts, reports
+from indicators import text
 from indicators.text import format_number_fr
 from indicators.ui import access
 
-LEVEL_WORDS = {"aucun": "aucun niveau", "bronze": "bronze", "argent": "argent", "or": "or"}
+LEVEL_WORDS = text.LEVEL_WORDS  # the pages' name for indicators.text's table
 WINDOW_KINDS = {"12m": "12 derniers mois", "annee": "Année", "trimestre": "Trimestre", "mois": "Mois"}
 ALL = "Tous les réseaux"
 
@@ -20,11 +20,8 @@ def today() -> date:
     return date.today()
 
 
-number = charts.value_text  # « 85,3 % », « 10 600 », « – »: one French number format for pages and exports
-
-
-def status_text(status: str) -> str:
-    return reports.STATUS_FR.get(status, status)
+number = text.format_value  # « 85,3 % », « 10 600 », « – »: one French number format for pages and exports
+status_text = text.status_word
 
 
 COMPACT_UNITS = {"minutes": "min", "jours ouvrés": "j ouvrés", "jours": "j"}
