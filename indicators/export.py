@@ -13,23 +13,33 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from indicators import db
+from indicators.text import FORMULA_CODE_POINTS
 
-# Same rule as indicators.text.neutralize_formula, applied inside DuckDB on whole columns.
-EXPORT_MACROS = """
-CREATE OR REPLACE TEMP MACRO protect(x) AS
-    CASE WHEN left(x, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || x ELSE x END;
-CREATE OR REPLACE TEMP MACRO fr_number(x) AS
-    CASE WHEN x IS NULL THEN NULL
-         WHEN x = trunc(x) AND abs(x) < 1e15 THEN CAST(CAST(x AS BIGINT) AS VARCHAR)
-         ELSE replace(CAST(x AS VARCHAR), '.', ',') END;
-"""
+# One line ending for every CSV the product writes: a line feed. DuckDB's CSV writer, which writes the big
+# exports in a second, ends its lines so; Excel and LibreOffice read it as well as CRLF; and every export is
+# checked byte for byte against Python's csv module with this ending.
+CSV_LINE_END = "\n"
+
+
+def define_macros(cur) -> None:
+    """The exports' cell rules as DuckDB macros (sql/export_macros.sql), neutralising the prefixes of
+    indicators.text.FORMULA_PREFIXES (the same rule as neutralize_formula, on whole columns)."""
+    codes = ", ".join(str(point) for point in FORMULA_CODE_POINTS)  # digits from the code, no user text
+    cur.execute(db.sql("export_macros").replace("{formula_codes}", codes))
+
+
+def copy_csv(cur, query: str, output: Path) -> None:
+    """Write the rows of ``query`` (fields already formatted and quoted) to ``output`` with DuckDB's CSV writer:
+    sql/export_csv_copy.sql. COPY takes no parameters: the path goes in as a quoted literal."""
+    target = str(Path(output)).replace("'", "''")
+    cur.execute(db.sql("export_csv_copy").format(query=query, target=target))
 
 
 def canonical_table(con: duckdb.DuckDBPyConnection, window: tuple[date, date] | None = None) -> pa.Table:
     """Live values in the canonical long layout (the template's columns), as text in French formats."""
     cur = con.cursor()
     try:
-        cur.execute(EXPORT_MACROS)
+        define_macros(cur)
         start, end = window if window else (None, None)
         table = cur.sql(db.sql("export_canonical"), params={"start": start, "end": end}).to_arrow_table()
     finally:
@@ -50,11 +60,9 @@ def write_canonical_csv(table: pa.Table, output: Path) -> None:
                  THEN '"' || replace({quoted}, '"', '""') || '"' ELSE {quoted} END AS {header}"""
         for quoted, header in ((_identifier(name), _identifier(("\ufeff" if i == 0 else "") + name))
                                for i, name in enumerate(table.column_names)))
-    target = str(Path(output)).replace("'", "''")
     with duckdb.connect() as scratch:
         scratch.register("canonical", table)
-        scratch.execute(f"COPY (SELECT {fields} FROM canonical) TO '{target}' "
-                        "(FORMAT csv, HEADER, DELIMITER ';', QUOTE '', ESCAPE '', COMPRESSION 'none')")
+        copy_csv(scratch, f"SELECT {fields} FROM canonical", output)
 
 
 def _identifier(name: str) -> str:
@@ -64,7 +72,7 @@ def _identifier(name: str) -> str:
 def csv_header(names) -> bytes:
     """The BOM and the header line, quoted as Python's csv module quotes."""
     buffer = io.StringIO(newline="")
-    csv.writer(buffer, delimiter=";", lineterminator="\n").writerow(names)
+    csv.writer(buffer, delimiter=";", lineterminator=CSV_LINE_END).writerow(names)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -92,7 +100,7 @@ def csv_body(columns: list) -> memoryview:
     if len(columns) == 1:  # a lone empty field is written "" (else the line would be blank)
         columns = [pc.if_else(pc.equal(columns[0], ""), pa.scalar('""', large), columns[0])]
     lines = pc.binary_join_element_wise(*columns, pa.scalar(";", large)) if len(columns) > 1 else columns[0]
-    return joined_texts(pc.binary_join_element_wise(lines, pa.scalar("", large), pa.scalar("\n", large)))
+    return joined_texts(pc.binary_join_element_wise(lines, pa.scalar("", large), pa.scalar(CSV_LINE_END, large)))
 
 
 def joined_texts(texts) -> memoryview:

@@ -20,15 +20,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from indicators import db
-from indicators.export import csv_body, csv_header, csv_quoted
+from indicators.export import copy_csv, csv_body, csv_header, csv_quoted, define_macros
 from indicators.compliance import Assessment, Window
 from indicators.periods import MONTHS_PER_PERIODICITY
-from indicators.text import neutralize_formula
+from indicators.text import (DIRECTION_WORDS, FORMULA_PATTERN, STATUS_WORDS, format_data_number, neutralize_formula,
+                             status_word)
 from indicators.wording import gap_sentence
 
-STATUS_FR = {"conforme": "conforme", "non_conforme": "non conforme", "echantillon_insuffisant":
-             "échantillon insuffisant", "manquant": "manquant", "incomplet": "incomplet",
-             "sans_indicateur": "sans indicateur", "a_jour": "à jour", "en_retard": "en retard"}
+STATUS_FR = STATUS_WORDS  # the name cli.py and the tests still use; the words live in indicators.text
 BLUE = "000091"
 # Excel format codes are written in the en-US form; a French Excel shows them as « 10 600,0 ».
 NUMBER = "#,##0.0"
@@ -111,22 +110,16 @@ def no_data_sentence(con: duckdb.DuckDBPyConnection, selection: Assessment | Sco
                      structure: str | None = None) -> str | None:
     """The French sentence that says why a report is empty (or all « manquant »), None when it has values:
     for an assessment, a value counted by some indicator; for an export of values, one in the window."""
-    cur = con.cursor()
-    try:
-        stored = cur.execute("SELECT count(*) FROM (SELECT 1 FROM observation LIMIT 1)").fetchall()[0][0]
-        if selection.structures.empty or not stored:
-            what = "Aucune donnée" if selection.structures.empty else "Aucune valeur enregistrée"
-            return (f"{what} : importez un fichier (python3 -m indicators import FICHIER) ou chargez la "
-                    "démonstration (python3 -m indicators demo).")
-        if isinstance(selection, Assessment):
-            found = bool((selection.indicators["n_obs"] > 0).any())
-        else:
-            found = cur.execute("SELECT count(*) FROM (SELECT 1 FROM observation WHERE period_start >= ? AND "
-                                "period_end <= ? AND (?::VARCHAR IS NULL OR structure_code = ?) LIMIT 1)",
-                                [selection.window.start, selection.window.end, structure, structure]
-                                ).fetchall()[0][0] > 0
-    finally:
-        cur.close()
+    stored = db.query_value(con, "reports_any_value")
+    if selection.structures.empty or not stored:
+        what = "Aucune donnée" if selection.structures.empty else "Aucune valeur enregistrée"
+        return (f"{what} : importez un fichier (python3 -m indicators import FICHIER) ou chargez la "
+                "démonstration (python3 -m indicators demo).")
+    if isinstance(selection, Assessment):
+        found = bool((selection.indicators["n_obs"] > 0).any())
+    else:
+        found = db.query_value(con, "reports_any_value_in_window", {
+            "start": selection.window.start, "end": selection.window.end, "structure": structure}) > 0
     if found:
         return None
     whom = f" pour « {structure} »" if structure else ""
@@ -138,7 +131,7 @@ def _text(value) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value).replace(".", ",")
+        return format_data_number(value)
     if isinstance(value, (date, datetime, pd.Timestamp)):
         return pd.Timestamp(value).date().isoformat()
     return neutralize_formula(str(value))
@@ -174,7 +167,7 @@ def csv_field(column: pd.Series) -> pa.Array:
         return _float_field(column.to_numpy(dtype="float64", na_value=np.nan))
     if isinstance(column.dtype, pd.StringDtype):  # texts, maybe all distinct (identifiers): in Arrow
         text = pc.cast(pa.array(column, from_pandas=True), pa.large_string())
-        formula = pc.match_substring_regex(text, r"^[=+\-@\t\r]")  # as neutralize_formula
+        formula = pc.match_substring_regex(text, FORMULA_PATTERN)  # as neutralize_formula
         return csv_quoted(pc.if_else(formula, pc.binary_join_element_wise(
             pa.scalar("'", pa.large_string()), text, pa.scalar("", pa.large_string())), text))
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
@@ -241,22 +234,6 @@ OPENDATA_COLUMNS = ("code_sp_du_resultat", "intitule_du_reseau", "typologie", "c
                     "date_de_debut_de_l_evaluation", "duree_de_l_evaluation", "frequence", "valeur",
                     "valeur_attendue", "satisfait", "insatisfait", "ne_se_prononce_pas", "date_de_mise_a_jour",
                     "actif")
-# :func:`_text` and the csv module's quoting, in DuckDB. A double is written as Python writes it (DuckDB 2 and
-# Python both give the shortest text that reads back the same; checked on millions of values from 1e-320 to
-# 1e17), whole numbers without decimals (exactly below 1e38).
-CSV_MACROS = """
-CREATE OR REPLACE TEMP MACRO csv_protect(x) AS
-    CASE WHEN ascii(x) IN (61, 43, 45, 64, 9, 13) THEN '''' || x ELSE coalesce(x, '') END;
-CREATE OR REPLACE TEMP MACRO csv_cell(x) AS
-    CASE WHEN contains(x, ';') OR contains(x, '"') OR contains(x, chr(10))
-         THEN '"' || csv_protect(replace(x, '"', '""')) || '"' ELSE csv_protect(x) END;
-CREATE OR REPLACE TEMP MACRO csv_number(x) AS
-    CASE WHEN x = trunc(x) AND abs(x) < 1e18 THEN CAST(CAST(x AS BIGINT) AS VARCHAR)
-         WHEN x IS NULL OR isnan(x) THEN ''
-         WHEN isinf(x) THEN CAST(x AS VARCHAR)
-         WHEN x = trunc(x) AND abs(x) < 1e38 THEN CAST(CAST(x AS HUGEINT) AS VARCHAR)
-         ELSE replace(CAST(x AS VARCHAR), '.', ',') END;
-"""
 
 
 @dataclass(frozen=True)
@@ -270,12 +247,8 @@ class Scope:
 
 
 def scope(con: duckdb.DuckDBPyConnection, window: Window, structure: str | None = None) -> Scope:
-    cur = con.cursor()
-    try:
-        structures = cur.execute(db.sql("structures_for_status"), {"structure": structure}).df()
-        return Scope(window, db.referentiel_in_force(cur), structures)
-    finally:
-        cur.close()
+    structures = db.query_df(con, "structures_for_status", {"structure": structure})
+    return Scope(window, db.referentiel_in_force(con), structures)
 
 
 def _opendata_query(selection: Assessment | Scope) -> tuple[str, pa.Table]:
@@ -318,13 +291,11 @@ def write_opendata_csv(con: duckdb.DuckDBPyConnection, selection: Assessment | S
     then DuckDB's CSV writer, told not to quote, lays them out. 720 000 values in about a second, no Python
     object per cell, nothing held in memory. The BOM rides on the first column's name."""
     query, chosen = _opendata_query(selection)
-    target = str(Path(output)).replace("'", "''")
     cur = con.cursor()
     try:
-        cur.execute(CSV_MACROS)
+        define_macros(cur)  # csv_cell and csv_number: :func:`_text` and the csv module's quoting, in DuckDB
         cur.register("opendata_selection", chosen)
-        cur.execute(f"COPY ({query}) TO '{target}' "
-                    "(FORMAT csv, HEADER, DELIMITER ';', QUOTE '', ESCAPE '', COMPRESSION 'none')")
+        copy_csv(cur, query, output)
         cur.unregister("opendata_selection")
     finally:
         cur.close()
@@ -399,7 +370,7 @@ def _fill_workbook(book: "_Book", assessment: Assessment) -> None:
     sheet.table(["Indicateur", "Libellé", "Unité", "Sens", "Bronze", "Argent", "Or", "Provenance bronze",
                  "Provenance argent", "Provenance or", "Effectif minimal"],
                 [rules["code"], rules["label"], rules["unit"],
-                 np.where(rules["direction"] == "hausse", "plus haut = mieux", "plus bas = mieux").tolist(),
+                 rules["direction"].map(lambda d: DIRECTION_WORDS.get(d, d)),
                  rules["bronze"], rules["argent"], rules["or"], rules["provenance_bronze"],
                  rules["provenance_argent"], rules["provenance_or"], rules["min_n"]],
                 {5: NUMBER, 6: NUMBER, 7: NUMBER}, first_row=sheet.max_row + 1, frozen=False)
@@ -423,9 +394,9 @@ METHOD_LINES = (
 def _french(codes: pd.Series) -> pd.Series:
     """Status codes as the report writes them (« non conforme », « à jour »…), each distinct code once."""
     if isinstance(codes.dtype, pd.CategoricalDtype):
-        return codes.cat.rename_categories([STATUS_FR.get(code, code) for code in codes.cat.categories])
+        return codes.cat.rename_categories([status_word(code) for code in codes.cat.categories])
     numbers, distinct = pd.factorize(codes)
-    words = np.array([STATUS_FR.get(code, code) for code in distinct] + [None], dtype=object)
+    words = np.array([status_word(code) for code in distinct] + [None], dtype=object)
     return pd.Series(words[numbers], index=codes.index, dtype=object)
 
 

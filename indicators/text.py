@@ -13,6 +13,10 @@ _UNIT_IN_PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 # Characters that turn a cell into a formula in Excel or LibreOffice (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# The same rule for the exports that neutralise whole columns, generated from the list, never retyped: the code
+# points for DuckDB's ascii(), a pattern for Arrow's (RE2) and Python's regular expressions.
+FORMULA_CODE_POINTS = tuple(ord(c) for c in FORMULA_PREFIXES)
+FORMULA_PATTERN = "^[" + "".join(f"\\x{point:02x}" for point in FORMULA_CODE_POINTS) + "]"
 
 
 def strip_accents(text: str) -> str:
@@ -66,6 +70,12 @@ def format_percent(value: float | None, decimals: int = 1, trim: bool = False) -
 def format_date(value: date | datetime | None) -> str:
     """31 January 2025 → « 31/01/2025 »; missing → « – »."""
     return "–" if _missing(value) else f"{value:%d/%m/%Y}"
+
+
+def format_data_number(value: float) -> str:
+    """A number as the exports write it, to be read back the same: whole numbers without decimals, others
+    with every digit Python needs and a decimal comma (85.25 → « 85,25 », 12.0 → « 12 »)."""
+    return str(int(value)) if value.is_integer() else repr(value).replace(".", ",")
 
 
 def format_value(value, unit: str | None = None, decimals: int = 1, trim: bool = False) -> str:
