@@ -1,4 +1,4 @@
-"""Command benchmark, run by hand: ``python bench/bench_commands.py [--structures 15000] [--repeat 3]``.
+"""Command benchmark, run by hand: ``python3 -m bench.bench_commands [--structures 15000] [--repeat 3]``.
 
 The commands people script, each timed as a whole process (interpreter start-up, imports, opening the
 base, the assessment, formatting, writing) on 15,000 structures × 4 indicators × the 12 months of 2024
@@ -18,10 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT))
+from indicators import db
 
-from indicators import db  # noqa: E402
+PROJECT = Path(__file__).resolve().parent.parent
 
 OUT = PROJECT / "bench" / "out"
 INDICATORS = ["decroche", "delai_courriels", "satisfaction_globale", "publication_resultats"]

@@ -1,4 +1,4 @@
-"""Status benchmark, run by hand: ``python bench/bench_status.py [--structures 15000] [--repeat 3]``.
+"""Status benchmark, run by hand: ``python3 -m bench.bench_status [--structures 15000] [--repeat 3]``.
 
 15,000 structures × 8 indicators × 36 monthly observations (4.3 M rows, every structure that publishes on
 the programme's site). Prints, each the median of ``--repeat`` runs in the same process on the same file:
@@ -12,15 +12,13 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT))
+from indicators import compliance, db
 
-from indicators import compliance, db  # noqa: E402
+PROJECT = Path(__file__).resolve().parent.parent
 
 OUT = PROJECT / "bench" / "out"
 INDICATORS = ["attente_guichet", "decroche", "delai_courriels", "delai_courriers", "delais_annonces",
@@ -101,8 +99,10 @@ def main() -> None:
     assessment = compliance.assess(con, window, today=date(2026, 1, 15))
     print(f"{rows:,} observations, {args.structures:,} structures, fenêtre {window.label}")
     print(f"  référence GROUP BY DuckDB       : {t_base:.3f} s")
-    print(f"  évaluation complète (status)    : {t_ours:.3f} s  → {t_ours / t_base:.2f}× la référence (cible ≤ 3×)")
-    print(f"  approche naïve (tout en pandas) : {t_naive:.3f} s  → {t_naive / t_ours:.1f}× plus lente que la nôtre")
+    print(f"  évaluation complète (status)    : {t_ours:.3f} s  → {t_ours / t_base:.2f}× la référence "
+          "(cible ≤ 3×)")
+    print(f"  approche naïve (tout en pandas) : {t_naive:.3f} s  → {t_naive / t_ours:.1f}× plus lente que la "
+          "nôtre")
     print(f"  pic mémoire du processus avant l'approche naïve : {peak_ours:.0f} Mio (cible ≤ 2 048)")
     print(f"  niveaux : {assessment.structures['level'].value_counts().to_dict()}")
 
