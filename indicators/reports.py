@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from indicators import db
 from indicators.export import copy_csv, csv_body, csv_header, csv_quoted, define_macros
 from indicators.compliance import Assessment, Window
+from indicators.method import method_lines
 from indicators.periods import MONTHS_PER_PERIODICITY
 from indicators.text import (DIRECTION_WORDS, FORMULA_PATTERN, STATUS_WORDS, format_data_number, neutralize_formula,
                              status_word)
@@ -375,20 +376,8 @@ def _fill_workbook(book: "_Book", assessment: Assessment) -> None:
                  rules["provenance_argent"], rules["provenance_or"], rules["min_n"]],
                 {5: NUMBER, 6: NUMBER, 7: NUMBER}, first_row=sheet.max_row + 1, frozen=False)
     sheet.skip_row()
-    for line in METHOD_LINES:
+    for line in method_lines():  # docs/methode.md, the text the Référentiel page shows
         sheet.row([line], {})
-
-
-METHOD_LINES = (
-    "Valeur d'un taux : somme des numérateurs / somme des dénominateurs quand chaque valeur a ses comptes ; "
-    "sinon moyenne pondérée par les volumes ; sinon moyenne simple.",
-    "Délais et durées : moyenne pondérée par l'effectif quand chaque valeur en a un, sinon moyenne simple.",
-    "Niveau d'un indicateur : le plus haut seuil atteint (≥ si plus haut = mieux, ≤ pour les délais ; le seuil "
-    "compte comme atteint). Sous l'effectif minimal : « échantillon insuffisant », niveau aucun.",
-    "Niveau d'une structure : le plus bas de ses indicateurs requis ; les indicateurs bloquants sont ceux à ce "
-    "niveau.",
-    "Label : valable 3 ans à compter de son attribution ; « soutenu » quand le niveau calculé l'atteint.",
-)
 
 
 def _french(codes: pd.Series) -> pd.Series:

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from indicators import referentiel_versions as rv
+from indicators.method import method_markdown
 from indicators.referentiel import LEVELS
 from indicators.text import (DIRECTION_WORDS, ENGAGEMENT_THEMES, KIND_WORDS, REFERENTIEL_ORIGIN_WORDS, format_date,
                              markdown_literal, theme_title, yes_no)
@@ -157,6 +158,10 @@ st.caption("Un seuil est atteint quand la valeur est au moins égale (plus haut 
            "Provenance : « officiel » ou « source publique » = cible ou règle publiée ; « défaut » = valeur "
            "de l'équipe produit, à ajuster ; « modifié par … » = changé par un administrateur (qui, quand, valeur "
            "précédente).")
+
+# --- Method ---------------------------------------------------------------------------------------------
+st.header("Méthode de calcul")
+st.markdown(method_markdown())  # docs/methode.md: the Excel report's « Méthode » sheet writes the same text
 
 # --- Versioned edit ------------------------------------------------------------------------------------
 st.header("Modifier les seuils")
