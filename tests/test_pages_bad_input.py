@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from helpers import PROJECT, canonical, start_server, stop_server, wait_healthy
 from indicators import db, importer
+from indicators.ui import frame
 
 APP = str(PROJECT / "app.py")
 
@@ -81,13 +82,17 @@ def listening_addresses(port: int) -> set[str]:
     return found
 
 
-def test_started_from_another_folder_the_dashboard_listens_on_loopback_only(db_path, tmp_path):
+@pytest.mark.browser
+def test_started_from_another_folder_the_dashboard_listens_on_loopback_only(db_path, tmp_path, page):
     """Streamlit reads the configuration beside app.py wherever it is started from: the server listens on
     127.0.0.1 only, and the page serves the app (the first-run screen)."""
     server, port = start_server(db_path, cwd=tmp_path)
     try:
-        wait_healthy(server, port)
+        url = wait_healthy(server, port)
         assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, nothing on other interfaces
+        page.goto(url)
+        page.get_by_text("La base est vide").wait_for(timeout=60_000)
+        assert page.title() == frame.TITLE
     finally:
         stop_server(server)
 
