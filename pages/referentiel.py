@@ -125,8 +125,8 @@ rely = plural(n_public, "s'appuie", "s'appuient")
 st.markdown(f"Sur les {len(kinds)} seuils de la version {viewed} : **{n_public}** {rely} sur une source publique "
             f"(cible officielle ou règle du label Marianne), **{n_default}** "
             f"{plural(n_default, 'est une valeur', 'sont des valeurs')} **par défaut** à ajuster et **{n_edited}** "
-            f"{plural(n_edited, 'a été modifié', 'ont été modifiés')} par un administrateur. Les seuils de l'audit "
-            "du label ne sont pas publiés : la colonne « Provenance des seuils » dit d'où vient chacun.")
+            f"{plural(n_edited, 'a été modifié', 'ont été modifiés')} par un administrateur. Les seuils de "
+            "l'audit du label ne sont pas publiés : la colonne « Provenance des seuils » dit d'où vient chacun.")
 table = pd.DataFrame({
     "label": rules["label"],
     **{level: [rv.format_value(v, u) for v, u in zip(rules[level], rules["unit"])] for level in LEVELS},
@@ -156,8 +156,8 @@ st.dataframe(table, hide_index=True, alt=f"Indicateurs, seuils et provenance de 
 st.caption("Un seuil est atteint quand la valeur est au moins égale (plus haut = mieux) ou au plus égale "
            "(plus bas = mieux) ; le niveau d'une structure est le plus bas de ses indicateurs obligatoires. "
            "Provenance : « officiel » ou « source publique » = cible ou règle publiée ; « défaut » = valeur "
-           "de l'équipe produit, à ajuster ; « modifié par … » = changé par un administrateur (qui, quand, valeur "
-           "précédente).")
+           "de l'équipe produit, à ajuster ; « modifié par … » = changé par un administrateur (qui, quand, "
+           "valeur précédente).")
 
 # --- Method ---------------------------------------------------------------------------------------------
 st.header("Méthode de calcul")
@@ -171,10 +171,13 @@ st.markdown(f"Les modifications partent de la version affichée (**{viewed}**) e
 editable = pd.DataFrame({
     "code": rules["code"], "label": rules["label"], "unit": rules["unit"],
     "direction": rules["direction"].map(lambda d: DIRECTION_WORDS.get(d, d)),
-    "bronze": rules["bronze"], "argent": rules["argent"], "or": rules["or"],
-    "required": rules["required"].astype(bool), "min_n": rules["min_n"],
+    # Numbers as French text (« 2,5 »): a NumberColumn would follow the browser's English locale; the
+    # validation reads a decimal comma or point alike.
+    **{level: [rv.format_value(v) for v in rules[level]] for level in LEVELS},
+    "required": rules["required"].astype(bool),
+    "min_n": [None if pd.isna(n) else rv.format_value(n) for n in rules["min_n"]],
 })
-threshold_help = "Un nombre ; taux entre 0 et 100 ; oui/non : 1 = oui, 0 = non."
+threshold_help = "Un nombre (virgule décimale) ; taux entre 0 et 100 ; oui/non : 1 = oui, 0 = non."
 edited = st.data_editor(
     editable, key=f"referentiel_editeur_{viewed}", hide_index=True, num_rows="fixed",
     column_order=["label", "unit", "direction", "bronze", "argent", "or", "required", "min_n"],
@@ -183,12 +186,11 @@ edited = st.data_editor(
     column_config={
         "code": "Code", "label": st.column_config.TextColumn("Indicateur", pinned=True), "unit": "Unité",
         "direction": "Sens",
-        "bronze": st.column_config.NumberColumn("Bronze", help=threshold_help, required=True),
-        "argent": st.column_config.NumberColumn("Argent", help=threshold_help, required=True),
-        "or": st.column_config.NumberColumn("Or", help=threshold_help, required=True),
+        **{level: st.column_config.TextColumn(level.capitalize(), help=threshold_help, required=True,
+                                              alignment="right") for level in LEVELS},
         "required": st.column_config.CheckboxColumn("Obligatoire"),
-        "min_n": st.column_config.NumberColumn("Effectif min.", min_value=1, step=1,
-                                               help="Entier positif ; vide (« aucun ») : pas de minimum."),
+        "min_n": st.column_config.TextColumn("Effectif min.", alignment="right",
+                                             help="Entier positif ; vide (« aucun ») : pas de minimum."),
     },
 )
 left, right = st.columns(2)

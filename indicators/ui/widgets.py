@@ -108,7 +108,8 @@ def _structure_picker(selected: pd.DataFrame) -> str:
         if current in set(selected["code"]) and current not in set(shown["code"]):
             shown = pd.concat([selected[selected["code"] == current], shown])
         if len(found) > MAX_CHOICES:
-            st.caption(f"{len(found)} structures : les {MAX_CHOICES} premières sont proposées, précisez la recherche.")
+            st.caption(f"{format_number_fr(len(found), 0)} structures : les {MAX_CHOICES} premières sont proposées, "
+                       "précisez la recherche.")
     else:
         shown = selected
     codes = shown["code"].tolist() or selected["code"].head(1).tolist()
