@@ -138,11 +138,6 @@ def _text(value) -> str:
     return neutralize_formula(str(value))
 
 
-def _csv_quote(text: str) -> str:
-    """As Python's csv module writes a field (``;`` separator, ``\\n`` line end)."""
-    return '"' + text.replace('"', '""') + '"' if (";" in text or '"' in text or "\n" in text) else text
-
-
 def _float_field(values: np.ndarray) -> pa.Array:
     """:func:`_text` of every float of a column, in Arrow: whole numbers without decimals, others as Python
     writes them with a decimal comma, "" for missing. Arrow writes a float exactly as Python does between
@@ -172,7 +167,7 @@ def csv_field(column: pd.Series) -> pa.Array:
         return csv_quoted(pc.if_else(formula, pc.binary_join_element_wise(
             pa.scalar("'", pa.large_string()), text, pa.scalar("", pa.large_string())), text))
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    texts = pa.array([_csv_quote(_text(u)) for u in uniques] + [""], pa.large_string())
+    texts = csv_quoted(pa.array([_text(u) for u in uniques] + [""], pa.large_string()))
     return texts.take(pa.array(np.where(codes < 0, len(texts) - 1, codes)))
 
 
