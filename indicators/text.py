@@ -90,6 +90,24 @@ def format_value(value, unit: str | None = None, decimals: int = 1, trim: bool =
     return f"{format_number_fr(value, decimals, trim)} {unit or ''}".strip()
 
 
+# Units short enough for a KPI card.
+SHORT_UNITS = {"minutes": "min", "jours ouvrés": "j ouvrés", "jours": "j"}
+
+
+def format_compact(value, unit: str | None) -> str:
+    """For KPI cards: « 20,4 min », « 2,6 j ouvrés », « 85,3 % »."""
+    return format_value(value, SHORT_UNITS.get(unit, unit))
+
+
+def format_change(change, unit: str | None) -> str | None:
+    """A signed change: rates in points (« +1,6 pt »), others in their short unit; none for yes/no."""
+    if _missing(change) or unit == "oui/non":
+        return None
+    sign = "+" if change > 0 else "-" if change < 0 else ""  # ASCII minus: st.metric reads the sign
+    suffix = "pt" if unit and unit.startswith("%") else SHORT_UNITS.get(unit, unit or "")
+    return f"{sign}{format_number_fr(abs(change), 1)} {suffix}".strip()
+
+
 def format_count(count: int, noun: str, plural: str | None = None) -> str:
     """« 1 valeur », « 3 valeurs », « 1 159 valeurs »: the right number, never « valeur(s) »."""
     word = noun if abs(count) < 2 else (plural or noun + "s")

@@ -20,26 +20,11 @@ def today() -> date:
     return date.today()
 
 
-number = text.format_value  # « 85,3 % », « 10 600 », « – »: one French number format for pages and exports
+# The pages' names for indicators.text's formats: « 85,3 % », « 10 600 », « – »; « 20,4 min »; « +1,6 pt ».
+number = text.format_value
+compact = text.format_compact
+delta = text.format_change
 status_text = text.status_word
-
-
-COMPACT_UNITS = {"minutes": "min", "jours ouvrés": "j ouvrés", "jours": "j"}
-
-
-def compact(value, unit: str | None) -> str:
-    """For KPI cards: « 20,4 min », « 2,6 j ouvrés », « 85,3 % »."""
-    return number(value, COMPACT_UNITS.get(unit, unit))
-
-
-def delta(change, unit: str | None) -> str | None:
-    """A signed change: rates in points (« +1,6 pt »), others in their unit; none for yes/no."""
-    if change is None or pd.isna(change) or unit == "oui/non":
-        return None
-    sign = "+" if change > 0 else "-" if change < 0 else ""  # ASCII minus: st.metric reads the sign
-    text = format_number_fr(abs(change), 1)
-    suffix = "pt" if unit and unit.startswith("%") else COMPACT_UNITS.get(unit, unit or "")
-    return f"{sign}{text} {suffix}".strip()
 
 
 def first_run_screen() -> None:
