@@ -30,6 +30,8 @@ def test_numbers_values_and_dates_are_written_one_french_way():
     assert [text.format_value(v) for v in (None, float("nan"), pd.NA)] == ["–", "–", "–"]
     assert text.format_date(date(2025, 1, 31)) == "31/01/2025" and text.format_date(pd.NaT) == "–"
     assert text.format_count(1159, "valeur") == "1\u202f159 valeurs"
+    assert text.format_compact(20.44, "minutes") == "20,4 min" and text.format_change(-1.6, "%") == "-1,6 pt"
+    assert text.format_change(2, "jours") == "+2,0 j" and text.format_change(1, "oui/non") is None
 
 
 def test_codes_have_their_french_words_in_one_place():
