@@ -38,10 +38,12 @@ def build_parser() -> FrenchParser:
 
     imp = with_db(commands.add_parser("import", help="importer des fichiers CSV ou Excel"))
     imp.add_argument("files", nargs="+", type=Path, metavar="FICHIER")
-    imp.add_argument("--replace", action="store_true", help="remplacer les valeurs déjà enregistrées (gardées en historique)")
+    imp.add_argument("--replace", action="store_true",
+                     help="remplacer les valeurs déjà enregistrées (gardées en historique)")
     imp.add_argument("--dry-run", action="store_true", help="tout vérifier sans rien enregistrer")
     imp.add_argument("--echelle-taux", choices=("auto", "0-1", "0-100"), default="auto",
-                     help="échelle des taux du fichier (auto : 0–1 détecté quand tous les taux d'un indicateur sont ≤ 1)")
+                     help="échelle des taux du fichier "
+                          "(auto : 0–1 détecté quand tous les taux d'un indicateur sont ≤ 1)")
 
     status = with_db(commands.add_parser("status", help="niveau de chaque structure sur une fenêtre"))
     status.add_argument("--period", help="fenêtre : 2025, 2025-T2, 2025-03 ou 12m (12 mois jusqu'aux dernières "
@@ -121,7 +123,8 @@ def _usage_problem(args) -> str | None:
         missing = [f for f in args.files if not f.is_file()]
         if missing:
             return "\n".join(f"Fichier introuvable : {f}" if not f.exists() else
-                             f"« {f} » n'est pas un fichier ordinaire (dossier ou périphérique) : indiquez un fichier."
+                             f"« {f} » n'est pas un fichier ordinaire (dossier ou périphérique) : "
+                             "indiquez un fichier."
                              for f in missing)
     if args.command != "export":
         return None
@@ -142,11 +145,17 @@ def _usage_problem(args) -> str | None:
 def _import(con, args) -> int:
     # Every file is checked before any is written, and all are written in one transaction:
     # one refused file means nothing is stored.
+    batch = importer.prepare(con, [importer.Source(Path(path).name, path=Path(path)) for path in args.files],
+                             args.echelle_taux)
     prepared = []
-    for path in args.files:
-        item = importer.check_path(con, path, args.echelle_taux)
+    for item in batch.files:
+        if item.error is not None:
+            raise item.error
         if item.report.outcome == "deja_importe":
             print(item.report.summary())
+        elif item.duplicate_of is not None:
+            print(f"{item.report.filename} : même contenu que « {item.duplicate_of} » : "
+                  "il ne sera importé qu'une fois.")
         else:
             prepared.append(item)
     refused = [p.report for p in prepared if not p.ready]
@@ -156,7 +165,7 @@ def _import(con, args) -> int:
         print("Aucun fichier n'a été importé.", file=sys.stderr)
         return EXIT_REFUSED
     # One transaction for the whole batch: two files that contradict each other store nothing.
-    reports = importer.store_many(con, [(p.staged, p.report) for p in prepared], args.replace, args.dry_run)
+    reports = importer.commit(con, batch, args.replace, args.dry_run)
     for report in reports:
         for warning in report.warnings:
             print(f"Attention : {warning}")
@@ -182,8 +191,7 @@ def _assessment(con, args):
         window = compliance.resolve_window(con, args.period)
     except compliance.WindowError as error:
         return None, str(error)
-    if args.structure and not con.cursor().execute("SELECT count(*) FROM structure WHERE code = ?",
-                                                   [args.structure]).fetchall()[0][0]:
+    if args.structure and not db.query_value(con, "cli_structure_known", [args.structure]):
         return None, f"Structure inconnue : « {args.structure} »."
     return compliance.assess(con, window, args.structure), None
 

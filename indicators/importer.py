@@ -5,7 +5,9 @@ The command line and the Import page both call these functions."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -18,7 +20,7 @@ from indicators import db
 from indicators.layouts import STRUCTURE_ROLES
 from indicators.problems import ImportRefused, Problem
 from indicators.rawtable import check_size
-from indicators.reading import RawTable, clean_stale_scratch, read_table, sha256_of
+from indicators.reading import clean_stale_scratch, read_table, sha256_of
 from indicators.referentiel import REFERENTIEL_DIR, load_default, load_referentiel_file
 from indicators.settings import Limits
 from indicators.staging import Catalog, NewIndicator, Staged, stage
@@ -83,14 +85,51 @@ def _n(count: int) -> str:
 class Prepared:
     """A file read and checked against the rules, before anything is written."""
 
-    raw: RawTable | None
     staged: Staged | None
     report: ImportReport
+    duplicate_of: str | None = None      # an earlier file of the same batch has this content
+    error: Exception | None = None       # reading it raised an unexpected error
 
     @property
     def ready(self) -> bool:
         """Checked without a problem: can be stored."""
-        return self.staged is not None and self.staged.rows is not None
+        return self.error is None and self.staged is not None and self.staged.rows is not None
+
+    @property
+    def offered(self) -> bool:
+        """New content: neither imported already nor a repeat of an earlier file of the batch."""
+        return self.report.outcome != "deja_importe" and self.duplicate_of is None
+
+
+@dataclass
+class Source:
+    """One file to import: its content, or a path whose size is judged before it is read. ``sha256`` is given
+    when the caller already knows it (the page keeps it per uploaded file)."""
+
+    name: str
+    content: bytes | None = None
+    path: Path | None = None
+    sha256: str | None = None
+
+
+@dataclass
+class Batch:
+    """Every file of one upload or one command, checked; stored together by :func:`commit`, all or none."""
+
+    files: list[Prepared]
+
+    @property
+    def offered(self) -> list[Prepared]:
+        return [f for f in self.files if f.offered]
+
+    @property
+    def ready(self) -> list[Prepared]:
+        return [f for f in self.offered if f.ready]
+
+    @property
+    def blocked(self) -> bool:
+        """Some new file cannot be stored: the batch waits until it is corrected or removed."""
+        return len(self.ready) < len(self.offered)
 
 
 def catalog_of(con: duckdb.DuckDBPyConnection) -> Catalog:
@@ -105,9 +144,9 @@ def catalog_of(con: duckdb.DuckDBPyConnection) -> Catalog:
     return Catalog(referentiel, extra)
 
 
-def prepare(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_scale: str = "auto",
-            sha256: str | None = None) -> Prepared:
-    """Read and validate a file without writing anything (the preview of the Import page)."""
+def _prepare_content(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_scale: str = "auto",
+                     sha256: str | None = None) -> Prepared:
+    """Read and validate a file without writing anything."""
     digest = sha256 if sha256 is not None else sha256_of(content)
     report = ImportReport(filename, digest, "refuse")
     catalog = catalog_of(con)
@@ -115,7 +154,7 @@ def prepare(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_
         raw = read_table(content, filename, catalog.referentiel, Limits.current())
     except ImportRefused as refused:
         report.problems = refused.problems
-        return Prepared(None, None, report)
+        return Prepared(None, report)
     report.kind, report.layout, report.layout_label = raw.match.spec.kind, raw.match.spec.name, raw.match.spec.label
     report.encoding, report.delimiter, report.sheet = raw.encoding, raw.delimiter_name, raw.sheet
     report.size = raw.size
@@ -124,7 +163,7 @@ def prepare(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_
     if staged.rows is not None:
         report.outcome = "simulation"
         report.preview = staged.rows.slice(0, 50)
-    return Prepared(raw, staged, report)
+    return Prepared(staged, report)
 
 
 def _size_in_force(con: duckdb.DuckDBPyConnection, size: int) -> bool:
@@ -143,20 +182,20 @@ def _clean_scratch_once() -> int:
     return clean_stale_scratch()
 
 
-def check(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_scale: str = "auto") -> Prepared:
+def _check(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_scale: str = "auto") -> Prepared:
     """A file's content, read and validated, or « déjà importé » when the same content is in force."""
     _clean_scratch_once()
     if _size_in_force(con, len(content)):
         digest = sha256_of(content)
         previous = find_active_import(con, digest)
         if previous is not None:
-            return Prepared(None, None, ImportReport(filename, digest, "deja_importe", previous_import=previous))
-        return prepare(con, content, filename, rate_scale, digest)
+            return Prepared(None, ImportReport(filename, digest, "deja_importe", previous_import=previous))
+        return _prepare_content(con, content, filename, rate_scale, digest)
     # No import in force has this size, so the content is new: hash it (hashlib releases the GIL)
     # on the other core while the file is parsed.
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(sha256_of, content)
-        prepared = prepare(con, content, filename, rate_scale, sha256="")
+        prepared = _prepare_content(con, content, filename, rate_scale, sha256="")
         prepared.report.sha256 = digest.result()
     return prepared
 
@@ -164,28 +203,92 @@ def check(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_sc
 def import_bytes(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, replace: bool = False,
                  dry_run: bool = False, who: str | None = None, rate_scale: str = "auto") -> ImportReport:
     """Import one file's content: everything or nothing. ``filename`` is metadata, never opened."""
-    prepared = check(con, content, filename, rate_scale)
-    if not prepared.ready:
-        return prepared.report
-    return store(con, prepared.staged, prepared.report, replace=replace, dry_run=dry_run, who=who)
+    return _import_one(con, Source(filename, content=content), replace, dry_run, who, rate_scale)
 
 
-def check_path(con: duckdb.DuckDBPyConnection, path: Path, rate_scale: str = "auto") -> Prepared:
-    """``check`` for a file on disk: its size is judged before it is read, so a 2 GB file costs nothing."""
+def _check_path(con: duckdb.DuckDBPyConnection, path: Path, rate_scale: str = "auto") -> Prepared:
+    """``_check`` for a file on disk: its size is judged before it is read, so a 2 GB file costs nothing."""
     path = Path(path)
     try:
         check_size(path.stat().st_size, path.name, Limits.current())
     except ImportRefused as refused:
-        return Prepared(None, None, ImportReport(path.name, "", "refuse", problems=refused.problems))
-    return check(con, path.read_bytes(), path.name, rate_scale)
+        return Prepared(None, ImportReport(path.name, "", "refuse", problems=refused.problems))
+    return _check(con, path.read_bytes(), path.name, rate_scale)
 
 
 def import_path(con: duckdb.DuckDBPyConnection, path: Path, replace: bool = False, dry_run: bool = False,
                 who: str | None = None, rate_scale: str = "auto") -> ImportReport:
-    prepared = check_path(con, path, rate_scale)
+    return _import_one(con, Source(Path(path).name, path=Path(path)), replace, dry_run, who, rate_scale)
+
+
+def _import_one(con: duckdb.DuckDBPyConnection, source: Source, replace: bool, dry_run: bool, who: str | None,
+                rate_scale: str) -> ImportReport:
+    batch = prepare(con, [source], rate_scale)
+    prepared = batch.files[0]
+    if prepared.error is not None:
+        raise prepared.error
     if not prepared.ready:
         return prepared.report
-    return store(con, prepared.staged, prepared.report, replace=replace, dry_run=dry_run, who=who)
+    return commit(con, batch, replace, dry_run, who)[0]
+
+
+def prepare(con: duckdb.DuckDBPyConnection, sources: list[Source], rate_scale: str = "auto",
+            cache: dict | None = None,
+            reading: Callable[[str], AbstractContextManager] | None = None) -> Batch:
+    """Read and check every file of a batch without writing anything: each one ready, refused with its
+    problems, already imported (its import n°), or the same content as an earlier file of the batch.
+
+    ``cache`` (content digest, rate scale) → Prepared spares a page re-reading a file at each rerun; the
+    caller empties it when the database changes. ``reading(name)`` wraps the reading of each file (a
+    spinner)."""
+    files, seen = [], {}
+    for source in sources:
+        if source.sha256 in seen:
+            files.append(Prepared(None, ImportReport(source.name, source.sha256, "refuse"),
+                                  duplicate_of=seen[source.sha256]))
+            continue
+        try:
+            with (reading or _quietly)(source.name):
+                prepared = _prepare_source(con, source, rate_scale, cache)
+        except Exception as error:  # the caller tells the user; the other files are still checked
+            prepared = Prepared(None, ImportReport(source.name, source.sha256 or "", "refuse"), error=error)
+        digest = prepared.report.sha256
+        if digest and digest in seen:
+            prepared.duplicate_of = seen[digest]
+        elif digest:
+            seen[digest] = source.name
+        files.append(prepared)
+    return Batch(files)
+
+
+def _quietly(name: str) -> AbstractContextManager:
+    return nullcontext()
+
+
+def _prepare_source(con: duckdb.DuckDBPyConnection, source: Source, rate_scale: str,
+                    cache: dict | None) -> Prepared:
+    if source.path is not None:
+        return _check_path(con, source.path, rate_scale)
+    if source.sha256 is None:
+        return _check(con, source.content, source.name, rate_scale)
+    previous = find_active_import(con, source.sha256)
+    if previous is not None:
+        return Prepared(None, ImportReport(source.name, source.sha256, "deja_importe", previous_import=previous))
+    key = (source.sha256, rate_scale)
+    if cache is not None and key in cache:
+        return cache[key]
+    _clean_scratch_once()
+    prepared = _prepare_content(con, source.content, source.name, rate_scale, source.sha256)
+    if cache is not None:
+        cache[key] = prepared
+    return prepared
+
+
+def commit(con: duckdb.DuckDBPyConnection, batch: Batch, replace: bool = False, dry_run: bool = False,
+           who: str | None = None) -> list[ImportReport]:
+    """Store the ready files of a batch in one transaction: all land, each with its own import number, or
+    none (see :func:`store_many`)."""
+    return store_many(con, [(f.staged, f.report) for f in batch.ready], replace, dry_run, who)
 
 
 def store(con: duckdb.DuckDBPyConnection, staged: Staged, report: ImportReport, replace: bool = False,

@@ -8,11 +8,11 @@ import io
 import pytest
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import app_test as app_test_module
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from conftest import CANONICAL_HEADER, PROJECT, count
 from indicators import db
+from indicators.export import CSV_LINE_END
+from indicators.import_files import problems_csv, template_csv, template_xlsx
 
 APP = str(PROJECT / "app.py")
 PAGE = "pages/import_fichiers.py"
@@ -33,26 +33,6 @@ BAD = csv_bytes([
     "S1;Accueil Lyon;CAF;satisfaction_globale;31/02/2025;2025-03-31;80;;;",
     "S2;Accueil Caen;CAF;decroche;2025-01-01;2025-01-31;=1+1;;;",
 ], "utf-8-sig")
-
-
-class RecordingStorage(MemoryMediaFileStorage):
-    """The in-memory media storage of AppTest, kept reachable so that downloads can be read back."""
-
-    last: "RecordingStorage | None" = None
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        RecordingStorage.last = self
-
-
-@pytest.fixture
-def media(monkeypatch):
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
-
-    def content(button) -> bytes:
-        return RecordingStorage.last.get_file(button.proto.url.rsplit("/", 1)[-1]).content
-
-    return content
 
 
 def open_page() -> AppTest:
@@ -104,13 +84,14 @@ def test_empty_database_shows_the_page_without_history(db_path):
     assert not [b for b in at.button if b.label.startswith("Importer")]
 
 
-def test_template_downloads_are_the_canonical_layout(db_path, media):
+def test_template_downloads_are_the_canonical_layout(db_path):
     at = open_page()
     csv_button, xlsx_button = at.download_button[0], at.download_button[1]
     assert (csv_button.label, xlsx_button.label) == ("Modèle vide (CSV)", "Modèle vide (Excel)")
-    assert csv_button.proto.ignore_rerun and xlsx_button.proto.ignore_rerun
-    assert media(csv_button) == ("\ufeff" + CANONICAL_HEADER + "\r\n").encode("utf-8")
-    sheet = load_workbook(io.BytesIO(media(xlsx_button))).active
+    assert "UTF-8 avec BOM" in csv_button.help and "en-tête en gras" in xlsx_button.help
+    # The bytes the buttons offer, from the function the page calls; one CSV line ending for every export.
+    assert template_csv() == ("\ufeff" + CANONICAL_HEADER + CSV_LINE_END).encode("utf-8")
+    sheet = load_workbook(io.BytesIO(template_xlsx())).active
     assert [c.value for c in sheet[1]] == CANONICAL_HEADER.split(";")
     assert all(c.font.bold for c in sheet[1]) and sheet.freeze_panes == "A2"
 
@@ -142,7 +123,7 @@ def test_good_windows_1252_file_is_previewed_then_imported(db_path):
     assert list(history["layout"]) == ["format long canonique"]
 
 
-def test_bad_file_lists_every_problem_in_french_and_cannot_be_imported(db_path, media):
+def test_bad_file_lists_every_problem_in_french_and_cannot_be_imported(db_path):
     at = upload(open_page(), ("mauvais.csv", BAD))
     assert any("3 problème(s)" in e for e in at.error.values), at.error.values
     problems = problems_table(at)
@@ -158,7 +139,7 @@ def test_bad_file_lists_every_problem_in_french_and_cannot_be_imported(db_path, 
     assert button(at, "Importer").disabled
     report = [b for b in at.download_button if b.label == "Télécharger le rapport (CSV)"]
     assert len(report) == 1
-    text = media(report[0]).decode("utf-8")
+    text = problems_csv(problems).decode("utf-8")  # the report's bytes, from the table the page shows
     assert text.startswith("\ufefffichier;feuille;ligne;colonne;valeur trouvée;problème;attendu")
     assert "'=1+1" in text and ";=1+1" not in text
     con = db.connect(db_path)

@@ -1,0 +1,113 @@
+"""What the Import page offers around a file: its cleaned name, the empty templates and the problems report.
+
+The page only lays these out; the command line and tests reach the same bytes."""
+
+from __future__ import annotations
+
+import io
+import re
+from functools import lru_cache
+
+import pandas as pd
+import pyarrow as pa
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from indicators.export import template_table
+from indicators.problems import Problem
+from indicators.reports import csv_bytes
+from indicators.text import format_number_fr
+
+# The message comes before what was expected: the table stays readable where it is narrow.
+PROBLEM_COLUMNS = {"file": "fichier", "sheet": "feuille", "line": "ligne", "column": "colonne",
+                   "value": "valeur trouvée", "message": "problème", "expected": "attendu"}
+TEMPLATE_SHEET = "valeurs"
+
+
+def display_name(name: str) -> str:
+    """The uploaded name is metadata: its last component, without control characters, bounded."""
+    name = re.split(r"[\\/]", name or "")[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return name[-200:] or "fichier sans nom"
+
+
+def safe_stem(name: str) -> str:
+    """A file name's stem fit for a download name: letters, digits, dots and dashes only."""
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return re.sub(r"[^\w.-]+", "_", stem).strip("._")[:80] or "fichier"
+
+
+@lru_cache(maxsize=1)
+def template_csv() -> bytes:
+    """The empty canonical long layout, written by the one CSV writer."""
+    return csv_bytes(pd.DataFrame(columns=template_table().column_names))
+
+
+@lru_cache(maxsize=1)
+def template_xlsx() -> bytes:
+    """The empty canonical long layout as a workbook: one sheet, bold frozen header."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = TEMPLATE_SHEET
+    names = template_table().column_names
+    sheet.append(names)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for cell, name in zip(sheet[1], names):
+        sheet.column_dimensions[cell.column_letter].width = max(14, len(name) + 4)
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def problems_frame(problems: list[Problem]) -> pd.DataFrame:
+    """The validation report as a table with French headers, texts empty rather than missing."""
+    frame = pd.DataFrame([p.as_dict() for p in problems], columns=[*PROBLEM_COLUMNS, "rule"])
+    frame = frame[list(PROBLEM_COLUMNS)].rename(columns=PROBLEM_COLUMNS)
+    text = [c for c in frame.columns if c != "ligne"]
+    frame[text] = frame[text].astype(object).where(frame[text].notna(), "")
+    frame["ligne"] = frame["ligne"].astype("Int64")
+    return frame
+
+
+def problems_csv(frame: pd.DataFrame) -> bytes:
+    """The validation report for a spreadsheet, by the one CSV writer: no cell a spreadsheet would run."""
+    return csv_bytes(frame.astype({c: "string" for c in frame.columns if c != "ligne"}))
+
+
+# The preview's columns, in French: numbers as French text, dates as dates.
+PREVIEW_LABELS = {
+    "structure_code": "Code structure", "indicator_code": "Indicateur", "value": "Valeur",
+    "numerator": "Numérateur", "denominator": "Dénominateur", "sample_size": "Effectif",
+    "expected_value": "Valeur attendue", "source_line": "Ligne", "code": "Code", "name": "Nom",
+    "network": "Réseau", "typologie": "Typologie", "departement": "Département", "region": "Région",
+    "parent_code": "Structure parente", "label_level": "Niveau de label",
+}
+PREVIEW_NUMBERS = ("value", "numerator", "denominator", "sample_size", "expected_value")
+PREVIEW_DATES = {"period_start": "Début de période", "period_end": "Fin de période",
+                 "label_awarded_on": "Label attribué le"}
+_ALWAYS_SHOWN = ("source_line", "structure_code", "indicator_code", "value", "code")
+
+
+def french_number(value) -> str:
+    """A stored number as the user wrote it, in French: 85.3 → « 85,3 », 1000 → « 1 000 », empty → «  »."""
+    if value is None or pd.isna(value):
+        return ""
+    text = format_number_fr(value, 9)
+    return text.rstrip("0").rstrip(",") if "," in text else text
+
+
+def preview_frame(preview: pa.Table) -> pd.DataFrame:
+    """The first rows a file would store, in file order, without empty optional columns, numbers in French."""
+    frame = preview.to_pandas()
+    if "source_line" in frame:
+        frame = frame.sort_values("source_line", kind="stable")
+    keep = [c for c in frame.columns if c in _ALWAYS_SHOWN or frame[c].notna().any()]
+    if "source_line" in keep:
+        keep = ["source_line", *[c for c in keep if c != "source_line"]]
+    frame = frame[keep].copy()
+    for name in PREVIEW_NUMBERS:
+        if name in frame:
+            frame[name] = frame[name].map(french_number)
+    return frame
