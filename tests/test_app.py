@@ -11,10 +11,10 @@ from streamlit.testing.v1 import AppTest
 from helpers import PROJECT, canonical, count
 from indicators import db
 from indicators.demo import load_demo
+from indicators.ui import frame
 
 APP = str(PROJECT / "app.py")
-PAGES = ["pages/mon_service.py", "pages/comparaison.py", "pages/import_fichiers.py", "pages/donnees.py",
-         "pages/referentiel.py"]
+PAGES = [script for pages in frame.SECTIONS.values() for script, _, _ in pages]
 
 
 def open_page(page: str | None = None) -> AppTest:
