@@ -7,8 +7,6 @@ import re
 import unicodedata
 from datetime import date, datetime
 
-import pandas as pd
-
 _UNIT_IN_PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 # Characters that turn a cell into a formula in Excel or LibreOffice (OWASP CSV injection).
@@ -48,8 +46,13 @@ def unneutralize_formula(text: str | None) -> str | None:
 
 
 def _missing(value) -> bool:
-    """None, NaN, NaT or pandas' NA."""
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+    """None, NaN, NaT or pandas' NA, told without importing pandas (the workbook reader runs without it)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # only NaN and NaT differ from themselves
+    except TypeError:  # pandas' NA: its comparison has no truth value
+        return True
 
 
 def format_number_fr(value: float | int | None, decimals: int = 1, trim: bool = False) -> str:
