@@ -16,7 +16,8 @@ from openpyxl.styles import Font
 from indicators.export import template_table
 from indicators.problems import Problem
 from indicators.reports import csv_bytes
-from indicators.text import format_number_fr
+from indicators.importer import STATUS_IMPORTED, ImportReport, Prepared
+from indicators.text import IMPORT_STATUS_WORDS, format_number_fr, layout_label, markdown_literal
 
 # The message comes before what was expected: the table stays readable where it is narrow.
 PROBLEM_COLUMNS = {"file": "fichier", "sheet": "feuille", "line": "ligne", "column": "colonne",
@@ -111,3 +112,52 @@ def preview_frame(preview: pa.Table) -> pd.DataFrame:
         if name in frame:
             frame[name] = frame[name].map(french_number)
     return frame
+
+
+def file_facts(report: ImportReport) -> str | None:
+    """What was recognised in a file, as one Markdown line: layout, encoding, delimiter, sheet, rows read."""
+    if not report.layout_label:
+        return None
+    facts = [f"**Mise en page détectée** : {report.layout_label}"]
+    if report.encoding:
+        facts.append(f"**Encodage** : {report.encoding}")
+    if report.delimiter:
+        facts.append(f"**Séparateur** : {report.delimiter}")
+    if report.sheet:
+        facts.append(f"**Feuille** : {markdown_literal(report.sheet)}")
+    facts.append(f"**Lignes lues** : {format_number_fr(report.rows_read, 0)}")
+    return " · ".join(facts)
+
+
+def not_offered_notice(prepared: Prepared) -> str | None:
+    """Why a file of the batch is not offered for import (Markdown), or None when it is new."""
+    if prepared.duplicate_of is not None:
+        return f"Même contenu que « {markdown_literal(prepared.duplicate_of)} » : il ne sera importé qu'une fois."
+    if prepared.report.outcome == "deja_importe":
+        return (f"Fichier déjà importé (import n°{prepared.report.previous_import}) : il n'est pas proposé à "
+                "nouveau. Pour le réimporter, annulez d'abord cet import dans l'historique ci-dessous.")
+    return None
+
+
+HISTORY_COLUMNS = ("id", "created_at", "filename", "layout", "status", "rows_added", "rows_replaced",
+                   "rows_unchanged", "structures_added", "structures_updated", "created_by")
+HISTORY_COUNTS = {"rows_added": "Ajoutées", "rows_replaced": "Remplacées", "rows_unchanged": "Inchangées",
+                  "structures_added": "Structures créées", "structures_updated": "Structures mises à jour"}
+
+
+def history_frame(imports: pd.DataFrame) -> pd.DataFrame:
+    """The import history as shown: French words for states and layouts, every count as French text
+    (« 61 607 », whatever the browser's language)."""
+    shown = imports[list(HISTORY_COLUMNS)].copy()
+    shown["status"] = shown["status"].map(lambda s: IMPORT_STATUS_WORDS.get(s, s))
+    shown["layout"] = shown["layout"].map(layout_label)
+    for name in HISTORY_COUNTS:
+        shown[name] = shown[name].map(lambda n: format_number_fr(n, 0))
+    return shown
+
+
+def undo_choices(imports: pd.DataFrame) -> dict[int, tuple[str, str]]:
+    """The imports in force, which can be undone: number → (file name, its line in the list)."""
+    active = imports[imports["status"] == STATUS_IMPORTED]
+    return {int(number): (name, f"n°{number} – {name} ({at:%d/%m/%Y %H:%M})")
+            for number, name, at in zip(active["id"], active["filename"], active["created_at"])}

@@ -291,6 +291,11 @@ def commit(con: duckdb.DuckDBPyConnection, batch: Batch, replace: bool = False, 
     return store_many(con, [(f.staged, f.report) for f in batch.ready], replace, dry_run, who)
 
 
+def all_stored(reports: list[ImportReport]) -> bool:
+    """Every file of a commit landed (or was already there): nothing was refused."""
+    return all(r.outcome in (STATUS_IMPORTED, "deja_importe") for r in reports)
+
+
 def store(con: duckdb.DuckDBPyConnection, staged: Staged, report: ImportReport, replace: bool = False,
           dry_run: bool = False, who: str | None = None) -> ImportReport:
     """Write checked rows in one transaction (rolled back for a dry run or on any problem).

@@ -8,10 +8,11 @@ from __future__ import annotations
 import streamlit as st
 
 from indicators import importer
-from indicators.import_files import (PREVIEW_DATES, PREVIEW_LABELS, PREVIEW_NUMBERS, display_name, preview_frame,
-                                     problems_csv, problems_frame, safe_stem, template_csv, template_xlsx)
+from indicators.import_files import (HISTORY_COUNTS, PREVIEW_DATES, PREVIEW_LABELS, PREVIEW_NUMBERS, display_name,
+                                     file_facts, history_frame, not_offered_notice, preview_frame, problems_csv,
+                                     problems_frame, safe_stem, template_csv, template_xlsx, undo_choices)
 from indicators.problems import Problem
-from indicators.text import IMPORT_STATUS_WORDS, format_number_fr, layout_label, markdown_literal
+from indicators.text import format_number_fr, markdown_literal
 from indicators.ui import access, frame
 
 frame.require()
@@ -22,8 +23,6 @@ REPLACE_LABEL = "Remplacer les valeurs déjà enregistrées (les anciennes sont 
 # Widths that keep the report readable where it is narrow.
 PROBLEM_WIDTHS = {"fichier": 110, "feuille": 70, "colonne": 110, "valeur trouvée": 110, "problème": 380,
                   "attendu": 300}
-HISTORY_COUNTS = (("rows_added", "Ajoutées"), ("rows_replaced", "Remplacées"), ("rows_unchanged", "Inchangées"),
-                  ("structures_added", "Structures créées"), ("structures_updated", "Structures mises à jour"))
 UNEXPECTED = ("Une erreur inattendue est survenue{what}. Rien n'a été enregistré. Réessayez ; si le problème "
               "persiste, transmettez le fichier à l'administrateur du tableau de bord.")
 
@@ -56,17 +55,15 @@ def read_uploads(files) -> importer.Batch:
     version = access.data_version()
     if state.get("import_version") != version:
         state.import_prepared, state.import_version = {}, version
-    for file in files:
-        if file.file_id not in state.import_digests:
-            state.import_digests[file.file_id] = importer.sha256_of(file.getvalue())
-    sources = [importer.Source(display_name(file.name), file.getvalue(), sha256=state.import_digests[file.file_id])
-               for file in files]
+    state.import_digests = {f.file_id: state.import_digests.get(f.file_id) or importer.sha256_of(f.getvalue())
+                            for f in files}
+    sources = [importer.Source(display_name(f.name), f.getvalue(), sha256=state.import_digests[f.file_id])
+               for f in files]
     batch = importer.prepare(access.connection(), sources, state.get("import_rate_scale", "auto"),
                              cache=state.import_prepared,
                              reading=lambda name: st.spinner(f"Lecture et vérification de « {name} »…"))
     live = {source.sha256 for source in sources}
     state.import_prepared = {key: kept for key, kept in state.import_prepared.items() if key[0] in live}
-    state.import_digests = {f.file_id: state.import_digests[f.file_id] for f in files}
     return batch
 
 
@@ -74,27 +71,14 @@ def describe_upload(upload: importer.Prepared, single: bool) -> None:
     report = upload.report
     with st.container(border=True):
         st.markdown(f"#### :material/description: {markdown_literal(report.filename)}")
-        if upload.duplicate_of is not None:
-            first = markdown_literal(upload.duplicate_of)
-            st.info(f"Même contenu que « {first} » : il ne sera importé qu'une fois.")
-            return
-        if report.outcome == "deja_importe":
-            st.info(f"Fichier déjà importé (import n°{report.previous_import}) : il n'est pas proposé à nouveau. "
-                    "Pour le réimporter, annulez d'abord cet import dans l'historique ci-dessous.")
+        if not upload.offered:
+            st.info(not_offered_notice(upload))
             return
         if upload.error is not None:
             st.error(UNEXPECTED.format(what=" pendant la lecture de ce fichier"))
             return
-        if report.layout_label:
-            facts = [f"**Mise en page détectée** : {report.layout_label}"]
-            if report.encoding:
-                facts.append(f"**Encodage** : {report.encoding}")
-            if report.delimiter:
-                facts.append(f"**Séparateur** : {report.delimiter}")
-            if report.sheet:
-                facts.append(f"**Feuille** : {markdown_literal(report.sheet)}")
-            facts.append(f"**Lignes lues** : {format_number_fr(report.rows_read, 0)}")
-            st.markdown(" · ".join(facts))
+        if file_facts(report):
+            st.markdown(file_facts(report))
         for warning in report.warnings:
             st.warning(markdown_literal(warning), icon=":material/warning:")
         if report.problems:
@@ -119,7 +103,7 @@ def run_import(batch: importer.Batch, replace: bool) -> list[importer.ImportRepo
                 st.write(f"« {name} » : {rows} ligne(s) vérifiée(s).")
             st.write("Écriture dans la base, en une seule transaction (tous les fichiers ou aucun)…")
             results = importer.commit(access.connection(), batch, replace=replace)
-            if all(r.outcome in (importer.STATUS_IMPORTED, "deja_importe") for r in results):
+            if importer.all_stored(results):
                 status.update(label="Import terminé", state="complete", expanded=False)
             else:
                 st.write("Refusé : la base est restée telle qu'elle était.")
@@ -155,57 +139,42 @@ def show_history() -> None:
     if imports.empty:
         st.caption("Aucun import pour l'instant.")
         return
-    shown = imports[["id", "created_at", "filename", "layout", "status", "rows_added", "rows_replaced",
-                     "rows_unchanged", "structures_added", "structures_updated", "created_by"]].copy()
-    shown["status"] = shown["status"].map(lambda s: IMPORT_STATUS_WORDS.get(s, s))
-    shown["layout"] = shown["layout"].map(layout_label)
-    counts = dict(HISTORY_COUNTS)
-    for name in counts:  # French digits, « 61 607 », whatever the browser's language
-        shown[name] = shown[name].map(lambda n: format_number_fr(n, 0))
+    shown = history_frame(imports)
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "id": st.column_config.NumberColumn("N°", format="%d"),
         "created_at": st.column_config.DatetimeColumn("Date", format="DD/MM/YYYY HH:mm"),
         "filename": "Fichier", "layout": "Mise en page", "status": "État", "created_by": "Par",
-        **{name: st.column_config.TextColumn(label, alignment="right") for name, label in counts.items()},
+        **{name: st.column_config.TextColumn(label, alignment="right") for name, label in HISTORY_COUNTS.items()},
     })
 
-    active = imports[imports["status"] == importer.STATUS_IMPORTED]
-    if active.empty:
+    choices = undo_choices(imports)
+    if not choices:
         st.caption("Aucun import en vigueur à annuler.")
         return
-    names = dict(zip(active["id"].astype(int), active["filename"]))
-    dates = dict(zip(active["id"].astype(int), active["created_at"]))
     pick, act, _ = st.columns([3, 1, 1], vertical_alignment="bottom")
-    choice = pick.selectbox("Import à annuler", list(names),
-                            format_func=lambda i: f"n°{i} – {names[i]} ({dates[i]:%d/%m/%Y %H:%M})")
+    choice = pick.selectbox("Import à annuler", list(choices), format_func=lambda number: choices[number][1])
     if act.button("Annuler l'import", icon=":material/undo:", width="stretch"):
         state.undo_pending = choice
     if state.get("undo_pending") != choice:
         return
-    st.warning(f"Annuler l'import n°{choice} (« {markdown_literal(names[choice])} ») ? "
-               "Ses valeurs seront retirées de la base ; "
-               "les valeurs et structures qu'il avait remplacées seront rétablies.")
+    st.warning(f"Annuler l'import n°{choice} (« {markdown_literal(choices[choice][0])} ») ? Ses valeurs seront "
+               "retirées de la base ; les valeurs et structures qu'il avait remplacées seront rétablies.")
     left, right, _ = st.columns([1, 1, 3])
     confirmed = left.button("Confirmer l'annulation", type="primary", width="stretch")
     kept = right.button("Ne pas annuler", width="stretch")
-    done = None
-    if confirmed:
+    if confirmed or kept:
         state.pop("undo_pending", None)
+    if confirmed:
         try:
-            done = importer.undo(access.connection(), choice)
+            state.undo_message = importer.undo(access.connection(), choice)
         except importer.UndoRefused as refused:
             st.error(str(refused))
         except Exception:
             st.error(UNEXPECTED.format(what=" pendant l'annulation"))
-    if kept:
-        state.pop("undo_pending", None)
-    if done or kept:
-        if done:
-            state.undo_message = done
+    if kept or state.get("undo_message"):
         st.rerun()
 
 
-# ---------------------------------------------------------------------------------------------- page
 st.title("Import")
 st.markdown(
     "Déposez les exports de vos indicateurs : **CSV** (séparateur `;`, `,` ou tabulation ; UTF-8 ou "
@@ -256,7 +225,7 @@ if files:
                         icon=":material/upload:")
     if clicked:
         results = run_import(batch, replace)
-        if results is not None and all(r.outcome in (importer.STATUS_IMPORTED, "deja_importe") for r in results):
+        if results is not None and importer.all_stored(results):
             state.import_results = [(r.outcome, r.summary()) for r in results]
             state.import_uploader += 1
             state.import_prepared = {}
