@@ -602,31 +602,22 @@ def _indicator_block(
 
 
 def load_demo(con, n_structures: int = 300, seed: int = 42, today: datetime.date | None = None) -> list:
-    """Store the demo data through the importer's own store: two imports in the history, undoable."""
+    """Store the demo data through the importer's public prepare_table and commit: two imports in the
+    history, undoable, stored together or not at all."""
     import pyarrow as pa
 
-    from indicators.importer import ImportReport, store
-    from indicators.reading import sha256_of
-    from indicators.staging import Staged
+    from indicators import importer
 
     today = today or datetime.date.today()
     structures, observations = generate_demo(n_structures, seed, today)
     tag = f"demo:{n_structures}:{seed}:{today.isoformat()}"
-    register = structures.rename(columns={}).assign(source_line=range(2, len(structures) + 2))
-    register_table = pa.Table.from_pandas(register, preserve_index=False)
+    register = structures.assign(source_line=range(2, len(structures) + 2))
     values = observations.assign(expected_value=float("nan"), source_line=range(2, len(observations) + 2))[
-        ["structure_code", "indicator_code", "period_start", "period_end", "value", "numerator", "denominator",
-         "sample_size", "expected_value", "source_line"]]
+        list(importer.TYPED_COLUMNS["observations"])]
     named = pa.Table.from_pandas(structures[["code", "name", "network", "typologie"]], preserve_index=False)
-    reports = []
-    for kind, table, name in (
-        ("structures", register_table, "démonstration – structures"),
-        ("observations", pa.Table.from_pandas(values, preserve_index=False), "démonstration – valeurs"),
-    ):
-        report = ImportReport(name, sha256_of(f"{tag}:{kind}".encode()), "simulation", kind=kind,
-                              layout="demonstration", layout_label="données de démonstration",
-                              rows_read=table.num_rows)
-        staged = Staged(kind, table, [], structure_columns=tuple(c for c in STRUCTURE_COLUMNS if c != "code"),
-                        structures=named)
-        reports.append(store(con, staged, report))
-    return reports
+    files = [importer.prepare_table(name, kind, pa.Table.from_pandas(frame, preserve_index=False), f"{tag}:{kind}",
+                                    "demonstration", "données de démonstration", structures=named)
+             for kind, frame, name in (("structures", register, "démonstration – structures"),
+                                       ("observations", values, "démonstration – valeurs"))]
+    refused = [f.report for f in files if not f.ready]
+    return refused or importer.commit(con, importer.Batch(files))

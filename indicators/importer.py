@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from indicators import db
 from indicators.layouts import STRUCTURE_ROLES
@@ -23,7 +24,7 @@ from indicators.rawtable import check_size
 from indicators.reading import clean_stale_scratch, read_table, sha256_of
 from indicators.referentiel import REFERENTIEL_DIR, load_default, load_referentiel_file
 from indicators.settings import Limits
-from indicators.staging import Catalog, NewIndicator, Staged, stage
+from indicators.staging import MAX_PROBLEMS_PER_RULE, Catalog, NewIndicator, Staged, stage
 from indicators.text import format_number_fr
 
 STATUS_IMPORTED = "importe"
@@ -289,6 +290,55 @@ def commit(con: duckdb.DuckDBPyConnection, batch: Batch, replace: bool = False, 
     """Store the ready files of a batch in one transaction: all land, each with its own import number, or
     none (see :func:`store_many`)."""
     return store_many(con, [(f.staged, f.report) for f in batch.ready], replace, dry_run, who)
+
+
+# An already-typed table (the demo's) has the columns a checked file would have, of these kinds.
+def _TEXT(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+_DAY, _NUMBER, _LINE = pa.types.is_date32, pa.types.is_floating, pa.types.is_integer
+TYPED_COLUMNS = {
+    "observations": {"structure_code": _TEXT, "indicator_code": _TEXT, "period_start": _DAY, "period_end": _DAY,
+                     "value": _NUMBER, "numerator": _NUMBER, "denominator": _NUMBER, "sample_size": _NUMBER,
+                     "expected_value": _NUMBER, "source_line": _LINE},
+    "structures": {"code": _TEXT, "source_line": _LINE},
+}
+
+
+def prepare_table(name: str, kind: str, rows: pa.Table, content_key: str, layout: str, layout_label: str,
+                  structures: pa.Table | None = None) -> Prepared:
+    """An already-typed table (generated, not read from a file), checked like a file's rows before
+    :func:`commit` stores it: the columns and types a checked file has, a code on every row, counts positive
+    and a numerator within its denominator. ``content_key`` names the content (its digest marks the import)."""
+    report = ImportReport(name, sha256_of(content_key.encode()), "refuse", kind=kind, layout=layout,
+                          layout_label=layout_label, rows_read=rows.num_rows)
+    report.problems = _typed_problems(name, kind, rows)
+    if report.problems:
+        return Prepared(None, report)
+    columns = tuple(c for c in STRUCTURE_ROLES if c in rows.column_names and c != "code")
+    report.outcome = "simulation"
+    return Prepared(Staged(kind, rows, [], structure_columns=columns, structures=structures,
+                           rows_read=rows.num_rows), report)
+
+
+def _typed_problems(name: str, kind: str, rows: pa.Table) -> list[Problem]:
+    expected = TYPED_COLUMNS[kind]
+    wrong = [c for c, of_kind in expected.items()
+             if c not in rows.column_names or not of_kind(rows.schema.field(c).type)]
+    if wrong:
+        return [Problem("mise_en_page_reconnue", name, detail="Colonnes absentes ou d'un autre type : "
+                        + ", ".join(wrong) + ".")]
+    code = "structure_code" if kind == "observations" else "code"
+    checks = [("code_structure_present", pc.is_null(rows[code]))]
+    if kind == "observations":
+        checks += [("comptage_positif", pc.less(rows[c], 0)) for c in ("numerator", "denominator", "sample_size")]
+        checks.append(("numerateur_inferieur_au_denominateur", pc.greater(rows["numerator"], rows["denominator"])))
+    problems = []
+    for rule, failing in checks:
+        lines = rows["source_line"].filter(pc.fill_null(failing, False)).to_pylist()
+        problems += [Problem(rule, name, line=line) for line in lines[:MAX_PROBLEMS_PER_RULE]]
+    return problems
 
 
 def all_stored(reports: list[ImportReport]) -> bool:

@@ -262,3 +262,38 @@ def test_import_killed_while_parsing_changes_nothing(db_path, tmp_path, when):
     after = snapshot(con)
     # Either the whole file landed (fast machine) or nothing did: never a part of it.
     assert after == before or count(con, "SELECT count(*) FROM observation") == 400_000
+
+
+def test_batch_of_two_files_with_the_same_content_is_checked_once_and_stored_once(con, tmp_path):
+    first, second = canonical(tmp_path / "a.csv", ROWS), canonical(tmp_path / "b.csv", ROWS)
+    batch = importer.prepare(con, [importer.Source(p.name, path=p) for p in (first, second)])
+    assert [f.duplicate_of for f in batch.files] == [None, "a.csv"]
+    assert [f.report.filename for f in batch.ready] == ["a.csv"] and not batch.blocked
+    reports = importer.commit(con, batch)
+    assert [r.outcome for r in reports] == ["importe"]
+    assert count(con, "SELECT count(*) FROM import_batch") == 1
+    again = importer.prepare(con, [importer.Source("c.csv", path=first)])
+    assert again.files[0].report.outcome == "deja_importe" and again.files[0].report.previous_import == 1
+
+
+def test_typed_table_with_a_negative_count_is_refused_like_a_file(con):
+    import datetime
+
+    import pyarrow as pa
+
+    day = datetime.date(2025, 1, 1)
+    rows = pa.table({"structure_code": ["S1", None], "indicator_code": ["decroche"] * 2, "period_start": [day] * 2,
+                     "period_end": [day] * 2, "value": [85.0, 90.0], "numerator": [-1.0, 9.0],
+                     "denominator": [10.0, 10.0], "sample_size": [None, None], "expected_value": [None, None],
+                     "source_line": [2, 3]}).cast(pa.schema([
+                         ("structure_code", pa.string()), ("indicator_code", pa.string()),
+                         ("period_start", pa.date32()), ("period_end", pa.date32()),
+                         *[(name, pa.float64()) for name in ("value", "numerator", "denominator", "sample_size",
+                                                             "expected_value")], ("source_line", pa.int64())]))
+    prepared = importer.prepare_table("t", "observations", rows, "t", "demonstration", "essai")
+    assert not prepared.ready
+    assert [(p.rule, p.line) for p in prepared.report.problems] == [("code_structure_present", 3),
+                                                                      ("comptage_positif", 2)]
+    missing = importer.prepare_table("t", "observations", rows.drop_columns(["value"]), "t", "demonstration", "essai")
+    assert [p.rule for p in missing.report.problems] == ["mise_en_page_reconnue"]
+    assert count(con, "SELECT count(*) FROM import_batch") == 0
