@@ -16,7 +16,7 @@ import pandas as pd
 
 from indicators import compliance, db, importer, reports, settings, wording
 from indicators.export import canonical_table, write_canonical_csv
-from indicators.text import format_number_fr
+from indicators.text import IMPORT_STATUS_WORDS, format_number_fr
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
@@ -311,7 +311,7 @@ def _history(con, args) -> int:
     if not rows:
         print("Aucun import.")
     for r in rows:
-        print(f"n°{r['id']:<4} {r['created_at']:%d/%m/%Y %H:%M}  {importer.STATUS_LABELS[r['status']]:<8} "
+        print(f"n°{r['id']:<4} {r['created_at']:%d/%m/%Y %H:%M}  {IMPORT_STATUS_WORDS[r['status']]:<8} "
               f"{r['filename']}  +{r['rows_added']} ~{r['rows_replaced']} ={r['rows_unchanged']}")
     return EXIT_OK
 

@@ -25,11 +25,12 @@ from indicators.reading import clean_stale_scratch, read_table, sha256_of
 from indicators.referentiel import REFERENTIEL_DIR, load_default, load_referentiel_file
 from indicators.settings import Limits
 from indicators.staging import MAX_PROBLEMS_PER_RULE, Catalog, NewIndicator, Staged, stage
-from indicators.text import format_number_fr
+from indicators.text import IMPORT_STATUS_WORDS, format_number_fr
 
 STATUS_IMPORTED = "importe"
 STATUS_UNDONE = "annule"
-STATUS_LABELS = {STATUS_IMPORTED: "importé", STATUS_UNDONE: "annulé"}
+STATUS_LABELS = IMPORT_STATUS_WORDS  # the words live in indicators.text; this name is kept for its readers
+CONFLICTS_LISTED = 1000  # restated values listed one by one; the rest are counted
 
 
 @dataclass
@@ -140,9 +141,8 @@ def catalog_of(con: duckdb.DuckDBPyConnection) -> Catalog:
     # codes and aliases of the shipped file it derives from.
     shipped = REFERENTIEL_DIR / f"{version.split('.')[0]}.toml"
     referentiel = load_referentiel_file(shipped) if shipped.exists() else load_default()
-    extra = dict(cur.execute("SELECT code, unit FROM extra_indicator").fetchall())
     cur.close()
-    return Catalog(referentiel, extra)
+    return Catalog(referentiel, dict(db.query(con, "extra_indicator_units")))
 
 
 def _prepare_content(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_scale: str = "auto",
@@ -168,13 +168,12 @@ def _prepare_content(con: duckdb.DuckDBPyConnection, content: bytes, filename: s
 
 
 def _size_in_force(con: duckdb.DuckDBPyConnection, size: int) -> bool:
-    return bool(con.cursor().execute("SELECT count(*) FROM import_batch WHERE size_bytes = ? AND status = ?",
-                                     [size, STATUS_IMPORTED]).fetchall()[0][0])
+    return bool(db.query_value(con, "import_size_in_force", {"size": size, "status": STATUS_IMPORTED}))
 
 
 def find_active_import(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
     """The import in force that brought exactly this content, if any."""
-    return _active_import(con.cursor(), sha256)
+    return db.query_value(con, "import_active_for_content", {"sha256": sha256, "status": STATUS_IMPORTED})
 
 
 @lru_cache(maxsize=1)
@@ -382,7 +381,7 @@ def _store_one(cur, staged: Staged, report: ImportReport, replace: bool, who: st
         report.outcome, report.previous_import = "deja_importe", previous
         return
     # max + 1 under the write lock, not a sequence: a dry run must not use up a number.
-    import_id = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM import_batch").fetchall()[0][0]
+    import_id = db.run(cur, "import_next_id").fetchall()[0][0]
     cur.register("incoming", staged.rows)
     if staged.kind == "structures":
         _store_structures(cur, import_id, staged.structure_columns, report)
@@ -394,19 +393,19 @@ def _store_one(cur, staged: Staged, report: ImportReport, replace: bool, who: st
     if report.problems:
         report.outcome = "refuse"
         return
-    cur.execute(
-        "INSERT INTO import_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-        [import_id, report.sha256, report.filename, report.size, staged.kind, report.layout, report.encoding,
-         report.delimiter, report.sheet, report.rows_added, report.rows_replaced, report.rows_unchanged, 0,
-         report.structures_added, report.structures_updated, report.indicators_added,
-         who or db.current_user(), datetime.now(), STATUS_IMPORTED])
+    db.run(cur, "import_batch_insert", {
+        "id": import_id, "sha256": report.sha256, "filename": report.filename, "size": report.size,
+        "kind": staged.kind, "layout": report.layout, "encoding": report.encoding, "delimiter": report.delimiter,
+        "sheet": report.sheet, "rows_added": report.rows_added, "rows_replaced": report.rows_replaced,
+        "rows_unchanged": report.rows_unchanged, "structures_added": report.structures_added,
+        "structures_updated": report.structures_updated, "indicators_added": report.indicators_added,
+        "created_by": who or db.current_user(), "created_at": datetime.now(), "status": STATUS_IMPORTED})
     db.log(cur, "import", import_id, report.summary(), who)
     report.outcome, report.import_id = STATUS_IMPORTED, import_id
 
 
 def _active_import(cur, sha256: str) -> int | None:
-    return cur.execute("SELECT max(id) FROM import_batch WHERE sha256 = ? AND status = ?",
-                       [sha256, STATUS_IMPORTED]).fetchall()[0][0]
+    return db.run(cur, "import_active_for_content", {"sha256": sha256, "status": STATUS_IMPORTED}).fetchall()[0][0]
 
 
 class _Rollback(Exception):
@@ -416,24 +415,20 @@ class _Rollback(Exception):
 def _store_observations(cur, import_id: int, sheet: str | None, new_indicators: list[NewIndicator],
                         replace: bool, report: ImportReport) -> None:
     params = {"import_id": import_id}
-    report.structures_added = cur.execute(db.sql("structure_insert_missing"), params).fetchall()[0][0]
+    report.structures_added = db.run(cur, "structure_insert_missing", params).fetchall()[0][0]
     for ind in new_indicators:
-        added = cur.execute("INSERT INTO extra_indicator SELECT ?, ?, ?, ? WHERE NOT EXISTS "
-                            "(SELECT 1 FROM extra_indicator WHERE code = ?) RETURNING code",
-                            [ind.code, ind.label, ind.unit, import_id, ind.code]).fetchall()
+        added = db.run(cur, "extra_indicator_insert",
+                       {"code": ind.code, "label": ind.label, "unit": ind.unit, "import_id": import_id}).fetchall()
         report.indicators_added += len(added)
-    overlap = cur.execute(db.sql("observation_overlap")).fetchall()[0][0]
+    overlap = db.run(cur, "observation_overlap").fetchall()[0][0]
     if not overlap:
         # Nothing stored for these keys yet (the usual first import): insert straight away.
-        report.rows_added = cur.execute(db.sql("observation_insert_new"), {**params, "sheet": sheet}).fetchall()[0][0]
+        report.rows_added = db.run(cur, "observation_insert_new", {**params, "sheet": sheet}).fetchall()[0][0]
         return
-    cur.execute(db.sql("observation_compare"))
-    new, same, conflicts = cur.execute(
-        "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE is_same), "
-        "count(*) FILTER (WHERE NOT is_new AND NOT is_same) FROM incoming_compared").fetchall()[0]
+    db.run(cur, "observation_compare")
+    new, same, conflicts = db.run(cur, "observation_compare_counts").fetchall()[0]
     if conflicts and not replace:
-        rows = cur.execute("SELECT source_line, value, old_value, old_import FROM incoming_compared "
-                           "WHERE NOT is_new AND NOT is_same ORDER BY source_line LIMIT 1000").fetchall()
+        rows = db.run(cur, "observation_conflicts", {"limit": CONFLICTS_LISTED}).fetchall()
         report.problems = [
             Problem("valeur_deja_enregistree", report.filename, report.sheet, line,
                     value=format_number_fr(value, 2) if value is not None else "",
@@ -448,35 +443,27 @@ def _store_observations(cur, import_id: int, sheet: str | None, new_indicators: 
                                            detail=f"… et {conflicts - len(rows)} autres lignes."))
         return
     if conflicts:
-        cur.execute(db.sql("observation_archive_replaced"), params)
-        cur.execute(db.sql("observation_delete_replaced"))
-    cur.execute(db.sql("observation_insert"), {**params, "sheet": sheet})
-    cur.execute("DROP TABLE incoming_compared")
+        db.run(cur, "observation_archive_replaced", params)
+        db.run(cur, "observation_delete_replaced")
+    db.run(cur, "observation_insert", {**params, "sheet": sheet})
+    db.run(cur, "observation_compare_drop")
     report.rows_added, report.rows_unchanged, report.rows_replaced = new, same, conflicts
 
 
 def _store_structures(cur, import_id: int, columns: tuple[str, ...], report: ImportReport) -> None:
     # Identifiers come from the fixed STRUCTURE_ROLES allow-list, never from the file.
     given = [c for c in STRUCTURE_ROLES if c in columns and c != "code"]
-    differs = " OR ".join(f"s.{c} IS DISTINCT FROM i.{c}" for c in given) or "false"
-    all_columns = ", ".join(f"s.{c}" for c in STRUCTURE_ROLES)
-    cur.execute(f"CREATE TEMP TABLE changed AS SELECT i.code FROM incoming i JOIN structure s ON s.code = i.code "
-                f"WHERE {differs}")
-    report.structures_updated = cur.execute("SELECT count(*) FROM changed").fetchall()[0][0]
-    cur.execute(f"INSERT INTO structure_history SELECT {all_columns}, s.import_id, ? FROM structure s "
-                f"WHERE s.code IN (SELECT code FROM changed)", [import_id])
-    if given:
-        assignments = ", ".join(f"{c} = i.{c}" for c in given)
-        cur.execute(f"UPDATE structure s SET {assignments}, import_id = ? FROM incoming i "
-                    f"WHERE s.code = i.code AND s.code IN (SELECT code FROM changed)", [import_id])
-    names = ", ".join(STRUCTURE_ROLES)
-    values = ", ".join(f"i.{c}" if c in columns or c == "code" else "NULL" for c in STRUCTURE_ROLES)
-    report.structures_added = cur.execute(
-        f"INSERT INTO structure ({names}, import_id) SELECT {values}, ? FROM incoming i "
-        f"WHERE i.code NOT IN (SELECT code FROM structure)", [import_id]).fetchall()[0][0]
-    report.rows_unchanged = cur.execute("SELECT count(*) FROM incoming").fetchall()[0][0] - \
+    carried = ", ".join(["code", *given])
+    params = {"import_id": import_id}
+    db.run(cur, "structure_changed", columns=carried)
+    report.structures_updated = db.run(cur, "structure_changed_count").fetchall()[0][0]
+    db.run(cur, "structure_archive_changed", params, columns=", ".join(STRUCTURE_ROLES))
+    for column in given:
+        db.run(cur, "structure_update_column", params, column=column)
+    report.structures_added = db.run(cur, "structure_insert_new", params, columns=carried).fetchall()[0][0]
+    report.rows_unchanged = db.run(cur, "structure_incoming_count").fetchall()[0][0] - \
         report.structures_added - report.structures_updated
-    cur.execute("DROP TABLE changed")
+    db.run(cur, "structure_changed_drop")
 
 
 def history(con: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -496,22 +483,21 @@ class UndoRefused(Exception):
 def undo(con: duckdb.DuckDBPyConnection, import_id: int, who: str | None = None) -> str:
     """Restore the state before an import, replaced values and structures included."""
     with db.transaction(con) as cur:
-        found = cur.execute("SELECT status, filename FROM import_batch WHERE id = ?", [import_id]).fetchall()
+        found = db.run(cur, "import_status", {"import_id": import_id}).fetchall()
         row = found[0] if found else None
         if row is None:
             raise UndoRefused(f"Aucun import n°{import_id}.")
         if row[0] != STATUS_IMPORTED:
             raise UndoRefused(f"L'import n°{import_id} ({row[1]}) est déjà annulé.")
-        later = [r[0] for r in cur.execute(db.sql("undo_blockers"), {"import_id": import_id}).fetchall()]
+        later = [r[0] for r in db.run(cur, "undo_blockers", {"import_id": import_id}).fetchall()]
         if later:
             numbers = ", ".join(f"n°{n}" for n in later)
             raise UndoRefused(f"Des imports plus récents s'appuient sur l'import n°{import_id} "
                               f"(ils ont remplacé ses valeurs ou utilisent ses structures) : "
                               f"annulez d'abord l'import {numbers}.")
-        removed = cur.execute("DELETE FROM observation WHERE import_id = ?", [import_id]).fetchall()[0][0]
+        removed = db.run(cur, "undo_delete_observations", {"import_id": import_id}).fetchall()[0][0]
         db.run_script(cur, "undo_restore", {"import_id": import_id})
-        cur.execute("UPDATE import_batch SET status = ?, undone_at = ? WHERE id = ?",
-                    [STATUS_UNDONE, datetime.now(), import_id])
+        db.run(cur, "undo_mark_import", {"status": STATUS_UNDONE, "undone_at": datetime.now(), "import_id": import_id})
         message = (f"Import n°{import_id} ({row[1]}) annulé : {_n(removed)} valeur(s) retirée(s), "
                    "les valeurs et structures qu'il avait remplacées sont rétablies.")
         db.log(cur, "annulation", import_id, message, who)

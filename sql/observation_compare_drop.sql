@@ -1,0 +1,2 @@
+-- The comparison table is not needed once the rows are stored.
+DROP TABLE incoming_compared

@@ -1,0 +1,5 @@
+-- Known structures whose given columns differ from the register (EXCEPT compares NULLs as equal).
+-- {columns}: code and the register's columns, from the STRUCTURE_ROLES allow-list.
+CREATE TEMP TABLE changed AS
+SELECT code FROM (SELECT {columns} FROM incoming EXCEPT SELECT {columns} FROM structure)
+WHERE code IN (SELECT code FROM structure)

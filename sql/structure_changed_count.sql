@@ -1,0 +1,2 @@
+-- How many known structures the register changes.
+SELECT count(*) FROM changed

@@ -1,0 +1,2 @@
+-- How many structures the register lists.
+SELECT count(*) FROM incoming

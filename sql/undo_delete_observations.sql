@@ -1,0 +1,2 @@
+-- The values an import brought are removed; returns how many.
+DELETE FROM observation WHERE import_id = $import_id
