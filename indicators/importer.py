@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from indicators import db
 from indicators.layouts import STRUCTURE_ROLES
 from indicators.problems import ImportRefused, Problem
-from indicators.rawtable import check_size
+from indicators.rawtable import check_size, scratch_connection
 from indicators.reading import clean_stale_scratch, read_table, sha256_of
 from indicators.referentiel import REFERENTIEL_DIR, load_default, load_referentiel_file
 from indicators.settings import Limits
@@ -151,15 +151,17 @@ def _prepare_content(con: duckdb.DuckDBPyConnection, content: bytes, filename: s
     digest = sha256 if sha256 is not None else sha256_of(content)
     report = ImportReport(filename, digest, "refuse")
     catalog = catalog_of(con)
-    try:
-        raw = read_table(content, filename, catalog.referentiel, Limits.current())
-    except ImportRefused as refused:
-        report.problems = refused.problems
-        return Prepared(None, report)
-    report.kind, report.layout, report.layout_label = raw.match.spec.kind, raw.match.spec.name, raw.match.spec.label
-    report.encoding, report.delimiter, report.sheet = raw.encoding, raw.delimiter_name, raw.sheet
-    report.size = raw.size
-    staged = stage(raw, catalog, rate_scale)
+    with scratch_connection() as scratch:  # spans reading and checking; closed whatever happens
+        try:
+            raw = read_table(content, filename, catalog.referentiel, Limits.current(), scratch)
+        except ImportRefused as refused:
+            report.problems = refused.problems
+            return Prepared(None, report)
+        spec = raw.match.spec
+        report.kind, report.layout, report.layout_label = spec.kind, spec.name, spec.label
+        report.encoding, report.delimiter, report.sheet = raw.encoding, raw.delimiter_name, raw.sheet
+        report.size = raw.size
+        staged = stage(raw, catalog, rate_scale)
     report.rows_read, report.problems, report.warnings = staged.rows_read, staged.problems, staged.warnings
     if staged.rows is not None:
         report.outcome = "simulation"

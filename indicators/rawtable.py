@@ -4,6 +4,8 @@ layout nobody recognises."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import duckdb
@@ -30,16 +32,24 @@ class RawTable:
     delimiter: str | None
     sheet: str | None
     match: LayoutMatch
-    # Private in-memory DuckDB holding the view or table ``cells``: columns ``line``, ``c0``…
+    # The scratch connection (see scratch_connection) holding the view or table ``cells``: ``line``, ``c0``…
     con: duckdb.DuckDBPyConnection
     warnings: list[str] = field(default_factory=list)
-
-    def close(self) -> None:
-        self.con.close()
 
     @property
     def delimiter_name(self) -> str | None:
         return DELIMITER_NAMES.get(self.delimiter) if self.delimiter else None
+
+
+@contextmanager
+def scratch_connection() -> Iterator[duckdb.DuckDBPyConnection]:
+    """The private in-memory DuckDB where one file is read and checked, from its first cell to its typed rows:
+    opened here and closed here, whatever happens in between. Nothing in it touches the user's database."""
+    con = duckdb.connect()
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def megabytes(size: int) -> str:

@@ -48,16 +48,18 @@ SCRATCH_PREFIX = "import-"
 _STARTED_AT = time.time()  # this process's start, near enough: the module is imported before any import runs
 
 
-def read_table(content: bytes, filename: str, referentiel: Referentiel, limits: Limits) -> RawTable:
-    """Bytes of a CSV or workbook → RawTable, or ImportRefused naming every problem found."""
+def read_table(content: bytes, filename: str, referentiel: Referentiel, limits: Limits,
+               con: duckdb.DuckDBPyConnection) -> RawTable:
+    """Bytes of a CSV or workbook → RawTable whose cells are in ``con`` (a scratch connection the caller owns),
+    or ImportRefused naming every problem found."""
     if len(content) > limits.max_bytes:
         raise refuse("taille_maximale", filename, value=megabytes(len(content)),
                      expected=f"au plus {megabytes(limits.max_bytes)}")
     if not _MEANINGFUL_BYTE.search(content):
         raise refuse("fichier_non_vide", filename)
     if content.startswith(ZIP_MAGIC) or content.startswith(OLE_MAGIC):
-        return read_workbook(content, filename, referentiel, limits)
-    return _read_csv(content, filename, referentiel, limits)
+        return read_workbook(content, filename, referentiel, limits, con)
+    return _read_csv(content, filename, referentiel, limits, con)
 
 
 def _detect_encoding(content: bytes, filename: str) -> tuple[str, str]:
@@ -111,7 +113,8 @@ def _cells(line: str, delimiter: str) -> list[str]:
         return []
 
 
-def _read_csv(content: bytes, filename: str, referentiel: Referentiel, limits: Limits) -> RawTable:
+def _read_csv(content: bytes, filename: str, referentiel: Referentiel, limits: Limits,
+              con: duckdb.DuckDBPyConnection) -> RawTable:
     encoding, codec = _detect_encoding(content, filename)
     sample = content[:262_144].decode(codec, errors="replace")
     if _looks_binary(sample):
@@ -136,7 +139,7 @@ def _read_csv(content: bytes, filename: str, referentiel: Referentiel, limits: L
         newlines = data.count(b"\n")
     check_shape(filename, newlines, len(match.headers), limits)
     physical_lines = newlines + (0 if data.endswith(b"\n") else 1)
-    con = _parse_csv(data, filename, delimiter, len(match.headers), header_index + 1, physical_lines, spaced)
+    _parse_csv(con, data, filename, delimiter, len(match.headers), header_index + 1, physical_lines, spaced)
     return RawTable(filename, len(content), "csv", encoding, delimiter, None, match, con)
 
 
@@ -366,26 +369,18 @@ def _unreadable(error: duckdb.Error, filename: str, spaced: np.ndarray) -> Impor
     return refuse("csv_lisible", filename, line=line)
 
 
-def _parse_csv(data: bytes, filename: str, delimiter: str, width: int, header_line: int,
-               physical_lines: int, spaced: np.ndarray) -> duckdb.DuckDBPyConnection:
-    """DuckDB parses the rows into table ``cells`` of a private connection; every ragged row or open
+def _parse_csv(con: duckdb.DuckDBPyConnection, data: bytes, filename: str, delimiter: str, width: int,
+               header_line: int, physical_lines: int, spaced: np.ndarray) -> None:
+    """DuckDB parses the rows into table ``cells`` of the scratch connection; every ragged row or open
     quote is collected with its line number. Whatever DuckDB fails on is said in French."""
-    con = duckdb.connect()
     try:
         _load_cells(con, data, filename, delimiter, width, header_line, physical_lines, spaced)
-        return con
     except duckdb.OutOfMemoryException:
-        con.close()
         raise MemoryError from None
     except duckdb.InterruptException:
-        con.close()
         raise KeyboardInterrupt from None
     except duckdb.Error as error:
-        con.close()
         raise _unreadable(error, filename, spaced) from None
-    except BaseException:
-        con.close()
-        raise
 
 
 # DuckDB keeps one rejected record per faulty cell, each with its whole line: a line with 20 000 extra cells

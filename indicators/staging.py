@@ -165,15 +165,12 @@ class _Collector:
 
 
 def stage(raw: RawTable, catalog: Catalog, rate_scale: str = "auto") -> Staged:
-    """Check and type the rows of ``raw`` (in its private connection, closed afterwards)."""
+    """Check and type the rows of ``raw`` in its scratch connection (the caller's ``scratch_connection``)."""
     con = raw.con
-    try:
-        con.execute(MACROS)
-        if raw.match.spec.kind == "structures":
-            return _stage_structures(con, raw)
-        return _stage_observations(con, raw, catalog, rate_scale)
-    finally:
-        raw.close()
+    con.execute(MACROS)
+    if raw.match.spec.kind == "structures":
+        return _stage_structures(con, raw)
+    return _stage_observations(con, raw, catalog, rate_scale)
 
 
 def _widen_date(first, last, unit: str | None) -> tuple:

@@ -78,7 +78,9 @@ def _check_zip(content: bytes, filename: str, limits: Limits) -> None:
                               f"{megabytes(limits.max_unzipped_bytes)}")
 
 
-def read_workbook(content: bytes, filename: str, referentiel: Referentiel, limits: Limits) -> RawTable:
+def read_workbook(content: bytes, filename: str, referentiel: Referentiel, limits: Limits,
+                  con: duckdb.DuckDBPyConnection) -> RawTable:
+    """A workbook's first recognised sheet, read in a child process; its cells go into ``con`` (scratch)."""
     if content.startswith(OLE_MAGIC):
         if ENCRYPTED_STREAM in content:
             raise refuse("classeur_sans_mot_de_passe", filename)
@@ -91,12 +93,10 @@ def read_workbook(content: bytes, filename: str, referentiel: Referentiel, limit
         match = recognise(headers, referentiel)
         if match is None:  # the child recognised them with the same référentiel: never happens
             raise unrecognised(filename, headers, sheet_name)
-        con = duckdb.connect()
         con.register("all_cells", table)
         names = ", ".join(f"c{i}" for i in range(len(headers)))
         con.execute(f"CREATE VIEW cells AS SELECT * FROM all_cells WHERE coalesce({names}) IS NOT NULL")
         if con.execute("SELECT count(*) FROM cells").fetchall()[0][0] == 0:
-            con.close()
             raise refuse("fichier_avec_donnees", filename, sheet=sheet_name)
         return RawTable(filename, len(content), "excel", None, None, sheet_name, match, con)
     if status == "shape":
