@@ -39,11 +39,14 @@ RULES: dict[str, str] = {
     "frequence_reconnue": "La fréquence n'est pas reconnue.",
     "code_structure_present": "Le code de la structure est vide.",
     "indicateur_connu": "L'indicateur n'est pas dans le référentiel.",
-    "observation_unique_dans_le_fichier": "La même structure, le même indicateur et la même période apparaissent plusieurs fois.",
-    "valeur_deja_enregistree": "Une autre valeur est déjà enregistrée pour cette structure, cet indicateur et cette période.",
+    "observation_unique_dans_le_fichier":
+        "La même structure, le même indicateur et la même période apparaissent plusieurs fois.",
+    "valeur_deja_enregistree":
+        "Une autre valeur est déjà enregistrée pour cette structure, cet indicateur et cette période.",
     "niveau_de_label_connu": "Le niveau de label doit être bronze, argent ou or.",
     "base_disponible": "La base de données est utilisée par un autre programme.",
-    "classeur_ressources": "Le classeur n'a pas pu être lu : sa lecture dépasse les ressources autorisées (mémoire ou temps).",
+    "classeur_ressources":
+        "Le classeur n'a pas pu être lu : sa lecture dépasse les ressources autorisées (mémoire ou temps).",
 }
 
 

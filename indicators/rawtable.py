@@ -100,4 +100,5 @@ def check_shape(filename: str, rows: int, columns: int, limits: Limits, sheet: s
 def check_size(size: int, filename: str, limits: Limits) -> None:
     """Refuse a file above the size limit: from its size alone, before a byte of it is read."""
     if size > limits.max_bytes:
-        raise refuse("taille_maximale", filename, value=megabytes(size), expected=f"au plus {megabytes(limits.max_bytes)}")
+        raise refuse("taille_maximale", filename, value=megabytes(size),
+                     expected=f"au plus {megabytes(limits.max_bytes)}")

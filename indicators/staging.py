@@ -11,32 +11,26 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from indicators import db
 from indicators.layouts import LayoutMatch
-from indicators.periods import LAST_YEAR, YEARS_TEXT, PeriodError, add_months, parse_date, parse_period, period_from_frequency
+from indicators.periods import (LAST_YEAR, YEARS_TEXT, PeriodError, add_months, parse_date, parse_period,
+                                period_from_frequency)
 from indicators.problems import Problem
 from indicators.reading import RawTable
 from indicators.referentiel import Referentiel
-from indicators.text import format_count, format_number_fr, normalize_header, unneutralize_formula
+from indicators.text import (FORMULA_CODE_POINTS, format_count, format_number_fr, normalize_header,
+                             unneutralize_formula)
 
 MAX_PROBLEMS_PER_RULE = 1000
 LEVEL_NAMES = {"bronze": "bronze", "argent": "argent", "or": "or", "silver": "argent", "gold": "or"}
 _SAFE_CODE = re.compile(r"^[A-Za-z0-9_.\-]+$")
-# Spaces, no-break spaces (U+00A0, U+202F) and « % » carry no value in a French number.
-_NUMBER_NOISE = "[ \t\u00a0\u202f%]"
 
-MACROS = f"""
--- The plain cast first (most cells), the cleaned one only where it fails. Non-finite results (« inf »,
--- « nan ») are caught by the nombre_lisible check.
-CREATE MACRO num_val(s) AS coalesce(
-    TRY_CAST(replace(s, ',', '.') AS DOUBLE),
-    TRY_CAST(replace(regexp_replace(s, '{_NUMBER_NOISE}', '', 'g'), ',', '.') AS DOUBLE));
 
-CREATE MACRO unprotect(x) AS CASE WHEN left(x, 1) = chr(39) AND substr(x, 2, 1) IN ('=', '+', '-', '@', chr(9), chr(13))
-    THEN substr(x, 2) ELSE x END;
-CREATE MACRO yes_no(s) AS CASE
-    WHEN lower(trim(s)) IN ('oui', 'o', '1', 'vrai', 'true', 'yes', '1.0') THEN 1.0
-    WHEN lower(trim(s)) IN ('non', 'n', '0', 'faux', 'false', 'no', '0.0') THEN 0.0 END;
-"""
+def _define_macros(con) -> None:
+    """num_val, unprotect and yes_no (sql/staging_macros.sql); unprotect undoes text.neutralize_formula for the
+    prefixes of text.FORMULA_PREFIXES, the one list."""
+    codes = ", ".join(str(point) for point in FORMULA_CODE_POINTS)  # digits from the code, no user text
+    con.execute(db.sql("staging_macros").replace("{formula_codes}", codes))
 
 
 @dataclass
@@ -167,7 +161,7 @@ class _Collector:
 def stage(raw: RawTable, catalog: Catalog, rate_scale: str = "auto") -> Staged:
     """Check and type the rows of ``raw`` in its scratch connection (the caller's ``scratch_connection``)."""
     con = raw.con
-    con.execute(MACROS)
+    _define_macros(con)
     if raw.match.spec.kind == "structures":
         return _stage_structures(con, raw)
     return _stage_observations(con, raw, catalog, rate_scale)
