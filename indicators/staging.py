@@ -225,20 +225,16 @@ def _period_of(period, start, end, frequency, duration, unit: str | None = None)
 
 
 def _map_periods(con, match: LayoutMatch) -> None:
-    keys = con.execute(
-        "SELECT DISTINCT period, period_start, period_end, frequency, duration FROM distinct_keys").fetchall()
+    keys = db.run(con, "staging_period_keys").fetchall()
     index = match.columns.get("period")
     unit = normalize_header(match.headers[index]) if index is not None else None
     parsed = [(*k, *_period_of(*k, unit)) for k in keys]
-    con.execute("CREATE TABLE period_map_in (k_period VARCHAR, k_start VARCHAR, k_end VARCHAR, "
-                "k_frequency VARCHAR, k_duration VARCHAR, p_start DATE, p_end DATE, p_rule VARCHAR, "
-                "p_role VARCHAR, p_value VARCHAR)")
-    if parsed:
-        con.executemany("INSERT INTO period_map_in VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", parsed)
+    db.run(con, "staging_period_map_create")
+    db.run_many(con, "staging_period_map_insert", parsed)
 
 
 def _map_indicators(con, raw: RawTable, catalog: Catalog, collector: _Collector) -> list[NewIndicator]:
-    keys = con.execute("SELECT DISTINCT indicator, indicator_label, unit FROM distinct_keys").fetchall()
+    keys = db.run(con, "staging_indicator_keys").fetchall()
     creates = raw.match.spec.creates_indicators
     rows, created = [], {}
     for code, label, unit in keys:
@@ -251,16 +247,10 @@ def _map_indicators(con, raw: RawTable, catalog: Catalog, collector: _Collector)
         unit_text = ind.unit if ind else (catalog.extra_units.get(resolved) if resolved else None) or unit or ""
         rows.append((code, label, unit, resolved, unit_text.startswith("%"), unit_text == "oui/non",
                      unit_text in ("minutes", "jours", "jours ouvrés"), ind.kind if ind else None))
-    con.execute("CREATE TABLE indicator_map (k_indicator VARCHAR, k_label VARCHAR, k_unit VARCHAR, code VARCHAR, "
-                "is_rate BOOLEAN, is_yes_no BOOLEAN, is_delay BOOLEAN, kind VARCHAR)")
-    if rows:
-        con.executemany("INSERT INTO indicator_map VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.run(con, "staging_indicator_map_create")
+    db.run_many(con, "staging_indicator_map_insert", rows)
     known = ", ".join(i.code for i in catalog.referentiel.indicators)
-    unknown = con.execute(
-        "SELECT min(k.first_line), any_value(k.indicator), k.indicator IS NULL FROM distinct_keys k "
-        "JOIN indicator_map m ON k.indicator IS NOT DISTINCT FROM m.k_indicator "
-        "AND k.indicator_label IS NOT DISTINCT FROM m.k_label AND k.unit IS NOT DISTINCT FROM m.k_unit "
-        "WHERE m.code IS NULL GROUP BY k.indicator ORDER BY 1").fetchall()
+    unknown = db.run(con, "staging_unknown_indicators").fetchall()
     column = collector.header(raw.match.columns.get("indicator"))
     for line, value, is_null in unknown:
         if is_null:
@@ -270,33 +260,6 @@ def _map_indicators(con, raw: RawTable, catalog: Catalog, collector: _Collector)
     return list(created.values())
 
 
-TYPED_SQL = """
-CREATE TABLE typed AS
-WITH counted AS (  -- each count parsed once: the value may be computed from them
-    SELECT *, num_val(numerator) AS numerator_number, num_val(denominator) AS denominator_number FROM staged)
-SELECT s.line, s.structure_code, s.structure_name, s.network, s.typologie, m.code AS indicator_code,
-       p.p_start AS period_start, p.p_end AS period_end, p.p_rule, p.p_role, p.p_value,
-       m.is_rate, m.is_delay, m.is_yes_no, m.kind,
-       s.value AS value_text, s.numerator IS NOT NULL AS numerator_given,
-       s.denominator IS NOT NULL AS denominator_given, s.sample_size IS NOT NULL AS sample_size_given,
-       s.expected_value IS NOT NULL AS expected_value_given,
-       s.value_col, s.numerator_col, s.denominator_col, s.sample_size_col,
-       CASE WHEN m.is_yes_no THEN yes_no(s.value)
-            WHEN s.value IS NOT NULL THEN num_val(s.value)
-            -- A rate given only by its counts: the value is computed from them.
-            WHEN m.kind = 'ratio' AND s.denominator_number > 0
-                THEN round(100 * s.numerator_number / s.denominator_number, 6) END AS value,
-       s.numerator_number AS numerator, s.denominator_number AS denominator,
-       coalesce(num_val(s.sample_size),
-                num_val(s.satisfied) + num_val(s.dissatisfied) + coalesce(num_val(s.no_opinion), 0)) AS sample_size,
-       num_val(s.expected_value) AS expected_value
-FROM counted s
-JOIN indicator_map m ON s.indicator IS NOT DISTINCT FROM m.k_indicator
-    AND s.indicator_label IS NOT DISTINCT FROM m.k_label AND s.unit IS NOT DISTINCT FROM m.k_unit
-JOIN period_map_in p ON s.period IS NOT DISTINCT FROM p.k_period AND s.period_start IS NOT DISTINCT FROM p.k_start
-    AND s.period_end IS NOT DISTINCT FROM p.k_end AND s.frequency IS NOT DISTINCT FROM p.k_frequency
-    AND s.duration IS NOT DISTINCT FROM p.k_duration
-"""
 
 
 def _check_numbers(con, raw: RawTable, collector: _Collector) -> None:
@@ -367,11 +330,9 @@ def _check_rules(con, collector: _Collector) -> None:
     def rows(where: str, col: str = "value_col", text: str = "value_text"):
         return con.execute(f"SELECT line, {col}, {text} FROM typed WHERE {where} ORDER BY line").fetchall()
 
-    collector.add_rows("code_structure_present", con.execute(
-        "SELECT line, NULL, NULL FROM typed WHERE structure_code IS NULL ORDER BY line").fetchall(),
+    collector.add_rows("code_structure_present", db.run(con, "staging_missing_structure_code").fetchall(),
         "le code de la structure")
-    for rule, role, value, line in con.execute(
-            "SELECT p_rule, p_role, p_value, line FROM typed WHERE p_rule IS NOT NULL ORDER BY line").fetchall():
+    for rule, role, value, line in db.run(con, "staging_period_problems").fetchall():
         expected = {"date_possible": "une date qui existe, au format JJ/MM/AAAA ou AAAA-MM-JJ",
                     "annee_plausible": YEARS_TEXT,
                     "periode_reconnue": "2025, 2025-T1, T1 2025, 2025-03, mars 2025 ou une date 31/12/2025",
@@ -390,7 +351,7 @@ def _check_rules(con, collector: _Collector) -> None:
         negative = con.execute(f"SELECT line, {name}_col FROM typed WHERE {name} < 0").fetchall()
         collector.add_rows("comptage_positif", _cell_texts(con, negative, name, f"{name}_col"),
                            "un nombre positif ou nul")
-    above = con.execute("SELECT line, numerator_col FROM typed WHERE numerator > denominator").fetchall()
+    above = db.run(con, "staging_numerator_above").fetchall()
     if above:
         numerators = _cell_texts(con, above, "numerator", "numerator_col")
         denominators = {(line, index): text for line, index, text
@@ -403,23 +364,10 @@ def _check_rules(con, collector: _Collector) -> None:
 
 def _check_duplicates(con, raw: RawTable, collector: _Collector, warnings: list[str]) -> None:
     identical_ok = raw.match.spec.tolerates_identical_repeats
-    any_repeat = con.execute(
-        "SELECT count(*) FROM (SELECT 1 FROM typed WHERE structure_code IS NOT NULL AND indicator_code IS NOT NULL "
-        "AND period_start IS NOT NULL GROUP BY structure_code, indicator_code, period_start, period_end "
-        "HAVING count(*) > 1)").fetchall()[0][0]
+    any_repeat = db.run(con, "staging_any_repeat").fetchall()[0][0]
     if not any_repeat:
         return
-    repeats = con.execute("""
-        SELECT line, first_line, value_text, same FROM (
-            SELECT line, value_text,
-                   first_value(line) OVER w AS first_line,
-                   -- identical means every stored field, not only the value: a different target is a conflict
-                   (row(value, numerator, denominator, sample_size, expected_value) IS NOT DISTINCT FROM
-                    first_value(row(value, numerator, denominator, sample_size, expected_value)) OVER w) AS same,
-                   row_number() OVER w AS rank
-            FROM typed WHERE structure_code IS NOT NULL AND indicator_code IS NOT NULL AND period_start IS NOT NULL
-            WINDOW w AS (PARTITION BY structure_code, indicator_code, period_start, period_end ORDER BY line))
-        WHERE rank > 1 ORDER BY line""").fetchall()
+    repeats = db.run(con, "staging_repeats").fetchall()
     dropped = 0
     for line, first_line, value, same in repeats:
         if identical_ok and same:
@@ -431,9 +379,7 @@ def _check_duplicates(con, raw: RawTable, collector: _Collector, warnings: list[
         repeated, verb = (("ligne répétée", "a été lue") if dropped == 1 else ("lignes répétées", "ont été lues"))
         warnings.append(f"{format_number_fr(dropped, 0)} {repeated} à l'identique (même structure, indicateur, "
                         f"période et valeurs) {verb} une seule fois.")
-        con.execute("""DELETE FROM typed WHERE line IN (SELECT line FROM (
-            SELECT line, row_number() OVER (PARTITION BY structure_code, indicator_code, period_start, period_end
-                                            ORDER BY line) AS rank FROM typed) WHERE rank > 1)""")
+        db.run(con, "staging_drop_identical_repeats")
 
 
 def _stage_observations(con, raw: RawTable, catalog: Catalog, rate_scale: str) -> Staged:
@@ -442,13 +388,12 @@ def _stage_observations(con, raw: RawTable, catalog: Catalog, rate_scale: str) -
     if raw.match.ignored_columns:
         warnings.append("Colonnes ignorées (non reconnues) : " + ", ".join(raw.match.ignored_columns) + ".")
     con.execute(f"CREATE VIEW staged AS {_staging_sql(raw.match)}")
-    rows_read = con.execute("SELECT count(*) FROM cells").fetchall()[0][0]
+    rows_read = db.run(con, "staging_rows_read").fetchall()[0][0]
     # One pass over the rows for both small maps: indicators and periods are few, rows are many.
-    con.execute("CREATE TABLE distinct_keys AS SELECT indicator, indicator_label, unit, period, period_start, "
-                "period_end, frequency, duration, min(line) AS first_line FROM staged GROUP BY ALL")
+    db.run(con, "staging_distinct_keys")
     new_indicators = _map_indicators(con, raw, catalog, collector)
     _map_periods(con, raw.match)
-    con.execute(TYPED_SQL)
+    db.run(con, "staging_typed")
     _check_numbers(con, raw, collector)
     _scale_rates(con, rate_scale, catalog, warnings)
     _check_rules(con, collector)
@@ -457,13 +402,8 @@ def _stage_observations(con, raw: RawTable, catalog: Catalog, rate_scale: str) -
     if problems:
         return Staged("observations", None, problems, warnings, new_indicators, rows_read)
     # unprotect: names that our own export shielded from spreadsheets come back as they were.
-    table = con.sql(
-        "SELECT unprotect(structure_code) AS structure_code, indicator_code, period_start, period_end, value, "
-        "numerator, denominator, sample_size, expected_value, line AS source_line FROM typed").to_arrow_table()
-    structures = con.sql(
-        "SELECT unprotect(structure_code) AS code, unprotect(nullif(trim(any_value(structure_name)), '')) AS name, "
-        "unprotect(nullif(trim(any_value(network)), '')) AS network, "
-        "nullif(trim(any_value(typologie)), '') AS typologie FROM typed GROUP BY structure_code").to_arrow_table()
+    table = con.sql(db.sql("staging_observation_rows")).to_arrow_table()
+    structures = con.sql(db.sql("staging_observation_structures")).to_arrow_table()
     return Staged("observations", table, [], warnings, new_indicators, rows_read, structures=structures)
 
 
@@ -478,8 +418,7 @@ def _stage_structures(con, raw: RawTable) -> Staged:
              "label_awarded_on")
     con.execute("CREATE TABLE typed AS SELECT line, " + ", ".join(f"{_col(match, r)} AS {r}" for r in roles)
                 + " FROM cells")
-    rows = con.execute("SELECT line, code, name, network, typologie, departement, region, parent_code, "
-                       "label_level, label_awarded_on FROM typed ORDER BY line").fetchall()
+    rows = db.run(con, "staging_structure_rows").fetchall()
     seen: dict[str, int] = {}
     out = []
     for line, code, name, network, typologie, departement, region, parent, level, awarded in rows:

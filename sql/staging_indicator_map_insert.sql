@@ -1,0 +1,2 @@
+-- One resolved indicator cell combination.
+INSERT INTO indicator_map VALUES (?, ?, ?, ?, ?, ?, ?, ?)

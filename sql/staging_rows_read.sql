@@ -1,0 +1,2 @@
+-- How many data rows the file has.
+SELECT count(*) FROM cells
