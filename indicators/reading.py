@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from indicators import settings
+from indicators import db, settings
 from indicators.layouts import LayoutMatch, recognise
 from indicators.problems import ImportRefused, Problem, refuse
 from indicators.rawtable import (HEADER_SEARCH_ROWS, OLE_MAGIC, ZIP_MAGIC, RawTable, check_shape, megabytes,
@@ -398,32 +398,26 @@ def _rejects_limit(size: int) -> int:
 def _load_cells(con: duckdb.DuckDBPyConnection, data: bytes, filename: str, delimiter: str, width: int,
                 header_line: int, physical_lines: int, spaced: np.ndarray) -> None:
     names = [f"c{i}" for i in range(width)]
-    read = ("CREATE OR REPLACE TABLE raw AS SELECT * FROM read_csv(?, header = false, skip = ?, delim = ?, "
-            "quote = '\"', escape = '\"', columns = ?, auto_detect = false, strict_mode = true, "
-            "null_padding = false, max_line_size = ?, {errors})")
     params = [header_line, delimiter, {n: "VARCHAR" for n in names}, MAX_LINE_BYTES]
     rejects = []
     with _readable_path(data) as path:
         try:
             # Most files are well formed: read them without keeping rejects, which cost memory per faulty cell.
-            con.execute(read.format(errors="ignore_errors = false"), [path, *params])
+            db.run(con, "import_read_csv_strict", [path, *params])
         except duckdb.InvalidInputException:
             problems = _ragged_lines(data, filename, delimiter, width, header_line, spaced)
             if problems:
                 raise ImportRefused(problems) from None
             # Only what the csv module forgives (a line of spaces): DuckDB says which lines, within a budget.
-            con.execute(read.format(errors="store_rejects = true, rejects_limit = ?, ignore_errors = true"),
-                        [path, *params, _rejects_limit(len(data))])
+            db.run(con, "import_read_csv_rejects", [path, *params, _rejects_limit(len(data))])
             # A line of spaces looks blank in an editor: DuckDB rejects it for its column count, the user not.
-            rejects = con.execute(
-                "SELECT DISTINCT line, error_type, csv_line FROM reject_errors "
-                "WHERE trim(csv_line, ' \t\r\n') <> '' ORDER BY line").fetchall()
+            rejects = db.run(con, "import_csv_rejects").fetchall()
     if rejects:
         lines = _editor_lines(np.asarray([int(line) for line, _, _ in rejects], dtype=np.int64), spaced)
         raise ImportRefused([_rejected(filename, int(line), kind, raw, width, delimiter)
                              for line, (_, kind, raw) in zip(lines.tolist(), rejects)])
     not_empty = f"coalesce({', '.join(names)}) IS NOT NULL"
-    records = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+    records = db.run(con, "import_raw_count").fetchall()[0][0]
     if records == physical_lines - header_line and not len(spaced):
         # Fast path: one record per physical line, so the line is the row's position after the header.
         con.execute(f"CREATE VIEW cells AS SELECT (rowid + {header_line + 1})::INTEGER AS line, * FROM raw "
@@ -434,7 +428,7 @@ def _load_cells(con: duckdb.DuckDBPyConnection, data: bytes, filename: str, deli
         con.register("record_line", pa.table({"line": pa.array(lines, pa.int32())}))
         con.execute(f"CREATE VIEW cells AS SELECT record_line.line AS line, raw.* FROM raw "
                     f"POSITIONAL JOIN record_line WHERE {not_empty}")
-    if con.execute("SELECT count(*) FROM cells").fetchall()[0][0] == 0:
+    if db.run(con, "import_cells_count").fetchall()[0][0] == 0:
         raise refuse("fichier_avec_donnees", filename)
 
 

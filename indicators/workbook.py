@@ -21,7 +21,7 @@ import zipfile
 import duckdb
 import pyarrow as pa
 
-from indicators import settings
+from indicators import db, settings
 from indicators.layouts import recognise
 from indicators.problems import ImportRefused, Problem, refuse
 from indicators.rawtable import (
@@ -96,7 +96,7 @@ def read_workbook(content: bytes, filename: str, referentiel: Referentiel, limit
         con.register("all_cells", table)
         names = ", ".join(f"c{i}" for i in range(len(headers)))
         con.execute(f"CREATE VIEW cells AS SELECT * FROM all_cells WHERE coalesce({names}) IS NOT NULL")
-        if con.execute("SELECT count(*) FROM cells").fetchall()[0][0] == 0:
+        if db.run(con, "import_cells_count").fetchall()[0][0] == 0:
             raise refuse("fichier_avec_donnees", filename, sheet=sheet_name)
         return RawTable(filename, len(content), "excel", None, None, sheet_name, match, con)
     if status == "shape":

@@ -1,0 +1,2 @@
+-- How many records DuckDB read from a CSV.
+SELECT count(*) FROM raw
