@@ -1,6 +1,8 @@
 """Import files into the database, whole or not at all; list imports and undo them.
 
-The command line and the Import page both call these functions."""
+One pair for every door: :func:`prepare` checks a batch of files (the Import page, the command line) or
+:func:`prepare_table` an already-typed table (the demo), and :func:`commit` stores what is ready in one
+transaction. Nothing is written before ``commit``."""
 
 from __future__ import annotations
 
@@ -289,8 +291,8 @@ def _prepare_source(con: duckdb.DuckDBPyConnection, source: Source, rate_scale: 
 def commit(con: duckdb.DuckDBPyConnection, batch: Batch, replace: bool = False, dry_run: bool = False,
            who: str | None = None) -> list[ImportReport]:
     """Store the ready files of a batch in one transaction: all land, each with its own import number, or
-    none (see :func:`store_many`)."""
-    return store_many(con, [(f.staged, f.report) for f in batch.ready], replace, dry_run, who)
+    none (see :func:`_store_many`)."""
+    return _store_many(con, [(f.staged, f.report) for f in batch.ready], replace, dry_run, who)
 
 
 # An already-typed table (the demo's) has the columns a checked file would have, of these kinds.
@@ -347,14 +349,7 @@ def all_stored(reports: list[ImportReport]) -> bool:
     return all(r.outcome in (STATUS_IMPORTED, "deja_importe") for r in reports)
 
 
-def store(con: duckdb.DuckDBPyConnection, staged: Staged, report: ImportReport, replace: bool = False,
-          dry_run: bool = False, who: str | None = None) -> ImportReport:
-    """Write checked rows in one transaction (rolled back for a dry run or on any problem).
-    ``report`` carries the file's metadata in and the counts out."""
-    return store_many(con, [(staged, report)], replace, dry_run, who)[0]
-
-
-def store_many(con: duckdb.DuckDBPyConnection, items: list[tuple[Staged, ImportReport]], replace: bool = False,
+def _store_many(con: duckdb.DuckDBPyConnection, items: list[tuple[Staged, ImportReport]], replace: bool = False,
                dry_run: bool = False, who: str | None = None) -> list[ImportReport]:
     """Write several checked files in one transaction: all land, each with its own import number, or none.
     Returns new reports; the checked ones given stay as they were (a page may offer them again)."""
