@@ -274,22 +274,17 @@ def _check_numbers(con, raw: RawTable, collector: _Collector) -> None:
         if bad:
             collector.add_rows("nombre_lisible", _cell_texts(con, bad, name, col),
                                "un nombre, par exemple 85,3 ou 10 600")
-    rows = con.execute("SELECT line, value_col, value_text FROM typed WHERE is_yes_no AND value_text IS NOT NULL "
-                       "AND value IS NULL ORDER BY line").fetchall()
+    rows = db.run(con, "staging_yes_no_unreadable").fetchall()
     collector.add_rows("oui_ou_non", rows, "oui ou non")
     if raw.kind == "csv":
         # In a text file « 1.234 » next to « 1,5 » is ambiguous (thousands or decimals?): refuse, do not guess.
         for name, col in checks[:4]:
-            counts = con.execute(
-                f"SELECT {col}, count(*) FILTER (WHERE contains({name}, ',')), "
-                f"count(*) FILTER (WHERE contains({name}, '.')) FROM staged WHERE {col} IS NOT NULL "
-                f"GROUP BY {col}").fetchall()
+            counts = db.run(con, "staging_separator_counts", col=col, field=name).fetchall()
             for column_index, commas, points in counts:
                 if commas and points:
                     minority = "." if points <= commas else ","
-                    rows = con.execute(
-                        f"SELECT line, {col}, {name} FROM staged WHERE {col} = ? "
-                        f"AND contains({name}, ?) ORDER BY line", [column_index, minority]).fetchall()
+                    rows = db.run(con, "staging_separator_minority", [column_index, minority],
+                                  col=col, field=name).fetchall()
                     majority = "virgule" if minority == "." else "point"
                     collector.add_rows("separateur_decimal_unique", rows,
                                        f"le même séparateur que le reste de la colonne ({majority})")
@@ -310,15 +305,11 @@ def _scale_rates(con, rate_scale: str, catalog: Catalog, warnings: list[str]) ->
     (3 out of 1 000 = 0,3 %) is already a percentage."""
     if rate_scale == "0-100":
         return
-    written = "is_rate AND value_text IS NOT NULL AND value IS NOT NULL"
-    condition = "" if rate_scale == "0-1" else \
-        "HAVING max(value) <= 1 AND min(value) >= 0 AND bool_or(value NOT IN (0, 1))"
-    scaled = con.execute(f"SELECT indicator_code, count(*), arg_min(value, line) FROM typed WHERE {written} "
-                         f"GROUP BY indicator_code {condition} ORDER BY indicator_code").fetchall()
+    found = "staging_rates_declared_proportions" if rate_scale == "0-1" else "staging_rates_read_as_proportions"
+    scaled = db.run(con, found).fetchall()
     if not scaled:
         return
-    con.execute(f"UPDATE typed SET value = value * 100 WHERE {written} AND list_contains(?, indicator_code)",
-                [[code for code, _, _ in scaled]])
+    db.run(con, "staging_rates_to_percent", [[code for code, _, _ in scaled]])
     named = "; ".join(
         f"{catalog.label(code)} ({format_count(count, 'valeur')}, par exemple "
         f"{format_number_fr(example, 3).rstrip('0').rstrip(',')} → {format_number_fr(100 * example, 1)}\u202f%)"
@@ -331,7 +322,7 @@ def _check_rules(con, collector: _Collector) -> None:
         return con.execute(f"SELECT line, {col}, {text} FROM typed WHERE {where} ORDER BY line").fetchall()
 
     collector.add_rows("code_structure_present", db.run(con, "staging_missing_structure_code").fetchall(),
-        "le code de la structure")
+                       "le code de la structure")
     for rule, role, value, line in db.run(con, "staging_period_problems").fetchall():
         expected = {"date_possible": "une date qui existe, au format JJ/MM/AAAA ou AAAA-MM-JJ",
                     "annee_plausible": YEARS_TEXT,
@@ -348,7 +339,7 @@ def _check_rules(con, collector: _Collector) -> None:
                        "un pourcentage entre 0 et 100")
     collector.add_rows("delai_positif", rows("is_delay AND value < 0"), "un nombre positif ou nul")
     for name in ("numerator", "denominator", "sample_size"):
-        negative = con.execute(f"SELECT line, {name}_col FROM typed WHERE {name} < 0").fetchall()
+        negative = db.run(con, "staging_negative_count", field=name).fetchall()
         collector.add_rows("comptage_positif", _cell_texts(con, negative, name, f"{name}_col"),
                            "un nombre positif ou nul")
     above = db.run(con, "staging_numerator_above").fetchall()
