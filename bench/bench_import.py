@@ -66,13 +66,13 @@ def run_once(code: str) -> dict:
     """Run ``code`` in a fresh interpreter; it prints a JSON dict; add the child's peak RSS."""
     wrapper = textwrap.dedent("""
         import json, resource, sys, time
-        sys.path.insert(0, {project!r})
         result = {{}}
         {code}
         result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
-    """).format(project=str(PROJECT), code=textwrap.indent(textwrap.dedent(code), "").strip().replace("\n", "\n"))
-    out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, check=True)
+    """).format(code=textwrap.indent(textwrap.dedent(code), "").strip().replace("\n", "\n"))
+    out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, check=True,
+                         cwd=PROJECT)  # the child finds the package from the project folder
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -166,7 +166,8 @@ def xlsx_bench(rows: int) -> None:
         result["outcome"] = report.outcome
     """, fresh_database)
     print(f"XLSX {rows:,} lignes × 9 colonnes")
-    print(f"  référence pandas + calamine           : {baseline['seconds']:.2f} s, pic {baseline['peak_mib']:.0f} Mio")
+    print(f"  référence pandas + calamine           : {baseline['seconds']:.2f} s, "
+          f"pic {baseline['peak_mib']:.0f} Mio")
     print(f"  notre import complet                  : {ours['seconds']:.2f} s, pic {ours['peak_mib']:.0f} Mio, "
           f"{ours['rows']:,} valeurs ({ours['outcome']})")
     print(f"  rapport import / lecture pandas       : {ours['seconds'] / baseline['seconds']:.2f}× (cible ≤ 1,5×)")

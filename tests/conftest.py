@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-# Re-exported until every test file imports them from helpers.
-from helpers import CANONICAL_HEADER, GOLD, PROJECT, canonical, count, snapshot, write_csv  # noqa: F401
 from helpers import chromium_page, served
 from indicators import cli, db
 

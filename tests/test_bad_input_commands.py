@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT, canonical, count, snapshot, write_csv
+from helpers import PROJECT, canonical, count, snapshot, write_csv
 from indicators import db, importer
 
 

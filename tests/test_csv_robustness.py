@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from conftest import CANONICAL_HEADER, PROJECT, snapshot
+from helpers import CANONICAL_HEADER, PROJECT, snapshot
 from indicators import importer, reading
 
 ROWS = [

@@ -15,7 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from conftest import CANONICAL_HEADER, canonical, count, write_csv
+from helpers import CANONICAL_HEADER, canonical, count, write_csv
 from indicators import db, importer
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -303,7 +303,8 @@ def test_export_resultats_maps_titles_frequencies_and_creates_unknown_indicators
 
 def test_export_resultats_with_an_unknown_frequency_uses_the_duration_in_months(con, tmp_path):
     path = write_csv(tmp_path / "export-resultats.csv", [";".join(SNAKE_HEADERS),
-                     "R1;CAF;Accueil;SP-1;CAF;IND-27;Taux de décroché;2025-04-01;2;bimestrielle;80;;;;;2025-06-01;Oui"])
+                     "R1;CAF;Accueil;SP-1;CAF;IND-27;Taux de décroché;2025-04-01;2;bimestrielle;80;;;;;"
+                     "2025-06-01;Oui"])
     imported(con, path)
     assert observations(con)[0][1:5] == ("decroche", date(2025, 4, 1), date(2025, 5, 31), 80.0)
 

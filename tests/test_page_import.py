@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 
-from conftest import CANONICAL_HEADER, PROJECT, count
+from helpers import CANONICAL_HEADER, PROJECT, count
 from indicators import db
 from indicators.export import CSV_LINE_END
 from indicators.import_files import problems_csv, template_csv, template_xlsx

@@ -8,7 +8,7 @@ from datetime import date
 
 from streamlit.testing.v1 import AppTest
 
-from conftest import PROJECT, count
+from helpers import PROJECT, count
 from indicators import db
 from indicators import referentiel_versions as rv
 

@@ -10,7 +10,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from conftest import canonical, count
+from helpers import canonical, count
 from indicators import compliance, db
 from indicators import referentiel_versions as rv
 

@@ -11,7 +11,7 @@ from datetime import datetime
 import openpyxl
 import pytest
 
-from conftest import GOLD, canonical
+from helpers import GOLD, canonical
 from indicators import db
 
 Q4 = ("2025-10-01", "2025-12-31")

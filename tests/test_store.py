@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import PROJECT, canonical, count, snapshot
+from helpers import PROJECT, canonical, count, snapshot
 from indicators import db, importer
 
 ROWS = [
@@ -228,7 +228,8 @@ def test_killed_import_leaves_the_database_as_before(db_path, tmp_path):
                                            f"{2000 + i // 60000}-{(i // 5000) % 12 + 1:02d}-01;"
                                            f"{2000 + i // 60000}-{(i // 5000) % 12 + 1:02d}-28;{i % 100},5;;;"
                                            for i in range(600_000)])
-    script = ("import sys; from pathlib import Path; from indicators import db, importer; import indicators.importer as m\n"
+    script = ("import sys; from pathlib import Path; from indicators import db, importer; "
+              "import indicators.importer as m\n"
               "con = db.connect(sys.argv[1])\n"
               "real = m._store_observations\n"
               "def slow(*a, **k):\n"

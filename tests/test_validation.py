@@ -10,7 +10,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from conftest import CANONICAL_HEADER, canonical, count, snapshot, write_csv
+from helpers import CANONICAL_HEADER, canonical, count, snapshot, write_csv
 from indicators import importer
 from indicators.problems import RULES
 

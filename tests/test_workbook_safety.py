@@ -22,7 +22,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from conftest import CANONICAL_HEADER, PROJECT, snapshot
+from helpers import CANONICAL_HEADER, PROJECT, snapshot
 from indicators import workbook, workbook_child, workbook_scan
 
 ROW = "S1;Accueil de Lyon;CAF;decroche;2025-01-01;2025-01-31;95;950;1000;"
@@ -661,7 +661,8 @@ def _sheet(cells: str, before: str = "", after: str = "") -> str:
     (_sheet('<c r="A1"><v>1</v></c>').encode("utf-16"), False),
     ('<?xml version="1.0" encoding="ISO-8859-1"?>' + _sheet('<c r="A1"><v>1</v></c>'), False),
 ], ids=["ordinaire", "dimension", "declaration", "colonne-AD", "colonne-501", "lignes-26-colonnes",
-        "lignes-au-dela", "colonne-CZ", "colonne-SF", "cellules-au-dela", "zero-en-tete", "r-prefixe", "entite-ailleurs", "saut-de-ligne",
+        "lignes-au-dela", "colonne-CZ", "colonne-SF", "cellules-au-dela", "zero-en-tete", "r-prefixe",
+        "entite-ailleurs", "saut-de-ligne",
         "dimension-enorme", "dimension-apres", "dimension-prefixee", "commentaire", "utf-16", "latin-1"])
 def test_fast_measure_proves_only_plain_sheets_within_the_limits(xml, fits):
     assert _fits(xml) is fits
