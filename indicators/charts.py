@@ -26,7 +26,6 @@ LAYOUT = dict(separators=", ", margin=dict(l=10, r=10, t=30, b=10), height=320, 
 
 # The one value-with-unit format lives in indicators.text; this name stays for views.py and the tests that
 # still reach it here.
-value_text = format_value
 
 
 def blocking_sentences(indicators: pd.DataFrame, blocking: list[str]) -> list[str]:

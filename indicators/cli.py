@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from indicators import compliance, db, importer, reports, settings, wording
+from indicators import compliance, db, importer, periods, reports, settings, text, wording
 from indicators.export import canonical_table, write_canonical_csv
 from indicators.text import IMPORT_STATUS_WORDS, format_number_fr
 
@@ -46,15 +46,16 @@ def build_parser() -> FrenchParser:
                           "(auto : 0–1 détecté quand tous les taux d'un indicateur sont ≤ 1)")
 
     status = with_db(commands.add_parser("status", help="niveau de chaque structure sur une fenêtre"))
-    status.add_argument("--period", help="fenêtre : 2025, 2025-T2, 2025-03 ou 12m (12 mois jusqu'aux dernières "
-                                         "données, par défaut)")
+    status.add_argument("--period", help=f"fenêtre : {periods.WINDOW_CHOICES} (par défaut "
+                                         f"INDICATEURS_FENETRE_DEFAUT, sinon {periods.ROLLING} : "
+                                         "les 12 mois jusqu'aux dernières données)")
     status.add_argument("--structure", metavar="CODE")
     status.add_argument("--format", choices=("json", "table"), default="table")
 
     exp = with_db(commands.add_parser("export", help="exporter les données ou l'évaluation"))
     exp.add_argument("--format", choices=("xlsx", "csv", "opendata"), required=True)
     exp.add_argument("--output", type=Path, required=True, metavar="FICHIER")
-    exp.add_argument("--period", help="fenêtre : 2025, 2025-T2, 2025-03 ou 12m")
+    exp.add_argument("--period", help=f"fenêtre : {periods.WINDOW_CHOICES}")
     exp.add_argument("--structure", metavar="CODE")
     exp.add_argument("--what", choices=("valeurs", "status"), default="valeurs",
                      help="pour --format csv : les valeurs (mise en page canonique) ou le tableau des niveaux")
@@ -189,7 +190,7 @@ def _assessment(con, args):
     """The assessment the arguments ask for, or a French usage message (exit 2)."""
     try:
         window = compliance.resolve_window(con, args.period)
-    except compliance.WindowError as error:
+    except periods.WindowError as error:
         return None, str(error)
     if args.structure and not db.query_value(con, "cli_structure_known", [args.structure]):
         return None, f"Structure inconnue : « {args.structure} »."
@@ -205,7 +206,7 @@ def _status(con, args) -> int:
     if args.format == "json":
         if note:  # the JSON stays the only thing on the standard output
             print(note, file=sys.stderr)
-        for chunk in compliance.status_json_chunks(assessment):
+        for chunk in reports.status_json_chunks(assessment):
             sys.stdout.write(chunk)
         sys.stdout.write("\n")
         return EXIT_OK
@@ -239,7 +240,7 @@ def _print_structure(assessment) -> None:
               f"expire le {structure['label_expires_on']:%d/%m/%Y} ({state})")
     for r in assessment.indicators.to_dict("records"):
         value = "–" if pd.isna(r["value"]) else format_number_fr(r["value"], 1)
-        print(f"  {r['indicator_code']:<22} {value:>9} {r['level']:<7} {reports.STATUS_FR[r['status']]:<24} "
+        print(f"  {r['indicator_code']:<22} {value:>9} {r['level']:<7} {text.status_word(r['status']):<24} "
               f"{wording.gap_sentence(r)}")
 
 
@@ -251,7 +252,7 @@ def _export(con, args) -> int:
         if args.period:
             try:
                 resolved = compliance.resolve_window(con, args.period)
-            except compliance.WindowError as error:
+            except periods.WindowError as error:
                 print(str(error), file=sys.stderr)
                 return EXIT_USAGE
             window = (resolved.start, resolved.end)
@@ -267,7 +268,7 @@ def _export(con, args) -> int:
         # The window's values only: no assessment to compute (a third of the time at 15 000 structures).
         try:
             selection = reports.scope(con, compliance.resolve_window(con, args.period), args.structure)
-        except compliance.WindowError as error:
+        except periods.WindowError as error:
             print(str(error), file=sys.stderr)
             return EXIT_USAGE
         if args.structure and selection.structures.empty:

@@ -6,7 +6,6 @@ one vectorised pass for every structure at once. The README's « Méthode » sec
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import IntEnum
@@ -17,8 +16,6 @@ import pandas as pd
 
 from indicators import db, settings
 from indicators.periods import MONTHS_PER_PERIODICITY, Window, add_months, fixed_window, rolling_window
-# The error resolve_window raises, named here too for its callers (its home is periods).
-from indicators.periods import WindowError  # noqa: F401
 
 
 
@@ -148,7 +145,7 @@ def _every(count, n_obs):
     return (count == n_obs) & (n_obs > 0)
 
 
-def _floats(series) -> np.ndarray:
+def as_floats(series) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
@@ -156,16 +153,16 @@ def indicator_values(agg: pd.DataFrame, kind) -> tuple[np.ndarray, np.ndarray]:
     """(value, method) per row, by the aggregation rules: ratio of sums when every observation has
     counts, else the mean weighted by volume when every one has a volume, else the plain mean."""
     kind = np.asarray(kind)
-    n_obs = _floats(agg["n_obs"])
-    sum_num, sum_den, sum_eff = _floats(agg["sum_num"]), _floats(agg["sum_den"]), _floats(agg["sum_eff"])
-    sum_weight = _floats(agg["sum_weight_ratio"])
+    n_obs = as_floats(agg["n_obs"])
+    sum_num, sum_den, sum_eff = as_floats(agg["sum_num"]), as_floats(agg["sum_den"]), as_floats(agg["sum_eff"])
+    sum_weight = as_floats(agg["sum_weight_ratio"])
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio_of_sums = 100 * sum_num / sum_den
-        weighted_ratio = _floats(agg["sum_weighted_ratio"]) / sum_weight
-        weighted_mean = _floats(agg["sum_weighted_mean"]) / sum_eff
-        has_counts = _every(_floats(agg["n_num"]), n_obs) & _every(_floats(agg["n_den"]), n_obs) & (sum_den > 0)
-        has_ratio_weights = _every(_floats(agg["n_weight_ratio"]), n_obs) & (sum_weight > 0)
-        has_sizes = _every(_floats(agg["n_eff"]), n_obs) & (sum_eff > 0)
+        weighted_ratio = as_floats(agg["sum_weighted_ratio"]) / sum_weight
+        weighted_mean = as_floats(agg["sum_weighted_mean"]) / sum_eff
+        has_counts = _every(as_floats(agg["n_num"]), n_obs) & _every(as_floats(agg["n_den"]), n_obs) & (sum_den > 0)
+        has_ratio_weights = _every(as_floats(agg["n_weight_ratio"]), n_obs) & (sum_weight > 0)
+        has_sizes = _every(as_floats(agg["n_eff"]), n_obs) & (sum_eff > 0)
     conditions = [
         (kind == "ratio") & has_counts,
         (kind == "ratio") & has_ratio_weights,
@@ -173,8 +170,8 @@ def indicator_values(agg: pd.DataFrame, kind) -> tuple[np.ndarray, np.ndarray]:
         kind == "latest",
         n_obs > 0,
     ]
-    values = np.select(conditions, [ratio_of_sums, weighted_ratio, weighted_mean, _floats(agg["last_value"]),
-                                    _floats(agg["mean_value"])], default=np.nan)
+    values = np.select(conditions, [ratio_of_sums, weighted_ratio, weighted_mean, as_floats(agg["last_value"]),
+                                    as_floats(agg["mean_value"])], default=np.nan)
     methods = np.select(conditions, [Method.RATIO_DES_SOMMES, Method.MOYENNE_PONDEREE, Method.MOYENNE_PONDEREE,
                                      Method.DERNIERE_VALEUR, Method.MOYENNE_SIMPLE], default=Method.SANS_VALEUR)
     return values, methods
@@ -182,9 +179,9 @@ def indicator_values(agg: pd.DataFrame, kind) -> tuple[np.ndarray, np.ndarray]:
 
 def sample_size(agg: pd.DataFrame) -> np.ndarray:
     """Σ sample size when every observation has one, else Σ denominator when every one has one, else NaN."""
-    n_obs = _floats(agg["n_obs"])
-    return np.where(_every(_floats(agg["n_eff"]), n_obs), _floats(agg["sum_eff"]),
-                    np.where(_every(_floats(agg["n_den"]), n_obs), _floats(agg["sum_den"]), np.nan))
+    n_obs = as_floats(agg["n_obs"])
+    return np.where(_every(as_floats(agg["n_eff"]), n_obs), as_floats(agg["sum_eff"]),
+                    np.where(_every(as_floats(agg["n_den"]), n_obs), as_floats(agg["sum_den"]), np.nan))
 
 
 def levels_of(values, direction, thresholds) -> np.ndarray:
@@ -249,13 +246,13 @@ def assess_indicators(frame: pd.DataFrame, rules: pd.DataFrame, today: date) -> 
         return rules[column].to_numpy()[position]
 
     kind, direction, unit = rule("kind"), rule("direction"), rule("unit").astype(str)
-    min_n = _floats(rules["min_n"])[position]
-    thresholds = {level: _floats(rules[level])[position] for level in ("bronze", "argent", "or")}
+    min_n = as_floats(rules["min_n"])[position]
+    thresholds = {level: as_floats(rules[level])[position] for level in ("bronze", "argent", "or")}
     latest = kind == "latest"
     agg = frame.assign(
-        n_obs=np.where(latest, _floats(frame["n_last_year"]), _floats(frame["n_obs"])),
-        last_value=np.where(latest, _floats(frame["last_year_value"]), _floats(frame["last_value"])))
-    n_obs = np.nan_to_num(_floats(agg["n_obs"])).astype("int64")
+        n_obs=np.where(latest, as_floats(frame["n_last_year"]), as_floats(frame["n_obs"])),
+        last_value=np.where(latest, as_floats(frame["last_year_value"]), as_floats(frame["last_value"])))
+    n_obs = np.nan_to_num(as_floats(agg["n_obs"])).astype("int64")
     value, method = indicator_values(agg, kind)
     # Rounded off float noise: (4,2 + 5,4 + 5,4) / 3 is 5,000000000000001 and must meet a threshold of 5.
     value = np.round(value, 9)
@@ -274,7 +271,7 @@ def assess_indicators(frame: pd.DataFrame, rules: pd.DataFrame, today: date) -> 
     next_threshold = np.where(rank < Level.OR, next_threshold, np.nan)
     units, unit_code = np.unique(rules["unit"].astype(str).to_numpy(), return_inverse=True)
     gap, gap_unit = _gaps(value, method, status, direction, unit_code[position], next_threshold,
-                          _floats(frame["sum_num"]), _floats(frame["sum_den"]))
+                          as_floats(frame["sum_num"]), as_floats(frame["sum_den"]))
     sampled = ~np.isnan(min_n) & np.char.startswith(unit.astype("U"), "%") & (kind == "ratio")
     low, high = wilson_interval(value, n)
     fresh, overdue = freshness(frame["last_period_end"], rules["periodicity"].map(MONTHS_PER_PERIODICITY)
@@ -292,7 +289,7 @@ def assess_indicators(frame: pd.DataFrame, rules: pd.DataFrame, today: date) -> 
         "min_n": min_n, "n_obs": n_obs, "value": value, "value_method": pd.Categorical.from_codes(method, METHODS),
         "n": n,
         "n_unknown": ~np.isnan(min_n) & np.isnan(n) & ~missing,
-        "sum_num": _floats(frame["sum_num"]), "sum_den": _floats(frame["sum_den"]),
+        "sum_num": as_floats(frame["sum_num"]), "sum_den": as_floats(frame["sum_den"]),
         "level": pd.Categorical.from_codes(rank, LEVELS), "level_rank": rank,
         "status": pd.Categorical.from_codes(status, STATUSES),
         "next_level": pd.Categorical.from_codes(np.where(rank < Level.OR, next_rank, -1), LEVELS),
@@ -381,201 +378,6 @@ def assess_structures(structures: pd.DataFrame, indicators: pd.DataFrame, rules:
     out["label_supported"] = np.where(labelled, lowest >= awarded_rank, None)
     out["label_expired"] = np.where(labelled, expires < pd.Timestamp(today), None)
     return out
-
-
-def structure_json(assessment: Assessment, code: str) -> dict:
-    """One structure of ``status --format json``."""
-    one = subset(assessment, [code])
-    if one.structures.empty:
-        raise KeyError(code)
-    return status_json(one)["structures"][0]
-
-
-def _iso(value) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    return pd.Timestamp(value).date().isoformat()
-
-
-# ``status --format json`` is written column by column: each column of the assessment becomes its JSON texts
-# in one pass (texts, numbers, dates), the rows of each structure are found by one sort, and the objects are
-# laid out as ``json.dumps(…, ensure_ascii=False, indent=2)`` lays them out. 15 000 structures: 0.3 s,
-# where the object-by-object way took 100 s. tests/test_command_speed_and_empty.py checks it character for
-# character against a plain per-structure build.
-
-
-def _json_texts(values) -> np.ndarray:
-    """JSON texts of a column of texts: the quoted text, ``null`` where the value is not a text."""
-    codes, uniques = pd.factorize(pd.Series(values, copy=False))
-    texts = [json.encoder.encode_basestring(u) if isinstance(u, str) else "null" for u in uniques]
-    return np.array(texts + ["null"], dtype=object)[codes]  # code -1 (missing) takes the last: null
-
-
-def _json_numbers(values) -> np.ndarray:
-    """JSON texts of numbers: whole numbers without a decimal point, others as Python writes them, ``null`` for
-    missing."""
-    a = _floats(pd.Series(values, copy=False))
-    out = np.full(len(a), "null", dtype=object)
-    with np.errstate(invalid="ignore"):
-        whole = np.isfinite(a) & (np.floor(a) == a)
-        exact = whole & (np.abs(a) < 2.0 ** 62)
-    out[exact] = np.array(list(map(str, a[exact].astype(np.int64).tolist())), dtype=object)
-    out[whole & ~exact] = np.array([str(int(x)) for x in a[whole & ~exact].tolist()], dtype=object)
-    decimal = np.isfinite(a) & ~whole
-    out[decimal] = np.array(list(map(float.__repr__, a[decimal].tolist())), dtype=object)
-    out[a == np.inf], out[a == -np.inf] = "Infinity", "-Infinity"
-    return out
-
-
-def _json_dates(values) -> np.ndarray:
-    """JSON texts of :func:`_iso` of each value (few distinct dates: each is written once)."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object, copy=False))
-    texts = [_iso(u) for u in uniques]
-    return np.array([json.encoder.encode_basestring(t) if t else "null" for t in texts] + ["null"],
-                    dtype=object)[codes]
-
-
-def _rows_of(codes: pd.Index, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(row order, offsets): ``frame``'s rows grouped by structure in ``codes``' order, each structure's rows
-    in their order; structure ``i`` owns ``order[offsets[i]:offsets[i + 1]]``."""
-    position = codes.get_indexer(frame["structure_code"])
-    kept = np.flatnonzero(position >= 0)
-    order = kept[np.argsort(position[kept], kind="stable")]
-    offsets = np.concatenate(([0], np.cumsum(np.bincount(position[kept], minlength=len(codes)))))
-    return order, offsets
-
-
-def _json_list(items: list[str], indent: str) -> str:
-    """A list laid out as ``indent=2`` does, its items already written, ``indent`` the list's own."""
-    return "[\n" + ",\n".join(items) + f"\n{indent}]" if items else "[]"
-
-
-def _indicator_texts(indicators: pd.DataFrame) -> np.ndarray:
-    """Each indicator row's object, laid out at its depth. Rows without any number (an indicator never
-    received is the same object for every structure) are written once per distinct row."""
-    pad = " " * 10
-    low, high = _json_numbers(indicators["wilson_low"]), _json_numbers(indicators["wilson_high"])
-    wilson = np.where(np.isnan(_floats(indicators["wilson_low"])), "null",
-                      f"[\n{pad}  " + low + f",\n{pad}  " + high + f"\n{pad}]")
-    value, n, gap = (_json_numbers(indicators[c]) for c in ("value", "n", "gap_to_next"))
-    texts = [_json_texts(indicators[c]) for c in ("indicator_code", "level", "status", "gap_unit", "next_level",
-                                                  "freshness")]
-    texts.append(_json_dates(indicators["last_period_end"]))
-    columns = (texts[0], value, texts[1], texts[2], n, gap, texts[3], texts[4], wilson, texts[5], texts[6])
-
-    def write(rows) -> list[str]:
-        return [f'        {{\n{pad}"code": {code},\n{pad}"value": {value},\n{pad}"level": {level},\n'
-                f'{pad}"status": {status},\n{pad}"n": {n},\n{pad}"gap_to_next": {gap},\n{pad}"gap_unit": {unit},\n'
-                f'{pad}"next_level": {next_level},\n{pad}"wilson_95": {interval},\n{pad}"freshness": {fresh},\n'
-                f'{pad}"last_period_end": {last}\n        }}'
-                for code, value, level, status, n, gap, unit, next_level, interval, fresh, last
-                in zip(*(column[rows].tolist() for column in columns))]
-
-    out = np.empty(len(indicators), dtype=object)
-    bare = (value == "null") & (n == "null") & (gap == "null") & (wilson == "null")
-    rest = np.flatnonzero(~bare)
-    if bare.any():
-        # One integer per distinct combination of the texts left (a few codes, levels, dates each).
-        key = np.zeros(int(bare.sum()), dtype=np.int64)
-        for column in texts:
-            codes, uniques = pd.factorize(column[bare])
-            key = key * (len(uniques) + 1) + codes
-        distinct, first, which = np.unique(key, return_index=True, return_inverse=True)
-        bare_rows = np.flatnonzero(bare)
-        out[bare_rows] = np.array(write(bare_rows[first]), dtype=object)[which]
-    out[rest] = np.array(write(rest), dtype=object)
-    return out
-
-
-def _engagement_blocks(engagements: pd.DataFrame, offsets: np.ndarray) -> list[str]:
-    """Each structure's ``"engagements"`` list. Few structures differ in their engagements' statuses: each
-    distinct list is written once."""
-    pad = " " * 10
-    number_codes, numbers = pd.factorize(pd.Series(_json_numbers(engagements["number"]), dtype=object))
-    status_codes, statuses = pd.factorize(pd.Series(_json_texts(engagements["status"]), dtype=object))
-    pairs = (number_codes * len(statuses) + status_codes).astype(np.int64)  # JSON texts: never missing
-    items = {pair: f'        {{\n{pad}"number": {numbers[pair // len(statuses)]},\n'
-                   f'{pad}"status": {statuses[pair % len(statuses)]}\n        }}' for pair in np.unique(pairs).tolist()}
-    blocks: dict[bytes, str] = {}
-    out = []
-    for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist()):
-        key = pairs[start:end].tobytes()
-        block = blocks.get(key)
-        if block is None:
-            block = blocks[key] = _json_list([items[p] for p in pairs[start:end].tolist()], " " * 6)
-        out.append(block)
-    return out
-
-
-def status_json_chunks(assessment: Assessment, structures_per_chunk: int = 2000):
-    """``status --format json`` in pieces, as ``json.dumps(status_json(…), ensure_ascii=False, indent=2)``
-    writes it, built column by column (see above) and handed out a few thousand structures at a time: the
-    command writes them as they come, with no copy of the whole text."""
-    window = assessment.window
-    head = json.dumps({"period": window.text,
-                       "window": {"start": window.start.isoformat(), "end": window.end.isoformat(),
-                                  "label": window.label},
-                       "referentiel": assessment.version, "structures": []}, ensure_ascii=False, indent=2)
-    s = assessment.structures
-    if s.empty:
-        yield head
-        return
-    codes = pd.Index(s["code"].astype(str))
-    ind_order, ind_offsets = _rows_of(codes, assessment.indicators)
-    eng_order, eng_offsets = _rows_of(codes, assessment.engagements)
-    items = _indicator_texts(assessment.indicators.iloc[ind_order]).tolist()
-    engagements = _engagement_blocks(assessment.engagements.iloc[eng_order], eng_offsets)
-    encode, pad = json.encoder.encode_basestring, " " * 6
-    blocking_texts: dict[tuple, str] = {}
-
-    def blocking_text(codes: list) -> str:
-        key = tuple(codes)
-        if key not in blocking_texts:
-            blocking_texts[key] = _json_list([f"        {encode(c)}" for c in key], pad)
-        return blocking_texts[key]
-
-    labelled = s["label_level"].map(lambda level: isinstance(level, str)).to_numpy(bool)
-    labels = np.full(len(s), "null", dtype=object)
-    if labelled.any():
-        awarded, expires = _json_dates(s["label_awarded_on"])[labelled], _json_dates(s["label_expires_on"])[labelled]
-        labels[labelled] = np.array([
-            f'{{\n{pad}  "level": {encode(level)},\n{pad}  "awarded_on": {on},\n{pad}  "expires_on": {until},\n'
-            f'{pad}  "supported": {"true" if supported else "false"},\n'
-            f'{pad}  "expired": {"true" if expired else "false"}\n{pad}}}'
-            for level, on, until, supported, expired in zip(
-                s["label_level"][labelled].tolist(), awarded.tolist(), expires.tolist(),
-                s["label_supported"][labelled].tolist(), s["label_expired"][labelled].tolist())], dtype=object)
-    parts, separator = [head[:-len("[]\n}")] + "[\n"], ",\n"
-    for i, (code, name, network, level, blocking, start, end, engagement_list, label) in enumerate(zip(
-            _json_texts(codes).tolist(), _json_texts(s["name"]).tolist(), _json_texts(s["network"]).tolist(),
-            _json_texts(s["level"]).tolist(), s["blocking"].tolist(), ind_offsets[:-1].tolist(),
-            ind_offsets[1:].tolist(), engagements, labels.tolist())):
-        parts.append(f'{separator if i else ""}    {{\n{pad}"code": {code},\n{pad}"name": {name},\n'
-                     f'{pad}"network": {network},\n{pad}"level": {level},\n'
-                     f'{pad}"blocking": {blocking_text(blocking)},\n{pad}"indicators": ')
-        if end > start:
-            parts.append("[\n")
-            parts.append(",\n".join(items[start:end]))
-            parts.append("\n      ]")
-        else:
-            parts.append("[]")
-        parts.append(f',\n{pad}"engagements": {engagement_list},\n{pad}"label": {label}\n    }}')
-        if i % structures_per_chunk == structures_per_chunk - 1:
-            yield "".join(parts)
-            parts.clear()
-    parts.append("\n  ]\n}")
-    yield "".join(parts)
-
-
-def status_json_text(assessment: Assessment) -> str:
-    """``status --format json`` exactly as ``json.dumps(status_json(…), ensure_ascii=False, indent=2)``
-    writes it."""
-    return "".join(status_json_chunks(assessment))
-
-
-def status_json(assessment: Assessment) -> dict:
-    """``{"period": …, "structures": [...]}`` as ``status --format json`` prints it."""
-    return json.loads(status_json_text(assessment))
 
 
 def subset(assessment: Assessment, codes) -> Assessment:

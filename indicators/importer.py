@@ -27,11 +27,10 @@ from indicators.reading import clean_stale_scratch, read_table, sha256_of
 from indicators.referentiel import REFERENTIEL_DIR, load_default, load_referentiel_file
 from indicators.settings import Limits
 from indicators.staging import MAX_PROBLEMS_PER_RULE, Catalog, NewIndicator, Staged, stage
-from indicators.text import IMPORT_STATUS_WORDS, format_number_fr
+from indicators.text import format_number_fr
 
 STATUS_IMPORTED = "importe"
 STATUS_UNDONE = "annule"
-STATUS_LABELS = IMPORT_STATUS_WORDS  # the words live in indicators.text; this name is kept for its readers
 CONFLICTS_LISTED = 1000  # restated values listed one by one; the rest are counted
 
 

@@ -66,7 +66,8 @@ class Problem:
         return RULES[self.rule] + (f" {self.detail}" if self.detail else "")
 
     def describe(self) -> str:
-        """One French line: « fichier.csv, ligne 12, colonne « valeur » : … (trouvé « 120 », attendu : …) »."""
+        """One French line:
+        « fichier.csv, ligne 12, colonne « valeur » : … (trouvé « 120 », attendu : …) »."""
         place = [self.file]
         if self.sheet:
             place.append(f"feuille « {self.sheet} »")

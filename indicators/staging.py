@@ -365,9 +365,11 @@ def _check_duplicates(con, raw: RawTable, collector: _Collector, warnings: list[
             dropped += 1
             continue
         collector.add("observation_unique_dans_le_fichier", line, None, value,
-                      "une seule ligne par structure, indicateur et période", f"Déjà présente à la ligne {first_line}.")
+                      "une seule ligne par structure, indicateur et période",
+                      f"Déjà présente à la ligne {first_line}.")
     if dropped:
-        repeated, verb = (("ligne répétée", "a été lue") if dropped == 1 else ("lignes répétées", "ont été lues"))
+        one = dropped == 1
+        repeated, verb = ("ligne répétée", "a été lue") if one else ("lignes répétées", "ont été lues")
         warnings.append(f"{format_number_fr(dropped, 0)} {repeated} à l'identique (même structure, indicateur, "
                         f"période et valeurs) {verb} une seule fois.")
         db.run(con, "staging_drop_identical_repeats")

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from indicators import charts, compliance
+from indicators import charts, compliance, text
 from indicators.text import format_number_fr
 
 LABEL_FILTERS = ("Toutes", "Labellisées", "Non labellisées")
@@ -172,8 +172,8 @@ def distribution(selection: compliance.Assessment, code: str) -> Distribution:
     sentence = ""
     if not values.empty:
         unit = rule["unit"]
-        sentence = (f"{rule['label']} : médiane {charts.value_text(median, unit)}, la moitié des {len(values)} "
-                    f"structures entre {charts.value_text(q1, unit)} et {charts.value_text(q3, unit)} ; "
+        sentence = (f"{rule['label']} : médiane {text.format_value(median, unit)}, la moitié des {len(values)} "
+                    f"structures entre {text.format_value(q1, unit)} et {text.format_value(q3, unit)} ; "
                     f"{int((values['level_rank'] >= compliance.Level.BRONZE).sum())} atteignent au moins bronze.")
     by_level = (values.groupby(values["level"].astype(str))["value"].agg(["count", "min", "median", "max"])
                 .rename(columns={"count": "Structures", "min": "Minimum", "median": "Médiane", "max": "Maximum"}))

@@ -7,7 +7,7 @@ and the charts receive counts, not raw observations."""
 import pandas as pd
 import streamlit as st
 
-from indicators import charts, compliance, reports, views
+from indicators import charts, compliance, reports, text, views
 from indicators.ui import access, frame
 from indicators.ui import widgets as ui
 
@@ -31,16 +31,17 @@ view = access.comparison(filters["window"], filters["version"], today, filters["
 selection, counts = view.selection, view.counts
 chosen = selection.structures
 scope = filters["network"] or "l'ensemble du programme"
-st.caption(f"{ui.number(len(chosen), decimals=0)} structure(s) · {scope} · fenêtre : {selection.window.label} · "
+st.caption(f"{text.format_value(len(chosen), decimals=0)} structure(s) · {scope} · "
+           f"fenêtre : {selection.window.label} · "
            f"référentiel {selection.version}")
 if chosen.empty:
     st.warning("Aucune structure ne correspond aux filtres.")
     st.stop()
 
 cards = st.columns(5)
-cards[0].metric("Structures", ui.number(len(chosen), decimals=0), border=True)
+cards[0].metric("Structures", text.format_value(len(chosen), decimals=0), border=True)
 for column, level in zip(cards[1:], ("or", "argent", "bronze", "aucun")):
-    column.metric(f"Niveau {level}", ui.number(int(counts.get(level, 0)), decimals=0), border=True)
+    column.metric(f"Niveau {level}", text.format_value(int(counts.get(level, 0)), decimals=0), border=True)
 
 st.markdown("#### Répartition des niveaux")
 st.write(charts.level_sentence(counts))

@@ -4,7 +4,7 @@ engagements, freshness and progress toward the next level."""
 import pandas as pd
 import streamlit as st
 
-from indicators import charts, compliance, reports, views, wording
+from indicators import charts, compliance, reports, text, views, wording
 from indicators.text import markdown_literal
 from indicators.ui import access, frame
 from indicators.ui import widgets as ui
@@ -33,7 +33,7 @@ st.caption(" · ".join(markdown_literal(x) for x in where if isinstance(x, str))
 
 # Label readiness first: the question a director asks.
 level = structure["level"]
-readiness = f"Niveau atteignable : **{ui.LEVEL_WORDS[level]}**"
+readiness = f"Niveau atteignable : **{text.LEVEL_WORDS[level]}**"
 (st.success if level in ("argent", "or") else st.warning if level == "bronze" else st.error)(readiness)
 for sentence in charts.blocking_sentences(indicators, structure["blocking"]):
     st.markdown(f"- {sentence}")
@@ -45,16 +45,17 @@ columns = st.columns(4)
 for i, card in enumerate(views.kpi_cards(assessment, previous, code)):
     row = card.row
     with columns[i % 4]:
-        st.metric(row["label"], ui.compact(row["value"], row["unit"]), ui.delta(card.change, row["unit"]),
+        st.metric(row["label"], text.format_compact(row["value"], row["unit"]),
+                  text.format_change(card.change, row["unit"]),
                   delta_color="inverse" if row["direction"] == "baisse" else "normal",
-                  help=f"{ui.status_text(row['status'])} · niveau {row['level']} · "
+                  help=f"{text.status_word(row['status'])} · niveau {row['level']} · "
                        f"{wording.gap_sentence(row) or 'niveau or atteint'} · variation : fenêtre précédente",
                   border=True)
 
 st.markdown("#### Évolution et progression vers le niveau suivant")
 for item in access.indicator_views(filters["window"], code, filters["version"], today):
     row = item.row
-    with st.expander(f"{row['label']} — {ui.status_text(row['status'])}, niveau {row['level']}",
+    with st.expander(f"{row['label']} — {text.status_word(row['status'])}, niveau {row['level']}",
                      expanded=row["indicator_code"] in structure["blocking"]):
         st.write(item.reading)
         chart_tab, progress_tab, table_tab = st.tabs(["Évolution", "Progression", "Tableau"])
@@ -75,7 +76,7 @@ with left:
         assessment.engagement_labels, on="number")
     st.dataframe(pd.DataFrame({
         "N°": engagements["number"], "Thème": engagements["theme"], "Engagement": engagements["label"],
-        "Statut": engagements["status"].map(ui.status_text)}), hide_index=True)
+        "Statut": engagements["status"].map(text.status_word)}), hide_index=True)
     st.caption(charts.engagements_sentence(engagements))
 with right:
     st.markdown("#### Fraîcheur des données")
@@ -83,7 +84,7 @@ with right:
         "Indicateur": indicators["label"], "Périodicité": indicators["periodicity"],
         "Dernière période reçue": pd.to_datetime(indicators["last_period_end"]).dt.strftime("%d/%m/%Y")
         .fillna("jamais"),
-        "État": indicators["freshness"].map(ui.status_text)}), hide_index=True)
+        "État": indicators["freshness"].map(text.status_word)}), hide_index=True)
     late = structure["late_indicators"]
     st.caption(f"{len(late)} indicateur(s) en retard ou manquant(s) : {', '.join(late)}." if late
                else "Toutes les données attendues sont arrivées.")

@@ -20,8 +20,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from conftest import PROJECT, canonical
-from indicators import cli, compliance, db, reports
+from helpers import PROJECT, canonical
+from indicators import cli, compliance, db, reports, text
 from indicators.demo import load_demo
 from indicators.export import canonical_table, write_canonical_csv
 from indicators.periods import MONTHS_PER_PERIODICITY
@@ -146,10 +146,10 @@ def test_status_json_is_character_for_character_the_per_structure_build(demo_bas
     reference = reference_status_json(a)
     assert reference["structures"], "the demonstration has structures"
     expected = json.dumps(reference, ensure_ascii=False, indent=2)
-    assert compliance.status_json_text(a) == expected
-    assert compliance.status_json(a) == reference
+    assert reports.status_json_text(a) == expected
+    assert reports.status_json(a) == reference
     first = reference["structures"][0]
-    assert compliance.structure_json(a, first["code"]) == first
+    assert reports.status_json(compliance.subset(a, [first["code"]]))["structures"][0] == first
     args = ["status", "--period", period, "--format", "json"] + (["--structure", structure] if structure else [])
     code, out, err = run(demo_base, *args)
     assert code == 0 and out == expected + "\n" and err == ""
@@ -158,7 +158,7 @@ def test_status_json_is_character_for_character_the_per_structure_build(demo_bas
 def test_status_json_covers_every_kind_of_value(demo_base):
     """Labels, Wilson intervals, gaps in units and in numerator units, missing indicators, awkward names and
     numbers are all in the comparison above."""
-    data = compliance.status_json(assessment_of(demo_base, "2024"))
+    data = reports.status_json(assessment_of(demo_base, "2024"))
     indicators = [i for s in data["structures"] for i in s["indicators"]]
     assert any(s["label"] for s in data["structures"]) and any(s["label"] is None for s in data["structures"])
     assert any(i["wilson_95"] for i in indicators) and any(i["gap_unit"] == "numerateur" for i in indicators)
@@ -178,7 +178,7 @@ def test_json_of_structures_listed_in_any_order_and_subsets(demo_base):
     shuffled.indicators = shuffled.indicators.iloc[::-1].reset_index(drop=True)
     shuffled.engagements = shuffled.engagements.sample(frac=1, random_state=1).sort_values(
         "structure_code", kind="stable", key=lambda c: c.map({c: -i for i, c in enumerate(codes)}))
-    assert compliance.status_json_text(shuffled) == json.dumps(reference_status_json(shuffled), ensure_ascii=False,
+    assert reports.status_json_text(shuffled) == json.dumps(reference_status_json(shuffled), ensure_ascii=False,
                                                                indent=2)
 
 
@@ -278,7 +278,8 @@ def _cell_value(value):
     if value is None or (not isinstance(value, (str, list)) and pd.isna(value)):
         return None
     if isinstance(value, str):  # an empty text reads back as an empty cell; XML has no room for control characters
-        return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", lambda m: f"_x{ord(m[0]):04X}_", neutralize_formula(value)) or None
+        return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", lambda m: f"_x{ord(m[0]):04X}_",
+                      neutralize_formula(value)) or None
     if isinstance(value, (pd.Timestamp, date)):
         return datetime.combine(pd.Timestamp(value).date(), datetime.min.time())
     if hasattr(value, "item"):
@@ -297,7 +298,7 @@ def test_excel_report_holds_what_the_assessment_says_cell_for_cell(demo_base, tm
     def rows(name):
         return [[c.value for c in r] for r in book[name].iter_rows(min_row=2)]
 
-    status_fr = reports.STATUS_FR
+    status_fr = text.STATUS_WORDS
     expected = [[_cell_value(v) for v in (r["structure_code"], r["indicator_code"], r["label"], r["engagement"],
                                           r["unit"], r["value"], r["n"], r["level"], status_fr[r["status"]],
                                           gap_sentence(r), r["wilson_low"], r["wilson_high"],
@@ -419,7 +420,8 @@ def test_a_structure_without_data_in_the_window_says_so(db_path, run_cli, tmp_pa
 
 
 def test_export_messages_count_in_french(db_path, run_cli, tmp_path):
-    assert run_cli("import", canonical(tmp_path / "un.csv", ["S1;Mairie;Communes;decroche;2025-01-01;2025-01-31;90;;;"]))[0] == 0
+    one_row = ["S1;Mairie;Communes;decroche;2025-01-01;2025-01-31;90;;;"]
+    assert run_cli("import", canonical(tmp_path / "un.csv", one_row))[0] == 0
     code, out, err = run_cli("export", "--format", "csv", "--output", tmp_path / "a.csv")
     assert code == 0 and out == f"1 valeur exportée dans {tmp_path / 'a.csv'}.\n"
     code, out, err = run_cli("export", "--format", "csv", "--what", "status", "--period", "2025",

@@ -13,8 +13,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from conftest import GOLD, canonical
-from indicators import charts, compliance, reports, settings, views
+from helpers import GOLD, canonical
+from indicators import compliance, periods, reports, settings, views
+from indicators.text import format_value
 
 TODAY = date(2026, 11, 27)
 Q4 = ("2025-10-01", "2025-12-31")
@@ -72,7 +73,7 @@ def ind(assessment, structure: str, indicator: str) -> dict:
 
 def structure_json(assessment, code: str) -> dict:
     """One structure of ``status --format json``: the whole JSON of the assessment cut to that structure."""
-    structures = compliance.status_json(compliance.subset(assessment, [code]))["structures"]
+    structures = reports.status_json(compliance.subset(assessment, [code]))["structures"]
     assert len(structures) == 1
     return structures[0]
 
@@ -392,7 +393,7 @@ def test_a_window_nobody_can_read_is_refused_in_french(con):
     for text, message in (("2025-13", f"Période non reconnue : « 2025-13 » ({expected})."),
                           ("12 mois", "Période non reconnue : « 12 mois »"),
                           ("1850", "Année impossible : « 1850 »")):
-        with pytest.raises(compliance.WindowError, match=re.escape(message)):
+        with pytest.raises(periods.WindowError, match=re.escape(message)):
             compliance.resolve_window(con, text)
 
 
@@ -632,7 +633,7 @@ def test_distribution_says_the_median_the_middle_half_and_the_levels_of_the_judg
     load([*gold_rows("A"), *gold_rows("B"), line("C", "decroche", *Q4, "70", "700", "1000"),
           line("D", "satisfaction_globale", *Q4, "90", "90", "100", "100")])
     spread = views.distribution(assess(con), "decroche")
-    percent = functools.partial(charts.value_text, unit="%")  # the one French number format
+    percent = functools.partial(format_value, unit="%")  # the one French number format
     assert spread.quartiles == pytest.approx((82.5, 95, 95))
     assert spread.sentence == (f"{spread.rule['label']} : médiane {percent(95)}, la moitié des 3 structures "
                                f"entre {percent(82.5)} et {percent(95)} ; 2 atteignent au moins bronze.")

@@ -41,7 +41,7 @@ def test_codes_have_their_french_words_in_one_place():
     assert text.LEVEL_WORDS["aucun"] == "aucun niveau"
     assert text.layout_label("demonstration") == "données de démonstration"
     assert text.theme_title("plus proche") == "Services publics plus proche"
-    assert reports.STATUS_FR is text.STATUS_WORDS  # the exports write the same words
+    assert reports.status_word is text.status_word  # the exports write the same words
 
 
 def test_the_formula_rule_is_the_same_in_python_arrow_and_duckdb():

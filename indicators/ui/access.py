@@ -9,9 +9,6 @@ import pandas as pd
 import streamlit as st
 
 from indicators import compliance, db, importer, settings, views
-from indicators.layouts import BY_NAME
-
-STATUS_LABELS = importer.STATUS_LABELS
 
 CACHE_ENTRIES = 32
 
@@ -38,12 +35,6 @@ def protect_server() -> None:
                  "pas tant que ces réglages diffèrent de ceux de .streamlit/config.toml ; pour l'ouvrir au réseau, "
                  "voyez la section « Ouvrir le tableau de bord au réseau » du README.", icon=":material/gpp_bad:")
         st.stop()
-
-
-def layout_label(name: str | None) -> str:
-    """The French name of a detected layout, as the history shows it."""
-    spec = BY_NAME.get(name or "")
-    return spec.label if spec else {"demonstration": "données de démonstration"}.get(name, name or "")
 
 
 def connection():

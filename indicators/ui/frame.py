@@ -58,8 +58,9 @@ def require() -> None:
 
     Until ``st.navigation`` has been called once in a server process, Streamlit routes with its legacy
     « pages/ folder » mode: the first session after a server start that opens a page's URL directly runs
-    that page's script alone, without app.py. Declaring the navigation here switches the process to ``st.navigation`` for good (Streamlit's documented rule: the pages/ folder is
-    ignored once st.navigation is used); the rerun then goes through app.py to the same URL.
+    that page's script alone, without app.py. Declaring the navigation here switches the process to
+    ``st.navigation`` for good (Streamlit's documented rule: the pages/ folder is ignored once st.navigation is
+    used); the rerun then goes through app.py to the same URL.
 
     Such a run is always the first of its session, which carries no click to lose. Streamlit's AppTest,
     however, routes every run this legacy way (it resets the routing mode before each run): there, later

@@ -7,24 +7,17 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from indicators import text
+from indicators import settings
+from indicators.periods import ROLLING
 from indicators.text import format_number_fr
 from indicators.ui import access
 
-LEVEL_WORDS = text.LEVEL_WORDS  # the pages' name for indicators.text's table
-WINDOW_KINDS = {"12m": "12 derniers mois", "annee": "Année", "trimestre": "Trimestre", "mois": "Mois"}
+WINDOW_KINDS = {ROLLING: "12 derniers mois", "annee": "Année", "trimestre": "Trimestre", "mois": "Mois"}
 ALL = "Tous les réseaux"
 
 
 def today() -> date:
     return date.today()
-
-
-# The pages' names for indicators.text's formats: « 85,3 % », « 10 600 », « – »; « 20,4 min »; « +1,6 pt ».
-number = text.format_value
-compact = text.format_compact
-delta = text.format_change
-status_text = text.status_word
 
 
 def first_run_screen() -> None:
@@ -50,13 +43,17 @@ def sidebar_filters(with_structure: bool = False) -> dict:
     structures = access.structures(version)
     with st.sidebar:
         st.header("Filtres")
+        default = settings.default_window()
+        kinds = periods.loc[periods["window"] == default, "kind"].tolist()
+        st.session_state.setdefault("window_kind", kinds[0] if kinds else ROLLING)
+        if kinds:
+            st.session_state.setdefault(f"window_{kinds[0]}", default)
         kind = st.radio("Fenêtre", list(WINDOW_KINDS), format_func=WINDOW_KINDS.get, key="window_kind",
                         horizontal=True)
-        if kind == "12m":
-            window = "12m"
-        else:
+        window = ROLLING
+        if kind != ROLLING:
             choices = periods.loc[periods["kind"] == kind, "window"].tolist()
-            window = st.selectbox(WINDOW_KINDS[kind], choices, key=f"window_{kind}") if choices else "12m"
+            window = st.selectbox(WINDOW_KINDS[kind], choices, key=f"window_{kind}") if choices else ROLLING
         networks = [ALL, *sorted(structures["network"].dropna().unique())]
         network = st.selectbox("Réseau", networks, key="network")
         selected = structures if network == ALL else structures[structures["network"] == network]
@@ -64,7 +61,7 @@ def sidebar_filters(with_structure: bool = False) -> dict:
         if with_structure and not selected.empty:
             code = _structure_picker(selected)
         st.caption(f"Données au {today():%d/%m/%Y} · référentiel {version[2]}")
-    return {"window": window or "12m", "network": None if network == ALL else network, "structure": code,
+    return {"window": window or ROLLING, "network": None if network == ALL else network, "structure": code,
             "version": version}
 
 
