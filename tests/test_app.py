@@ -202,3 +202,16 @@ def test_comparaison_opens_a_structure_in_mon_service(demo):
     assert not at.exception
     assert at.title[0].value == "Mon service"
     assert any(code in s.value for s in at.subheader)
+
+
+def test_the_default_window_of_the_settings_is_the_one_the_pages_open_on(demo, monkeypatch):
+    # INDICATEURS_FENETRE_DEFAUT names a year the demo holds: the sidebar opens on « Année » and that year,
+    # and the page says it evaluates that window; without it, the rolling 12 months.
+    year = str(date.today().year - 1)
+    monkeypatch.setenv("INDICATEURS_FENETRE_DEFAUT", year)
+    at = open_page("pages/comparaison.py")
+    assert at.radio(key="window_kind").value == "annee"
+    assert at.selectbox(key="window_annee").value == year
+    assert any(f"fenêtre : {year} ·" in caption.value for caption in at.caption), [c.value for c in at.caption]
+    monkeypatch.delenv("INDICATEURS_FENETRE_DEFAUT")
+    assert open_page("pages/comparaison.py").radio(key="window_kind").value == "12m"

@@ -43,17 +43,16 @@ def sidebar_filters(with_structure: bool = False) -> dict:
     structures = access.structures(version)
     with st.sidebar:
         st.header("Filtres")
-        default = settings.default_window()
-        kinds = periods.loc[periods["window"] == default, "kind"].tolist()
-        st.session_state.setdefault("window_kind", kinds[0] if kinds else ROLLING)
-        if kinds:
-            st.session_state.setdefault(f"window_{kinds[0]}", default)
+        default = settings.default_window()  # the window a page opens on, from the settings
+        kinds = periods.loc[periods["window"] == default, "kind"].tolist() or [ROLLING]
         kind = st.radio("Fenêtre", list(WINDOW_KINDS), format_func=WINDOW_KINDS.get, key="window_kind",
-                        horizontal=True)
+                        index=list(WINDOW_KINDS).index(kinds[0]), horizontal=True)
         window = ROLLING
         if kind != ROLLING:
             choices = periods.loc[periods["kind"] == kind, "window"].tolist()
-            window = st.selectbox(WINDOW_KINDS[kind], choices, key=f"window_{kind}") if choices else ROLLING
+            if choices:
+                first = choices.index(default) if default in choices else 0
+                window = st.selectbox(WINDOW_KINDS[kind], choices, index=first, key=f"window_{kind}")
         networks = [ALL, *sorted(structures["network"].dropna().unique())]
         network = st.selectbox("Réseau", networks, key="network")
         selected = structures if network == ALL else structures[structures["network"] == network]
