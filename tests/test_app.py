@@ -215,3 +215,13 @@ def test_the_default_window_of_the_settings_is_the_one_the_pages_open_on(demo, m
     assert any(f"fenêtre : {year} ·" in caption.value for caption in at.caption), [c.value for c in at.caption]
     monkeypatch.delenv("INDICATEURS_FENETRE_DEFAUT")
     assert open_page("pages/comparaison.py").radio(key="window_kind").value == "12m"
+
+
+def test_the_window_chosen_on_one_page_is_kept_on_the_next(demo):
+    # Streamlit drops a widget's value with its page: the filters are written back before they are drawn.
+    at = open_page()
+    at.radio(key="window_kind").set_value("annee").run()
+    year = at.selectbox(key="window_annee").value
+    at.switch_page("pages/comparaison.py").run()
+    assert at.radio(key="window_kind").value == "annee" and at.selectbox(key="window_annee").value == year
+    assert any(f"fenêtre : {year} ·" in caption.value for caption in at.caption), [c.value for c in at.caption]

@@ -36,23 +36,35 @@ def first_run_screen() -> None:
     st.stop()
 
 
+# The filters' widget keys. Streamlit drops a widget's value with the page that drew it; writing each value
+# back before the widgets are drawn keeps it for the next page (Streamlit's documented way).
+FILTER_KEYS = ("window_kind", *(f"window_{kind}" for kind in WINDOW_KINDS), "network", "structure",
+               "structure_query")
+
+
 def sidebar_filters(with_structure: bool = False) -> dict:
     """Window, network and (optionally) structure, shared by the pages through the session."""
+    state = st.session_state
+    for key in FILTER_KEYS:
+        if key in state:
+            state[key] = state[key]
     version = access.data_version()
     periods = access.periods(version)
     structures = access.structures(version)
     with st.sidebar:
         st.header("Filtres")
         default = settings.default_window()  # the window a page opens on, from the settings
-        kinds = periods.loc[periods["window"] == default, "kind"].tolist() or [ROLLING]
+        kinds = periods.loc[periods["window"] == default, "kind"].tolist()
+        state.setdefault("window_kind", kinds[0] if kinds else ROLLING)
+        if kinds:
+            state.setdefault(f"window_{kinds[0]}", default)
         kind = st.radio("Fenêtre", list(WINDOW_KINDS), format_func=WINDOW_KINDS.get, key="window_kind",
-                        index=list(WINDOW_KINDS).index(kinds[0]), horizontal=True)
+                        horizontal=True)
         window = ROLLING
         if kind != ROLLING:
             choices = periods.loc[periods["kind"] == kind, "window"].tolist()
             if choices:
-                first = choices.index(default) if default in choices else 0
-                window = st.selectbox(WINDOW_KINDS[kind], choices, index=first, key=f"window_{kind}")
+                window = st.selectbox(WINDOW_KINDS[kind], choices, key=f"window_{kind}")
         networks = [ALL, *sorted(structures["network"].dropna().unique())]
         network = st.selectbox("Réseau", networks, key="network")
         selected = structures if network == ALL else structures[structures["network"] == network]
