@@ -33,12 +33,12 @@ _FRAMED = "cadre_de_page"
 _STARTED = "session_commencee"
 
 
-def _navigation(position: str = "sidebar"):
+def _navigation():
     return st.navigation({
         section: [st.Page(script, title=title, icon=icon, default=script == DEFAULT_PAGE)
                   for script, title, icon in pages]
         for section, pages in SECTIONS.items()
-    }, position=position)
+    })
 
 
 def _configure() -> None:
