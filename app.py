@@ -1,5 +1,5 @@
-"""Router of the dashboard: page configuration, protections and navigation, all declared in indicators.ui.frame."""
+"""Router of the dashboard: page configuration, protections and navigation, all declared in ui.frame."""
 
-from indicators.ui import frame
+from ui import frame
 
 frame.run()

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from indicators import charts, compliance, reports, text, views
-from indicators.ui import access, frame
-from indicators.ui import widgets as ui
+from ui import access, frame
+from ui import widgets as ui
 
 frame.require()
 

@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from indicators.text import IMPORT_STATUS_WORDS, format_number_fr, layout_label
-from indicators.ui import access, frame
-from indicators.ui import widgets as ui
+from ui import access, frame
+from ui import widgets as ui
 
 frame.require()
 

@@ -1,7 +1,7 @@
 """Page « Import »: upload, preview, detected layout, validation report, confirm, history with undo.
 
 Thin: widgets only; reading, checking, storing and undoing are indicators.importer's work, reached through
-indicators.ui.access. Nothing is written before the user clicks « Importer »."""
+ui.access. Nothing is written before the user clicks « Importer »."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from indicators.import_files import (HISTORY_COUNTS, PREVIEW_DATES, PREVIEW_LABE
                                      problems_frame, safe_stem, template_csv, template_xlsx, undo_choices)
 from indicators.problems import Problem
 from indicators.text import format_number_fr, markdown_literal
-from indicators.ui import access, frame
+from ui import access, frame
 
 frame.require()
 

@@ -6,8 +6,8 @@ import streamlit as st
 
 from indicators import charts, compliance, reports, text, views, wording
 from indicators.text import markdown_literal
-from indicators.ui import access, frame
-from indicators.ui import widgets as ui
+from ui import access, frame
+from ui import widgets as ui
 
 frame.require()
 

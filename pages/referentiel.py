@@ -10,7 +10,7 @@ from indicators.method import method_markdown
 from indicators.referentiel import LEVELS
 from indicators.text import (DIRECTION_WORDS, ENGAGEMENT_THEMES, KIND_WORDS, REFERENTIEL_ORIGIN_WORDS, format_date,
                              markdown_literal, theme_title, yes_no)
-from indicators.ui import access, frame
+from ui import access, frame
 
 frame.require()
 

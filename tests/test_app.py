@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from helpers import PROJECT, canonical, count
 from indicators import db
 from indicators.demo import load_demo
-from indicators.ui import frame
+from ui import frame
 
 APP = str(PROJECT / "app.py")
 PAGES = [script for pages in frame.SECTIONS.values() for script, _, _ in pages]

@@ -1,5 +1,5 @@
 """Each page opened by its URL as the very first request to a freshly started server, in Debian's Chromium:
-the tab's title, the page's title and the navigation are exactly the frame's (indicators/ui/frame.py).
+the tab's title, the page's title and the navigation are exactly the frame's (ui/frame.py).
 
 Until st.navigation has run once in a server process, Streamlit routes a page URL with its legacy « pages/
 folder » mode, which would list the page scripts themselves, without sections. One server per page, all
@@ -15,7 +15,7 @@ import time
 import pytest
 
 from helpers import HEADLESS, PROJECT, chromium, new_page, start_server, stop_server, wait_listening
-from indicators.ui import frame
+from ui import frame
 
 pytestmark = pytest.mark.browser
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+from helpers import PROJECT
 from indicators import db, settings
-from indicators.ui import access
+from ui import access
 
 
 def test_every_named_statement_says_what_it_is_for_on_its_first_line():
@@ -29,3 +33,15 @@ def test_a_new_base_holds_the_shipped_referentiel_in_force_and_logs_its_loading(
     engagements = db.query(con, "compliance_engagements", {"version": "2023"})
     assert [number for number, _, _ in engagements] == sorted(number for number, _, _ in engagements)
     assert len(engagements) > 0
+
+
+def test_the_domain_package_never_imports_streamlit():
+    # Every module of indicators/ imported in a fresh interpreter: Streamlit stays out (DESIGN: the domain is
+    # importable and testable without it; only ui/ and the pages use it).
+    code = ("import importlib, pkgutil, sys, indicators\n"
+            "for module in pkgutil.walk_packages(indicators.__path__, 'indicators.'):\n"
+            "    if module.name != 'indicators.__main__':\n"
+            "        importlib.import_module(module.name)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'streamlit'))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

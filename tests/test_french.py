@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from indicators import reports, text
 from indicators.export import CSV_LINE_END, define_macros
-from indicators.ui import access
+from ui import access
 
 PROJECT = Path(__file__).resolve().parent.parent
 CELLS = ["=1+1", "+33 1 23", "-5", "@SUM(A1)", "\tcaché", "\rretour", "Mairie", "a=b", "", "'=déjà", "é=", " =x"]

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from helpers import PROJECT, canonical, start_server, stop_server, wait_healthy
 from indicators import db, importer
-from indicators.ui import frame
+from ui import frame
 
 APP = str(PROJECT / "app.py")
 

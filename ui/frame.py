@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from indicators.ui import access
+from ui import access
 
 TITLE = "Services Publics+ · Indicateurs de qualité"
 

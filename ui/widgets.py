@@ -10,7 +10,7 @@ import streamlit as st
 from indicators import settings
 from indicators.periods import ROLLING
 from indicators.text import format_number_fr
-from indicators.ui import access
+from ui import access
 
 WINDOW_KINDS = {ROLLING: "12 derniers mois", "annee": "Année", "trimestre": "Trimestre", "mois": "Mois"}
 ALL = "Tous les réseaux"
