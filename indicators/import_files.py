@@ -91,14 +91,6 @@ PREVIEW_DATES = {"period_start": "Début de période", "period_end": "Fin de pé
 _ALWAYS_SHOWN = ("source_line", "structure_code", "indicator_code", "value", "code")
 
 
-def french_number(value) -> str:
-    """A stored number as the user wrote it, in French: 85.3 → « 85,3 », 1000 → « 1 000 », empty → «  »."""
-    if value is None or pd.isna(value):
-        return ""
-    text = format_number_fr(value, 9)
-    return text.rstrip("0").rstrip(",") if "," in text else text
-
-
 def preview_frame(preview: pa.Table) -> pd.DataFrame:
     """The first rows a file would store, in file order, without empty optional columns, numbers in French."""
     frame = preview.to_pandas()
@@ -110,7 +102,8 @@ def preview_frame(preview: pa.Table) -> pd.DataFrame:
     frame = frame[keep].copy()
     for name in PREVIEW_NUMBERS:
         if name in frame:
-            frame[name] = frame[name].map(french_number)
+            # As the user wrote it (85.3 → « 85,3 », 1000 → « 1 000 »); an empty cell stays empty.
+            frame[name] = frame[name].map(lambda v: "" if pd.isna(v) else format_number_fr(v, 9, trim=True))
     return frame
 
 
