@@ -27,7 +27,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from indicators import compliance, db
+from indicators import compliance, db, rights
 from indicators.demo import load_demo
 from tests.helpers import PROJECT, chromium, new_page, served
 
@@ -57,7 +57,7 @@ def build(path: Path, structures: int) -> float:
     for leftover in (partial, Path(f"{partial}.wal")):
         leftover.unlink(missing_ok=True)
     con = db.connect(partial)
-    load_demo(con, structures, seed=42)
+    load_demo(con, rights.COMMAND_LINE, structures, seed=42)
     con.execute("CHECKPOINT")
     db.close(partial)
     partial.rename(path)
@@ -157,7 +157,7 @@ def main() -> None:
     cur.close()
     today = date.today()
     window = compliance.resolve_window(con, "12m", today)
-    t_assess = median_time(lambda: compliance.assess(con, window, today=today), args.repeat)
+    t_assess = median_time(lambda: compliance.assess(con, window, rights.COMMAND_LINE, today=today), args.repeat)
 
     def bare_page():
         AppTest.from_string("import streamlit as st\nst.title('Vide')", default_timeout=300).run()

@@ -101,16 +101,16 @@ def csv_bench(rows: int) -> None:
     """, fresh_databases)
     ours = run_measure(f"""
         from pathlib import Path
-        from indicators import db, importer
+        from indicators import db, importer, rights
         con = db.connect({str(OUT / 'bench_ours.duckdb')!r})
         t = time.perf_counter()
-        report = importer.import_path(con, Path({str(cp1252)!r}))
+        report = importer.import_path(con, Path({str(cp1252)!r}), rights.COMMAND_LINE)
         con.execute("CHECKPOINT")
         result["seconds"] = time.perf_counter() - t
         result["rows"] = report.rows_added
         result["outcome"] = report.outcome
         t = time.perf_counter()
-        again = importer.import_path(con, Path({str(cp1252)!r}))
+        again = importer.import_path(con, Path({str(cp1252)!r}), rights.COMMAND_LINE)
         result["reimport_seconds"] = time.perf_counter() - t
         result["reimport_outcome"] = again.outcome
     """, fresh_databases)
@@ -157,10 +157,10 @@ def xlsx_bench(rows: int) -> None:
     """)
     ours = run_measure(f"""
         from pathlib import Path
-        from indicators import db, importer
+        from indicators import db, importer, rights
         con = db.connect({str(OUT / 'bench_xlsx.duckdb')!r})
         t = time.perf_counter()
-        report = importer.import_path(con, Path({str(path)!r}))
+        report = importer.import_path(con, Path({str(path)!r}), rights.COMMAND_LINE)
         result["seconds"] = time.perf_counter() - t
         result["rows"] = report.rows_added
         result["outcome"] = report.outcome

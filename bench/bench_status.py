@@ -16,7 +16,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from indicators import compliance, db
+from indicators import compliance, db, rights
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -85,7 +85,7 @@ def main() -> None:
                              "sum(denominator) FROM observation GROUP BY structure_code, indicator_code").fetchall()
 
     def ours():
-        compliance.assess(con, window, today=date(2026, 1, 15))
+        compliance.assess(con, window, rights.COMMAND_LINE, today=date(2026, 1, 15))
 
     def naive():
         frame = con.cursor().execute("SELECT * FROM observation").df()
@@ -96,7 +96,7 @@ def main() -> None:
     t_base, t_ours = timed(baseline, args.repeat), timed(ours, args.repeat)
     peak_ours = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t_naive = timed(naive, 1)
-    assessment = compliance.assess(con, window, today=date(2026, 1, 15))
+    assessment = compliance.assess(con, window, rights.COMMAND_LINE, today=date(2026, 1, 15))
     print(f"{rows:,} observations, {args.structures:,} structures, fenêtre {window.label}")
     print(f"  référence GROUP BY DuckDB       : {t_base:.3f} s")
     print(f"  évaluation complète (status)    : {t_ours:.3f} s  → {t_ours / t_base:.2f}× la référence "

@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from indicators import compliance, db, importer, periods, reports, settings, text, wording
+from indicators import compliance, db, importer, periods, reports, rights, settings, text, wording
 from indicators.export import canonical_table, write_canonical_csv
 from indicators.text import IMPORT_STATUS_WORDS, format_number_fr
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+# Whoever runs the command line on the server already holds the database file: it acts as administrator.
+ACCESS = rights.COMMAND_LINE
 
 
 class FrenchParser(argparse.ArgumentParser):
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         opened_here = not db.is_open(args.db)
         con = db.connect(args.db)
         return COMMANDS[args.command](con, args)
-    except db.DatabaseBusy as refused:
+    except (db.DatabaseBusy, rights.AccessRefused) as refused:
         print(str(refused), file=sys.stderr)
         return EXIT_REFUSED
     except db.DatabaseUnusable as unusable:
@@ -166,7 +168,7 @@ def _import(con, args) -> int:
         print("Aucun fichier n'a été importé.", file=sys.stderr)
         return EXIT_REFUSED
     # One transaction for the whole batch: two files that contradict each other store nothing.
-    reports = importer.commit(con, batch, args.replace, args.dry_run)
+    reports = importer.commit(con, batch, ACCESS, args.replace, args.dry_run)
     for report in reports:
         for warning in report.warnings:
             print(f"Attention : {warning}")
@@ -194,7 +196,7 @@ def _assessment(con, args):
         return None, str(error)
     if args.structure and not db.query_value(con, "cli_structure_known", [args.structure]):
         return None, f"Structure inconnue : « {args.structure} »."
-    return compliance.assess(con, window, args.structure), None
+    return compliance.assess(con, window, ACCESS, args.structure), None
 
 
 def _status(con, args) -> int:
@@ -260,14 +262,14 @@ def _export(con, args) -> int:
         write_canonical_csv(table, args.output)
         if not table.num_rows:
             print(reports.no_data_sentence(con, reports.scope(con, resolved if args.period else
-                                                               compliance.resolve_window(con, None))))
+                                                               compliance.resolve_window(con, None), ACCESS)))
         print(f"{format_count(table.num_rows, 'valeur')} {'exportées' if table.num_rows >= 2 else 'exportée'} "
               f"dans {args.output}.")
         return EXIT_OK
     if args.format == "opendata":
         # The window's values only: no assessment to compute (a third of the time at 15 000 structures).
         try:
-            selection = reports.scope(con, compliance.resolve_window(con, args.period), args.structure)
+            selection = reports.scope(con, compliance.resolve_window(con, args.period), ACCESS, args.structure)
         except periods.WindowError as error:
             print(str(error), file=sys.stderr)
             return EXIT_USAGE
@@ -299,13 +301,13 @@ def _demo(con, args) -> int:
     if args.structures < 1:
         print("Le nombre de structures doit être positif.", file=sys.stderr)
         return EXIT_USAGE
-    for report in load_demo(con, args.structures, args.seed):
+    for report in load_demo(con, ACCESS, args.structures, args.seed):
         print(report.summary())
     return EXIT_OK
 
 
 def _history(con, args) -> int:
-    rows = importer.history(con)
+    rows = importer.history(con, ACCESS)
     if args.format == "json":
         print(json.dumps(rows, default=_json_default, ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -325,7 +327,7 @@ def _json_default(value):
 
 def _undo(con, args) -> int:
     try:
-        print(importer.undo(con, args.import_id))
+        print(importer.undo(con, args.import_id, ACCESS))
     except importer.UndoRefused as refused:
         print(str(refused), file=sys.stderr)
         return EXIT_REFUSED

@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from indicators import db, settings
+from indicators import db, rights, settings
 from indicators.periods import MONTHS_PER_PERIODICITY, Window, add_months, fixed_window, rolling_window
 
 
@@ -116,26 +116,31 @@ def load_rules(con: duckdb.DuckDBPyConnection, version: str | None = None) -> tu
 
 
 def aggregate(con: duckdb.DuckDBPyConnection, window: Window, version: str,
-              structure: str | None = None) -> pd.DataFrame:
+              structure: str | None = None, codes: list[str] | None = None) -> pd.DataFrame:
     """Every structure × indicator of ``version`` with its window aggregates (sql/aggregate_window.sql),
     structure by structure, indicators in the rules' order."""
     cur = con.cursor()
     try:
         # Through Arrow: a third faster than .df() for 120 000 rows.
         return cur.sql(db.sql("aggregate_window"), params={"start": window.start, "end": window.end,
-                                                          "structure": structure, "version": version}
+                                                          "structure": structure, "codes": codes,
+                                                          "version": version}
                        ).to_arrow_table().to_pandas()
     finally:
         cur.close()
 
 
-def assess(con: duckdb.DuckDBPyConnection, window: Window, structure: str | None = None,
+def assess(con: duckdb.DuckDBPyConnection, window: Window, access: rights.Access, structure: str | None = None,
            today: date | None = None, version: str | None = None) -> Assessment:
-    """The whole assessment of one window, for every structure or one."""
+    """The whole assessment of one window, for the structures the person sees named, or one of them (a
+    structure outside the scope is refused as an unknown one)."""
     today = today or date.today()
+    if structure is not None:
+        rights.check_structure(con, access, structure)
+    codes = rights.codes_filter(con, access)
     version, rules, engagement_labels = load_rules(con, version)
-    structures = db.query_df(con, "structures_for_status", {"structure": structure})
-    indicators = assess_indicators(aggregate(con, window, version, structure), rules, today)
+    structures = db.query_df(con, "structures_for_status", {"structure": structure, "codes": codes})
+    indicators = assess_indicators(aggregate(con, window, version, structure, codes), rules, today)
     engagements = assess_engagements(indicators, rules, engagement_labels)
     summary = assess_structures(structures, indicators, rules, today)
     return Assessment(window, version, today, rules, indicators, summary, engagements, engagement_labels)

@@ -257,9 +257,10 @@ def current_user() -> str:
         return "inconnu"
 
 
-def log(cur, action: str, import_id: int | None, detail: str, who: str | None = None) -> None:
+def log(cur, action: str, import_id: int | None, detail: str, who: str, subject: str | None = None) -> None:
+    """One line of the append-only audit log; ``who`` as the history shows it, ``subject`` the provider's."""
     run(cur, "db_audit_log_insert", {"logged_at": datetime.now(), "action": action, "import_id": import_id,
-                                     "who": who or current_user(), "detail": detail})
+                                     "who": who, "subject": subject, "detail": detail})
 
 
 def _initialise(con: duckdb.DuckDBPyConnection) -> None:
@@ -290,7 +291,7 @@ def store_referentiel(cur, ref: Referentiel, origin: str) -> None:
     run_many(cur, "referentiel_store_threshold",
              [[ref.version, i.code, level, value, i.provenance.get(level, "défaut")]
               for i in ref.indicators for level, value in i.thresholds.items()])
-    log(cur, "referentiel", None, f"version {ref.version} chargée ({origin})")
+    log(cur, "referentiel", None, f"version {ref.version} chargée ({origin})", "chargement du référentiel livré")
 
 
 def referentiel_in_force(con: duckdb.DuckDBPyConnection) -> str:

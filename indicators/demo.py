@@ -601,7 +601,7 @@ def _indicator_block(
             value.ravel()[flat], num.ravel()[flat], den.ravel()[flat], n.ravel()[flat])
 
 
-def load_demo(con, n_structures: int = 300, seed: int = 42, today: datetime.date | None = None) -> list:
+def load_demo(con, access, n_structures: int = 300, seed: int = 42, today: datetime.date | None = None) -> list:
     """Store the demo data through the importer's public prepare_table and commit: two imports in the
     history, undoable, stored together or not at all."""
     import pyarrow as pa
@@ -620,4 +620,4 @@ def load_demo(con, n_structures: int = 300, seed: int = 42, today: datetime.date
              for kind, frame, name in (("structures", register, "démonstration – structures"),
                                        ("observations", values, "démonstration – valeurs"))]
     refused = [f.report for f in files if not f.ready]
-    return refused or importer.commit(con, importer.Batch(files))
+    return refused or importer.commit(con, importer.Batch(files), access)

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from indicators import db
+from indicators import db, rights
 from indicators.layouts import STRUCTURE_ROLES
 from indicators.problems import ImportRefused, Problem
 from indicators.rawtable import check_size, scratch_connection
@@ -203,10 +203,10 @@ def _check(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_s
     return prepared
 
 
-def import_bytes(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, replace: bool = False,
-                 dry_run: bool = False, who: str | None = None, rate_scale: str = "auto") -> ImportReport:
+def import_bytes(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, access: rights.Access,
+                 replace: bool = False, dry_run: bool = False, rate_scale: str = "auto") -> ImportReport:
     """Import one file's content: everything or nothing. ``filename`` is metadata, never opened."""
-    return _import_one(con, Source(filename, content=content), replace, dry_run, who, rate_scale)
+    return _import_one(con, Source(filename, content=content), access, replace, dry_run, rate_scale)
 
 
 def _check_path(con: duckdb.DuckDBPyConnection, path: Path, rate_scale: str = "auto") -> Prepared:
@@ -219,20 +219,20 @@ def _check_path(con: duckdb.DuckDBPyConnection, path: Path, rate_scale: str = "a
     return _check(con, path.read_bytes(), path.name, rate_scale)
 
 
-def import_path(con: duckdb.DuckDBPyConnection, path: Path, replace: bool = False, dry_run: bool = False,
-                who: str | None = None, rate_scale: str = "auto") -> ImportReport:
-    return _import_one(con, Source(Path(path).name, path=Path(path)), replace, dry_run, who, rate_scale)
+def import_path(con: duckdb.DuckDBPyConnection, path: Path, access: rights.Access, replace: bool = False,
+                dry_run: bool = False, rate_scale: str = "auto") -> ImportReport:
+    return _import_one(con, Source(Path(path).name, path=Path(path)), access, replace, dry_run, rate_scale)
 
 
-def _import_one(con: duckdb.DuckDBPyConnection, source: Source, replace: bool, dry_run: bool, who: str | None,
-                rate_scale: str) -> ImportReport:
+def _import_one(con: duckdb.DuckDBPyConnection, source: Source, access: rights.Access, replace: bool,
+                dry_run: bool, rate_scale: str) -> ImportReport:
     batch = prepare(con, [source], rate_scale)
     prepared = batch.files[0]
     if prepared.error is not None:
         raise prepared.error
     if not prepared.ready:
         return prepared.report
-    return commit(con, batch, replace, dry_run, who)[0]
+    return commit(con, batch, access, replace, dry_run)[0]
 
 
 def prepare(con: duckdb.DuckDBPyConnection, sources: list[Source], rate_scale: str = "auto",
@@ -287,11 +287,34 @@ def _prepare_source(con: duckdb.DuckDBPyConnection, source: Source, rate_scale: 
     return prepared
 
 
-def commit(con: duckdb.DuckDBPyConnection, batch: Batch, replace: bool = False, dry_run: bool = False,
-           who: str | None = None) -> list[ImportReport]:
+def commit(con: duckdb.DuckDBPyConnection, batch: Batch, access: rights.Access, replace: bool = False,
+           dry_run: bool = False) -> list[ImportReport]:
     """Store the ready files of a batch in one transaction: all land, each with its own import number, or
-    none (see :func:`_store_many`)."""
-    return _store_many(con, [(f.staged, f.report) for f in batch.ready], replace, dry_run, who)
+    none (see :func:`_store_many`). A batch that touches a structure outside the person's scope is refused
+    whole (rights.AccessRefused), before anything is written."""
+    items = [(f.staged, f.report) for f in batch.ready]
+    check_rights(con, access, [staged for staged, _ in items])
+    return _store_many(con, items, replace, dry_run, access=access)
+
+
+def check_rights(con: duckdb.DuckDBPyConnection, access: rights.Access, staged: list[Staged]) -> None:
+    """Only administrators change the register; the others import values for the structures of their scope.
+    The refusal lists the codes as the file gives them, in or out of the register alike: it tells nothing of
+    structures the person may not see."""
+    if any(s.kind == "structures" for s in staged):
+        rights.require_admin(con, access, "importer le registre des structures")
+    codes = set()
+    for s in staged:
+        if s.kind != "structures":
+            codes.update(s.structures.column("code").to_pylist())
+    outside = rights.outside_write_scope(con, access, codes)
+    if outside:
+        message = (f"Import refusé : le fichier contient des valeurs pour {len(outside)} structure"
+                   f"{'s' if len(outside) > 1 else ''} hors de votre périmètre ou inconnue"
+                   f"{'s' if len(outside) > 1 else ''} ({rights.names_list(outside)}). Rien n'a été enregistré ; "
+                   "retirez ces lignes ou demandez l'import à un administrateur.")
+        rights.journal(con, access, "refus", message)
+        raise rights.AccessRefused(message)
 
 
 # An already-typed table (the demo's) has the columns a checked file would have, of these kinds.
@@ -349,7 +372,7 @@ def all_stored(reports: list[ImportReport]) -> bool:
 
 
 def _store_many(con: duckdb.DuckDBPyConnection, items: list[tuple[Staged, ImportReport]], replace: bool = False,
-               dry_run: bool = False, who: str | None = None) -> list[ImportReport]:
+               dry_run: bool = False, *, access: rights.Access) -> list[ImportReport]:
     """Write several checked files in one transaction: all land, each with its own import number, or none.
     Returns new reports; the checked ones given stay as they were (a page may offer them again)."""
     reports = [dataclasses.replace(report, problems=list(report.problems), warnings=list(report.warnings))
@@ -357,7 +380,7 @@ def _store_many(con: duckdb.DuckDBPyConnection, items: list[tuple[Staged, Import
     try:
         with db.transaction(con) as cur:
             for (staged, _), report in zip(items, reports):
-                _store_one(cur, staged, report, replace, who)
+                _store_one(cur, staged, report, replace, access)
                 if report.outcome == "refuse":
                     raise _Rollback
             if dry_run:
@@ -370,7 +393,7 @@ def _store_many(con: duckdb.DuckDBPyConnection, items: list[tuple[Staged, Import
     return reports
 
 
-def _store_one(cur, staged: Staged, report: ImportReport, replace: bool, who: str | None) -> None:
+def _store_one(cur, staged: Staged, report: ImportReport, replace: bool, access: rights.Access) -> None:
     # Checked again under the lock: another session (or this batch) may have imported the same content.
     previous = _active_import(cur, report.sha256)
     if previous is not None:
@@ -381,9 +404,11 @@ def _store_one(cur, staged: Staged, report: ImportReport, replace: bool, who: st
     cur.register("incoming", staged.rows)
     if staged.kind == "structures":
         _store_structures(cur, import_id, staged.structure_columns, report)
+        db.run(cur, "import_structure_insert", {"import_id": import_id}, source="incoming")
     else:
         cur.register("incoming_structures", staged.structures)
         _store_observations(cur, import_id, report.sheet, staged.new_indicators, replace, report)
+        db.run(cur, "import_structure_insert", {"import_id": import_id}, source="incoming_structures")
         cur.unregister("incoming_structures")
     cur.unregister("incoming")
     if report.problems:
@@ -395,8 +420,9 @@ def _store_one(cur, staged: Staged, report: ImportReport, replace: bool, who: st
         "sheet": report.sheet, "rows_added": report.rows_added, "rows_replaced": report.rows_replaced,
         "rows_unchanged": report.rows_unchanged, "structures_added": report.structures_added,
         "structures_updated": report.structures_updated, "indicators_added": report.indicators_added,
-        "created_by": who or db.current_user(), "created_at": datetime.now(), "status": STATUS_IMPORTED})
-    db.log(cur, "import", import_id, report.summary(), who)
+        "created_by": access.who, "created_by_subject": access.person.subject, "created_at": datetime.now(),
+        "status": STATUS_IMPORTED})
+    db.log(cur, "import", import_id, report.summary(), access.who, access.person.subject)
     report.outcome, report.import_id = STATUS_IMPORTED, import_id
 
 
@@ -462,10 +488,12 @@ def _store_structures(cur, import_id: int, columns: tuple[str, ...], report: Imp
     db.run(cur, "structure_changed_drop")
 
 
-def history(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Every import, newest first."""
+def history(con: duckdb.DuckDBPyConnection, access: rights.Access) -> list[dict]:
+    """The imports the person may see, newest first: every one for an administrator; for the others, those
+    whose every structure is in their scope (an import that named a structure they do not see would tell
+    them of it)."""
     cur = con.cursor()
-    result = cur.execute(db.sql("import_history"))
+    result = cur.execute(db.sql("import_history"), {"codes": rights.codes_filter(con, access)})
     names = [d[0] for d in result.description]
     rows = [dict(zip(names, row)) for row in result.fetchall()]
     cur.close()
@@ -476,8 +504,17 @@ class UndoRefused(Exception):
     """The undo would break a later import; the French message says which one to undo first."""
 
 
-def undo(con: duckdb.DuckDBPyConnection, import_id: int, who: str | None = None) -> str:
-    """Restore the state before an import, replaced values and structures included."""
+def undo(con: duckdb.DuckDBPyConnection, import_id: int, access: rights.Access) -> str:
+    """Restore the state before an import, replaced values and structures included. Only an administrator, or
+    a person who may change every structure the import touched."""
+    touched = [row[0] for row in db.query(con, "import_structures_of", {"import_id": import_id})]
+    if not access.admin and (not touched or rights.outside_write_scope(con, access, touched)):
+        if not db.query(con, "import_status", {"import_id": import_id}) or not _visible_import(con, access, touched):
+            raise UndoRefused(f"Aucun import n°{import_id}.")  # the same answer as for an import that does not exist
+        message = (f"Annulation refusée : l'import n°{import_id} touche des structures que vous ne pouvez pas "
+                   "modifier. Demandez l'annulation à un administrateur.")
+        rights.journal(con, access, "refus", message, import_id)
+        raise UndoRefused(message)
     with db.transaction(con) as cur:
         found = db.run(cur, "import_status", {"import_id": import_id}).fetchall()
         row = found[0] if found else None
@@ -496,5 +533,11 @@ def undo(con: duckdb.DuckDBPyConnection, import_id: int, who: str | None = None)
         db.run(cur, "undo_mark_import", {"status": STATUS_UNDONE, "undone_at": datetime.now(), "import_id": import_id})
         message = (f"Import n°{import_id} ({row[1]}) annulé : {_n(removed)} valeur(s) retirée(s), "
                    "les valeurs et structures qu'il avait remplacées sont rétablies.")
-        db.log(cur, "annulation", import_id, message, who)
+        db.log(cur, "annulation", import_id, message, access.who, access.person.subject)
     return message
+
+
+def _visible_import(con: duckdb.DuckDBPyConnection, access: rights.Access, touched: list[str]) -> bool:
+    """The import is in the person's history (every structure it touched is in their scope)."""
+    codes = set(rights.codes_filter(con, access) or [])
+    return bool(touched) and set(touched) <= codes

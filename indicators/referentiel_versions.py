@@ -11,7 +11,7 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
-from indicators import db
+from indicators import db, rights
 from indicators.referentiel import LEVELS
 from indicators.text import REFERENTIEL_FIELD_WORDS, format_value as format_with_unit, yes_no
 
@@ -236,13 +236,14 @@ def _detail_value(field: str, value) -> str:
     return "aucun" if value is None else format_value(value)
 
 
-def save_version(con: duckdb.DuckDBPyConnection, edited: pd.DataFrame, title: str, who: str | None = None,
+def save_version(con: duckdb.DuckDBPyConnection, edited: pd.DataFrame, title: str, access: rights.Access,
                  base: str | None = None) -> str:
     """Validate ``edited`` (rows of :func:`thresholds`, edited in the columns bronze, argent, or, required
     and min_n) against ``base`` (default: the version in force) and save it as a new version
     ``<shipped>.<n>`` put in force; returns its name. Raises ReferentielError listing every problem,
-    with nothing written."""
-    who = (who or "").strip() or db.current_user()
+    with nothing written. Administrators only (rights.AccessRefused)."""
+    rights.require_admin(con, access, "modifier le référentiel")
+    who = access.who
     base = _version_or_in_force(con, base)
     old = thresholds(con, base)
     rules, problems = _validate(old, edited)
@@ -285,12 +286,14 @@ def save_version(con: duckdb.DuckDBPyConnection, edited: pd.DataFrame, title: st
         detail = " ; ".join(f"{code} {REFERENTIEL_FIELD_WORDS[field]} : {_detail_value(field, before)} → "
                             f"{_detail_value(field, after)}" for code, field, before, after in changes)
         db.log(cur, "referentiel_modification", None,
-               f"version {name} « {title} » créée à partir de {base} et mise en vigueur : {detail}", who)
+               f"version {name} « {title} » créée à partir de {base} et mise en vigueur : {detail}", who,
+               access.person.subject)
     return name
 
 
-def set_in_force(con: duckdb.DuckDBPyConnection, version: str, who: str | None = None) -> None:
-    """Put ``version`` back in force (audited); nothing changes when it already is."""
+def set_in_force(con: duckdb.DuckDBPyConnection, version: str, access: rights.Access) -> None:
+    """Put ``version`` back in force (audited); nothing changes when it already is. Administrators only."""
+    rights.require_admin(con, access, "changer la version du référentiel en vigueur")
     if not _known(con, version):
         raise ReferentielError([f"Version du référentiel inconnue : « {version} »."])
     with db.transaction(con) as cur:
@@ -300,4 +303,5 @@ def set_in_force(con: duckdb.DuckDBPyConnection, version: str, who: str | None =
             return
         db.run(cur, "db_referentiel_put_in_force", {"version": version})
         db.log(cur, "referentiel_mise_en_vigueur", None,
-               f"version {version} remise en vigueur (à la place de {previous})", who)
+               f"version {version} remise en vigueur (à la place de {previous})", access.who,
+               access.person.subject)

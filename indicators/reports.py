@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from indicators import db
+from indicators import db, rights
 from indicators.export import copy_csv, csv_body, csv_header, csv_quoted, define_macros
 from indicators.compliance import Assessment, as_floats
 from indicators.periods import WINDOW_CHOICES, Window
@@ -243,8 +243,13 @@ class Scope:
     structures: pd.DataFrame  # columns of sql/structures_for_status.sql
 
 
-def scope(con: duckdb.DuckDBPyConnection, window: Window, structure: str | None = None) -> Scope:
-    structures = db.query_df(con, "structures_for_status", {"structure": structure})
+def scope(con: duckdb.DuckDBPyConnection, window: Window, access: rights.Access,
+          structure: str | None = None) -> Scope:
+    """The structures of an export of values: those the person sees named, or one of them."""
+    if structure is not None:
+        rights.check_structure(con, access, structure)
+    structures = db.query_df(con, "structures_for_status", {"structure": structure,
+                                                            "codes": rights.codes_filter(con, access)})
     return Scope(window, db.referentiel_in_force(con), structures)
 
 

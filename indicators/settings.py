@@ -54,6 +54,9 @@ SETTINGS = (
     Setting("default_window", "INDICATEURS_FENETRE_DEFAUT", ROLLING,
             f"Fenêtre affichée et calculée quand aucune n'est choisie : {WINDOW_CHOICES} "
             f"({ROLLING} : les 12 mois jusqu'aux dernières données).", check=check_window),
+    Setting("admin_contact", "INDICATEURS_CONTACT_ADMIN", "l'équipe Services Publics+ de la DITP",
+            "À qui une personne connectée sans droit demande un accès (une adresse électronique, un service) ; "
+            "affiché sur la page « Pas encore d'accès »."),
 )
 
 

@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from indicators import charts, compliance, text
+import duckdb
+
+from indicators import charts, compliance, db, rights, text
 from indicators.text import format_number_fr
 
 LABEL_FILTERS = ("Toutes", "Labellisées", "Non labellisées")
@@ -118,6 +120,13 @@ class IndicatorView:
     time_series: go.Figure | None
     progress: go.Figure
     table: pd.DataFrame
+
+
+def structure_series(con: duckdb.DuckDBPyConnection, access: rights.Access, code: str) -> pd.DataFrame:
+    """Every value of one structure the person sees, oldest first, for its time series (rights.AccessRefused,
+    worded as for an unknown structure, otherwise)."""
+    rights.check_structure(con, access, code)
+    return db.query_df(con, "structure_series", {"structure": code})
 
 
 def indicator_views(assessment: compliance.Assessment, code: str, series: pd.DataFrame) -> list[IndicatorView]:

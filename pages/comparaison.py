@@ -19,14 +19,15 @@ if access.is_empty():
 
 filters = ui.sidebar_filters()
 today = ui.today()
-base = access.comparison(filters["window"], filters["version"], today, None, "Toutes", (), (), ())
+who = frame.access()
+base = access.comparison(filters["window"], filters["version"], today, who, None, "Toutes", (), (), ())
 with st.sidebar:
     labelled = st.radio("Label", views.LABEL_FILTERS, key="labelled", horizontal=True)
     typologies = st.multiselect("Typologie", base.options["typologie"], key="typologies", placeholder="Toutes")
     regions = st.multiselect("Région", base.options["region"], key="regions", placeholder="Toutes")
     departements = st.multiselect("Département", base.options["departement"], key="departements",
                                   placeholder="Tous")
-view = access.comparison(filters["window"], filters["version"], today, filters["network"], labelled,
+view = access.comparison(filters["window"], filters["version"], today, who, filters["network"], labelled,
                          tuple(typologies), tuple(regions), tuple(departements))
 selection, counts = view.selection, view.counts
 chosen = selection.structures

@@ -25,8 +25,9 @@ def count_column(label: str):
 st.title("Structures et imports")
 
 # Shared between sessions by st.cache_resource: read only, the page shows new frames built from it.
-structures = access.structures(access.data_version())
-imports = access.imports()
+who = frame.access()
+structures = access.structures(access.data_version(), who)
+imports = access.imports(who)
 
 if access.is_empty():
     ui.first_run_screen()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from indicators import importer
+from indicators import importer, rights
 from indicators.import_files import (HISTORY_COUNTS, PREVIEW_DATES, PREVIEW_LABELS, PREVIEW_NUMBERS, display_name,
                                      file_facts, history_frame, not_offered_notice, preview_frame, problems_csv,
                                      problems_frame, safe_stem, template_csv, template_xlsx, undo_choices)
@@ -102,13 +102,16 @@ def run_import(batch: importer.Batch, replace: bool) -> list[importer.ImportRepo
                 name, rows = markdown_literal(upload.report.filename), format_number_fr(upload.report.rows_read, 0)
                 st.write(f"« {name} » : {rows} ligne(s) vérifiée(s).")
             st.write("Écriture dans la base, en une seule transaction (tous les fichiers ou aucun)…")
-            results = importer.commit(access.connection(), batch, replace=replace)
+            results = importer.commit(access.connection(), batch, frame.access(), replace=replace)
             if importer.all_stored(results):
                 status.update(label="Import terminé", state="complete", expanded=False)
             else:
                 st.write("Refusé : la base est restée telle qu'elle était.")
                 status.update(label="Import refusé : rien n'a été enregistré", state="error", expanded=False)
         return results
+    except rights.AccessRefused as refused:  # nothing was written: the whole batch is refused
+        st.error(str(refused), icon=":material/block:")
+        return None
     except Exception:
         st.error(UNEXPECTED.format(what=" pendant l'import"))
         return None
@@ -135,7 +138,7 @@ def show_history() -> None:
     message = state.pop("undo_message", None)
     if message:
         st.success(markdown_literal(message))
-    imports = access.imports()
+    imports = access.imports(frame.access())
     if imports.empty:
         st.caption("Aucun import pour l'instant.")
         return
@@ -166,7 +169,7 @@ def show_history() -> None:
         state.pop("undo_pending", None)
     if confirmed:
         try:
-            state.undo_message = importer.undo(access.connection(), choice)
+            state.undo_message = importer.undo(access.connection(), choice, frame.access())
         except importer.UndoRefused as refused:
             st.error(str(refused))
         except Exception:

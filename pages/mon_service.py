@@ -21,8 +21,9 @@ if code is None:
     st.warning("Aucune structure dans ce réseau.")
     st.stop()
 today = ui.today()
-assessment = access.assessment(filters["window"], filters["version"], today)
-previous = access.previous_assessment(filters["window"], code, filters["version"], today)
+who = frame.access()
+assessment = access.assessment(filters["window"], filters["version"], today, who)
+previous = access.previous_assessment(filters["window"], code, filters["version"], today, who)
 structure = assessment.structures.set_index("code").loc[code]
 indicators = assessment.indicators[assessment.indicators["structure_code"] == code].reset_index(drop=True)
 
@@ -53,7 +54,7 @@ for i, card in enumerate(views.kpi_cards(assessment, previous, code)):
                   border=True)
 
 st.markdown("#### Évolution et progression vers le niveau suivant")
-for item in access.indicator_views(filters["window"], code, filters["version"], today):
+for item in access.indicator_views(filters["window"], code, filters["version"], today, who):
     row = item.row
     with st.expander(f"{row['label']} — {text.status_word(row['status'])}, niveau {row['level']}",
                      expanded=row["indicator_code"] in structure["blocking"]):

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from indicators import referentiel_versions as rv
+from indicators import rights
 from indicators.method import method_markdown
 from indicators.referentiel import LEVELS
 from indicators.text import (DIRECTION_WORDS, ENGAGEMENT_THEMES, KIND_WORDS, REFERENTIEL_ORIGIN_WORDS, format_date,
@@ -18,7 +19,6 @@ VIEW = "referentiel_vue"
 NEXT_VIEW = "referentiel_vue_suivante"
 MESSAGE = "referentiel_message"
 TITLE = "referentiel_titre"
-AUTHOR = "referentiel_auteur"
 
 
 def plural(count: int, one: str, many: str) -> str:
@@ -53,6 +53,7 @@ def version_label(row) -> str:
 
 st.title("Référentiel")
 con = access.connection()
+who = frame.access()
 
 if MESSAGE in st.session_state:
     st.success(st.session_state.pop(MESSAGE))
@@ -79,8 +80,8 @@ viewed = st.selectbox("Version affichée", list(labels), key=VIEW, format_func=l
 if viewed != in_force:
     st.warning(f"Vous consultez la version {viewed}, qui n'est pas en vigueur : les résultats sont calculés "
                f"avec la version {in_force}.")
-    if st.button(f"Remettre la version {viewed} en vigueur", key="referentiel_remettre"):
-        rv.set_in_force(con, viewed, who=st.session_state.get(AUTHOR) or None)
+    if who.admin and st.button(f"Remettre la version {viewed} en vigueur", key="referentiel_remettre"):
+        rv.set_in_force(con, viewed, who)
         st.session_state[MESSAGE] = f"La version {viewed} est de nouveau en vigueur (à la place de {in_force})."
         st.session_state[NEXT_VIEW] = viewed
         st.rerun()
@@ -165,6 +166,9 @@ st.markdown(method_markdown())  # docs/methode.md: the Excel report's « Méthod
 
 # --- Versioned edit ------------------------------------------------------------------------------------
 st.header("Modifier les seuils")
+if not who.admin:  # indicators/ refuses the change anyway (rights.require_admin); this spares a useless form
+    st.caption("Seuls les administrateurs du programme modifient le référentiel.")
+    st.stop()
 st.markdown(f"Les modifications partent de la version affichée (**{viewed}**) et créent une **nouvelle "
             "version**, mise en vigueur ; aucune version existante n'est modifiée. Seuls les seuils, le "
             "caractère obligatoire et l'effectif minimum se modifient ici.")
@@ -193,15 +197,16 @@ edited = st.data_editor(
                                              help="Entier positif ; vide (« aucun ») : pas de minimum."),
     },
 )
-left, right = st.columns(2)
-title = left.text_input("Titre de la nouvelle version", key=TITLE,
-                        placeholder="Par exemple : seuils du réseau des CAF 2026")
-author = right.text_input("Votre nom (inscrit dans la provenance des seuils modifiés)", key=AUTHOR)
+title = st.text_input("Titre de la nouvelle version", key=TITLE,
+                      placeholder="Par exemple : seuils du réseau des CAF 2026")
+st.caption("La provenance des seuils modifiés portera votre nom : " + markdown_literal(who.who) + ".")
 if st.button("Enregistrer une nouvelle version", type="primary", key="referentiel_enregistrer"):
     try:
-        name = rv.save_version(con, edited, title, who=author or None, base=viewed)
+        name = rv.save_version(con, edited, title, who, base=viewed)
     except rv.ReferentielError as refused:
         st.error("Aucune version n'a été enregistrée :\n\n" + "\n".join(f"- {m}" for m in refused.messages))
+    except rights.AccessRefused as refused:
+        st.error(str(refused))
     else:
         st.session_state[MESSAGE] = (f"Nouvelle version {name} enregistrée et mise en vigueur "
                                      f"(à partir de la version {viewed}, qui reste inchangée).")

@@ -125,3 +125,27 @@ CREATE TABLE IF NOT EXISTS audit_log (
     who VARCHAR,
     detail VARCHAR
 );
+
+-- Who may see and change what: one row per grant. A revoked grant is kept (revoked_at), never deleted.
+CREATE TABLE IF NOT EXISTS access_grant (
+    id INTEGER PRIMARY KEY,
+    email VARCHAR,                      -- lower case: matches a person before their first sign-in
+    subject VARCHAR,                    -- the provider's « sub », recorded at the first sign-in
+    role VARCHAR NOT NULL,              -- administrateur | tete_de_reseau | directeur | lecteur
+    networks VARCHAR[] NOT NULL,        -- scope by network (tête de réseau, lecteur)
+    structures VARCHAR[] NOT NULL,      -- scope by structure code (directeur, lecteur)
+    granted_by VARCHAR NOT NULL,
+    granted_at TIMESTAMP NOT NULL,
+    revoked_by VARCHAR,
+    revoked_at TIMESTAMP
+);
+
+-- The structures each import touched: the history and undo are scoped by them.
+CREATE TABLE IF NOT EXISTS import_structure (
+    import_id INTEGER NOT NULL,
+    structure_code VARCHAR NOT NULL
+);
+
+-- Bases made before sign-in existed: who is also known by the provider's subject.
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS subject VARCHAR;
+ALTER TABLE import_batch ADD COLUMN IF NOT EXISTS created_by_subject VARCHAR;

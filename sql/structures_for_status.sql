@@ -1,5 +1,6 @@
--- Structures to assess, with their register data and label.
+-- Structures to assess, with their register data and label. $codes: those the person sees (NULL: all).
 SELECT code, name, network, typologie, departement, region, parent_code, label_level, label_awarded_on
 FROM structure
-WHERE $structure::VARCHAR IS NULL OR code = $structure::VARCHAR
+WHERE ($structure::VARCHAR IS NULL OR code = $structure::VARCHAR)
+  AND ($codes::VARCHAR[] IS NULL OR list_contains($codes::VARCHAR[], code))
 ORDER BY code

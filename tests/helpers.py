@@ -170,3 +170,10 @@ def shot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(800)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def administrator(name: str):
+    """An administrator known by ``name`` alone (no provider), for domain tests that check what the history says."""
+    from indicators import rights
+
+    return rights.Access(rights.Person(name), frozenset({rights.ADMIN}))

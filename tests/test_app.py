@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from helpers import PROJECT, canonical, count
-from indicators import db
+from indicators import db, rights
 from indicators.demo import load_demo
 from ui import frame
 
@@ -29,7 +29,7 @@ def open_page(page: str | None = None) -> AppTest:
 
 @pytest.fixture
 def demo(db_path):
-    load_demo(db.connect(db_path), 40, seed=3, today=date.today())
+    load_demo(db.connect(db_path), rights.COMMAND_LINE, 40, seed=3, today=date.today())
     return db_path
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers import PROJECT, canonical, count, snapshot, write_csv
-from indicators import db, importer
+from indicators import db, importer, rights
 
 
 def run_process(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -32,7 +32,7 @@ def values(con) -> list[tuple]:
 def test_rate_computed_from_its_counts_is_not_rescaled_as_a_proportion(con, tmp_path):
     # 3 answered calls out of 1 000: 100 × 3 / 1 000 = 0,3 %, not 30 %.
     path = canonical(tmp_path / "peu.csv", ["S1;;;decroche;2025-01-01;2025-01-31;;3;1000;"])
-    report = importer.import_path(con, path)
+    report = importer.import_path(con, path, rights.COMMAND_LINE)
     assert report.outcome == "importe"
     assert values(con)[0][3] == pytest.approx(0.3)
     assert not any("proportions" in w for w in report.warnings)
@@ -42,7 +42,7 @@ def test_only_written_rates_are_rescaled_and_the_warning_names_them(con, tmp_pat
     # Written 0,853 → 85,3 %; computed 3 / 1 000 = 0,3 % stays; the warning names the indicator and the count.
     path = canonical(tmp_path / "mixte.csv", ["S1;;;decroche;2025-01-01;2025-01-31;0,853;;;",
                                               "S1;;;decroche;2025-02-01;2025-02-28;;3;1000;"])
-    report = importer.import_path(con, path)
+    report = importer.import_path(con, path, rights.COMMAND_LINE)
     assert [v[3] for v in values(con)] == [pytest.approx(85.3), pytest.approx(0.3)]
     warning, = [w for w in report.warnings if "proportions" in w]
     assert "« Taux de décroché »" in warning and "1 valeur," in warning and "0,853 → 85,3\u202f%" in warning
@@ -55,7 +55,7 @@ def test_barometre_rows_with_the_same_value_but_another_target_are_a_conflict(co
         "IND-1,D01,2022-12-31,departement,10,12.5,20,0.6",
         "IND-1,D01,2022-12-31,departement,10,12.5,25,0.6",
     ], encoding="utf-8")
-    report = importer.import_path(con, path)
+    report = importer.import_path(con, path, rights.COMMAND_LINE)
     assert report.outcome == "refuse"
     assert [(p.rule, p.line) for p in report.problems] == [("observation_unique_dans_le_fichier", 3)]
     assert snapshot(con) == before
@@ -67,7 +67,7 @@ def test_barometre_identical_repeats_are_still_read_once(con, tmp_path):
         "IND-1,D01,2022-12-31,departement,10,12.5,20,0.6",
         "IND-1,D01,2022-12-31,departement,10,12.5,20,0.6",
     ], encoding="utf-8")
-    report = importer.import_path(con, path)
+    report = importer.import_path(con, path, rights.COMMAND_LINE)
     assert report.outcome == "importe" and report.rows_added == 1
     assert any("1 ligne répétée à l'identique" in w and "a été lue une seule fois" in w for w in report.warnings)
 

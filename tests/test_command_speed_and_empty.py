@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from helpers import PROJECT, canonical
-from indicators import cli, compliance, db, reports, text
+from indicators import cli, compliance, db, reports, rights, text
 from indicators.demo import load_demo
 from indicators.export import canonical_table, write_canonical_csv
 from indicators.periods import MONTHS_PER_PERIODICITY
@@ -56,7 +56,7 @@ def demo_base(tmp_path_factory):
     """The demonstration data for 50 structures, plus the awkward structures and values above."""
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     con = db.connect(path)
-    load_demo(con, 50, 42)
+    load_demo(con, rights.COMMAND_LINE, 50, 42)
     cur = con.cursor()
     for code, (name, network) in AWKWARD.items():
         cur.execute("INSERT INTO structure (code, name, network, label_level, label_awarded_on, import_id) "
@@ -85,7 +85,7 @@ def run(path, *args) -> tuple[int, str, str]:
 
 def assessment_of(path, period: str, structure: str | None = None) -> compliance.Assessment:
     con = db.connect(path)
-    return compliance.assess(con, compliance.resolve_window(con, period), structure)
+    return compliance.assess(con, compliance.resolve_window(con, period), rights.COMMAND_LINE, structure)
 
 
 # --- The reference JSON: one structure at a time, the way it was first written ---------------------------------

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from helpers import GOLD, canonical
-from indicators import compliance, periods, reports, settings, views
+from indicators import compliance, periods, reports, rights, settings, views
 from indicators.text import format_value
 
 TODAY = date(2026, 11, 27)
@@ -61,7 +61,7 @@ def load_register(run_cli, tmp_path):
 
 
 def assess(con, window: str = "2025", today: date = TODAY, structure: str | None = None):
-    return compliance.assess(con, compliance.resolve_window(con, window), structure, today=today)
+    return compliance.assess(con, compliance.resolve_window(con, window), rights.COMMAND_LINE, structure, today=today)
 
 
 def ind(assessment, structure: str, indicator: str) -> dict:
@@ -373,7 +373,7 @@ def test_rolling_window_is_the_twelve_months_up_to_the_latest_data(con, load):
         window = compliance.resolve_window(con, text)
         assert (window.start, window.end) == (date(2025, 4, 1), date(2026, 3, 31))
         assert window.label == "12 mois glissants (04/2025 – 03/2026)"
-    r = ind(compliance.assess(con, compliance.resolve_window(con, "12m"), today=TODAY), "S1", "decroche")
+    r = ind(compliance.assess(con, compliance.resolve_window(con, "12m"), rights.COMMAND_LINE, today=TODAY), "S1", "decroche")
     assert (r["n_obs"], r["value"], r["level"]) == (2, 95, "or")
 
 
@@ -648,8 +648,8 @@ def test_kpi_cards_show_the_change_since_the_window_just_before(con, load):
           line("S1", "decroche", *Q4, "", "950", "1000"),
           line("S1", "delai_courriers", *Q4, "5", "", "", "40")])
     window = compliance.resolve_window(con, "2025-T4")
-    now = compliance.assess(con, window, today=TODAY)
-    before = compliance.assess(con, window.previous(), structure="S1", today=TODAY)
+    now = compliance.assess(con, window, rights.COMMAND_LINE, today=TODAY)
+    before = compliance.assess(con, window.previous(), rights.COMMAND_LINE, structure="S1", today=TODAY)
     cards = {card.row["indicator_code"]: card.change for card in views.kpi_cards(now, before, "S1")}
     assert cards["decroche"] == pytest.approx(5)
     assert cards["delai_courriers"] is None

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from helpers import CANONICAL_HEADER, PROJECT, snapshot
-from indicators import importer, reading
+from indicators import importer, reading, rights
 
 ROWS = [
     "CAF01;Caf de l'Ain;CAF;satisfaction_globale;2025-01-01;2025-03-31;92;184;200;200",
@@ -225,7 +225,7 @@ def test_impossible_years_in_other_layouts_are_french_problems(con, tmp_path, te
     }
     before = snapshot(con)
     for name, content in files.items():
-        report = importer.import_bytes(con, content.encode(), name)
+        report = importer.import_bytes(con, content.encode(), name, rights.COMMAND_LINE)
         assert report.outcome == "refuse", name
         assert [p.rule for p in report.problems] in (["periode_reconnue"], ["date_possible"], ["annee_plausible"])
         assert report.problems[0].line == 2

@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 
 from helpers import CANONICAL_HEADER, canonical, count, write_csv
-from indicators import db, importer
+from indicators import db, importer, rights
 
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE_EXCERPT = DATA / "barometre-detail-departemental-extrait.csv"
@@ -44,7 +44,7 @@ def structure(con, code: str) -> dict:
 
 
 def imported(con, path: Path, **options) -> importer.ImportReport:
-    report = importer.import_path(con, path, **options)
+    report = importer.import_path(con, path, rights.COMMAND_LINE, **options)
     assert report.outcome == "importe", [p.describe() for p in report.problems]
     return report
 

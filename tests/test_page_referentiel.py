@@ -4,11 +4,13 @@ edit refused with French messages, an older version put back in force, and an em
 
 from __future__ import annotations
 
+import getpass
+
 from datetime import date
 
 from streamlit.testing.v1 import AppTest
 
-from helpers import PROJECT, count
+from helpers import PROJECT, administrator, count
 from indicators import db
 from indicators import referentiel_versions as rv
 
@@ -95,7 +97,6 @@ def test_saving_an_edit_creates_a_new_version_in_force(db_path):
     at = open_page()
     edit_cells(at, "2023", {1: {"argent": 87}, 7: {"min_n": 200}})
     at.text_input(key="referentiel_titre").input("Argent du décroché à 87 %")
-    at.text_input(key="referentiel_auteur").input("Claire Martin")
     at.button(key="referentiel_enregistrer").click().run()
     assert not at.exception, at.exception
     assert not at.error
@@ -105,7 +106,7 @@ def test_saving_an_edit_creates_a_new_version_in_force(db_path):
     assert at.selectbox(key="referentiel_vue").value == "2023.1"
     table = thresholds_table(at).set_index("code")
     assert table.loc["decroche", "argent"] == "87\u202f%"
-    assert table.loc["decroche", "provenance"] == (f"bronze, or : défaut · argent : modifié par Claire Martin le "
+    assert table.loc["decroche", "provenance"] == (f"bronze, or : défaut · argent : modifié par mode local ({getpass.getuser()}) le "
                                                    f"{TODAY} (précédent : 85)")
     assert table.loc["satisfaction_globale", "min_n"] == "200"
     assert "**1** a été modifié" in texts(at.markdown)
@@ -147,7 +148,7 @@ def test_an_older_version_can_be_viewed_and_put_back_in_force(db_path):
     con = db.connect(db_path)
     frame = rv.thresholds(con)
     frame.loc[frame["code"] == "decroche", "argent"] = 87.0
-    rv.save_version(con, frame, "Argent à 87 %", who="alice")
+    rv.save_version(con, frame, "Argent à 87 %", access=administrator("alice"))
     at = open_page()
     assert at.selectbox(key="referentiel_vue").value == "2023.1"
     assert "referentiel_remettre" not in [button.key for button in at.button]

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from helpers import PROJECT, canonical, start_server, stop_server, wait_healthy
-from indicators import db, importer
+from indicators import db, importer, rights
 from ui import frame
 
 APP = str(PROJECT / "app.py")
@@ -25,7 +25,7 @@ def open_app() -> AppTest:
 
 def test_mon_service_says_in_french_that_the_base_is_busy_then_works_once_it_is_free(db_path, monkeypatch, tmp_path):
     importer.import_path(db.connect(db_path), canonical(tmp_path / "a.csv", ["S1;Accueil;CAF;decroche;2025-01-01;"
-                                                                              "2025-01-31;85;;;"]))
+                                                                              "2025-01-31;85;;;"]), rights.COMMAND_LINE)
     db.close_all()
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from indicators import db; db.connect(sys.argv[1]); "
@@ -59,7 +59,7 @@ def test_names_from_a_file_are_shown_as_text_never_as_markdown(db_path, tmp_path
     # An image in a name would make every browser that shows it fetch an outside address.
     name = "![pixel](http://exemple.invalid/p.png) [lien](http://exemple.invalid) **gras**"
     path = canonical(tmp_path / "noms.csv", [f"S1;{name};_Réseau_ *x*;decroche;2025-01-01;2025-01-31;85;;;"])
-    assert importer.import_path(db.connect(db_path), path).outcome == "importe"
+    assert importer.import_path(db.connect(db_path), path, rights.COMMAND_LINE).outcome == "importe"
     at = open_app()
     assert not at.exception
     heading = at.subheader[0].value

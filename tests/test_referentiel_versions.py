@@ -10,8 +10,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from helpers import canonical, count
-from indicators import compliance, db
+from helpers import administrator, canonical, count
+from indicators import compliance, db, rights
 from indicators import referentiel_versions as rv
 
 TODAY = f"{date.today():%d/%m/%Y}"
@@ -68,7 +68,7 @@ def test_save_creates_a_new_version_in_force_and_keeps_the_old_one_identical(con
     name = rv.save_version(con, edit(con, cells={("decroche", "argent"): 87,
                                                 ("attente_guichet", "required"): False,
                                                 ("satisfaction_globale", "min_n"): 200}),
-                           "Seuils du réseau test", who="alice")
+                           "Seuils du réseau test", access=administrator("alice"))
     assert name == "2023.1"
     assert version_rows(con, "2023") == before
     versions = rv.versions(con)
@@ -88,7 +88,7 @@ def test_save_creates_a_new_version_in_force_and_keeps_the_old_one_identical(con
     assert old.loc["decroche", "argent"] == 85 and old.loc["attente_guichet", "required"]
 
     # The next edit never overwrites: 2023.2, from the version in force.
-    assert rv.save_version(con, edit(con, cells={("decroche", "or"): 92}), "Deuxième", who="bob") == "2023.2"
+    assert rv.save_version(con, edit(con, cells={("decroche", "or"): 92}), "Deuxième", access=administrator("bob")) == "2023.2"
     assert rv.thresholds(con, "2023.1").set_index("code").loc["decroche", "or"] == 90
     assert rv.thresholds(con).set_index("code").loc["decroche", "argent"] == 87  # carried over from 2023.1
 
@@ -100,7 +100,7 @@ def test_save_creates_a_new_version_in_force_and_keeps_the_old_one_identical(con
 
 def test_changed_threshold_says_who_when_and_the_previous_value_others_keep_theirs(con):
     rv.save_version(con, edit(con, cells={("decroche", "bronze"): "82,5", ("delai_courriels", "argent"): 4}),
-                    "Provenance", who="Claire Martin")
+                    "Provenance", access=administrator("Claire Martin"))
     frame = rv.thresholds(con).set_index("code")
     assert frame.loc["decroche", "bronze"] == 82.5
     assert frame.loc["decroche", "provenance_bronze"] == f"modifié par Claire Martin le {TODAY} (précédent : 80)"
@@ -127,7 +127,7 @@ def test_inconsistent_edit_is_refused_with_every_message_and_nothing_written(con
         ("publication_resultats", "or"): None,           # empty
     })
     with pytest.raises(rv.ReferentielError) as refused:
-        rv.save_version(con, frame, "Incohérent", who="alice")
+        rv.save_version(con, frame, "Incohérent", access=administrator("alice"))
     messages = refused.value.messages
     assert messages == [
         "Temps d'attente au guichet (attente_guichet) : le seuil bronze « abc » n'est pas un nombre.",
@@ -150,17 +150,17 @@ def test_inconsistent_edit_is_refused_with_every_message_and_nothing_written(con
 def test_edit_without_change_or_on_unknown_indicator_is_refused(con):
     before = all_rows(con)
     with pytest.raises(rv.ReferentielError) as unchanged:
-        rv.save_version(con, rv.thresholds(con), "Rien")
+        rv.save_version(con, rv.thresholds(con), "Rien", access=rights.COMMAND_LINE)
     assert unchanged.value.messages[0].startswith("Aucune modification")
     unknown = pd.concat([rv.thresholds(con), pd.DataFrame([{"code": "inconnu", "bronze": 1, "argent": 2, "or": 3}])])
     with pytest.raises(rv.ReferentielError) as refused:
-        rv.save_version(con, unknown, "Inconnu")
+        rv.save_version(con, unknown, "Inconnu", access=rights.COMMAND_LINE)
     assert refused.value.messages == ["Indicateur inconnu dans cette version du référentiel : « inconnu »."]
     assert all_rows(con) == before
 
 
 def test_min_n_can_be_emptied(con):
-    rv.save_version(con, edit(con, cells={("satisfaction_globale", "min_n"): None}), "Sans minimum", who="alice")
+    rv.save_version(con, edit(con, cells={("satisfaction_globale", "min_n"): None}), "Sans minimum", access=administrator("alice"))
     frame = rv.thresholds(con).set_index("code")
     assert pd.isna(frame.loc["satisfaction_globale", "min_n"])
     assert frame.loc["satisfaction_globale", "min_n_provenance"] == f"modifié par alice le {TODAY} (précédent : 100)"
@@ -174,15 +174,15 @@ def test_assessment_follows_the_new_version_then_the_old_one_again(con, run_cli,
     assert code == 0, err
 
     def decroche():
-        assessment = compliance.assess(con, compliance.resolve_window(con, "2025"), today=date(2026, 11, 27))
+        assessment = compliance.assess(con, compliance.resolve_window(con, "2025"), rights.COMMAND_LINE, today=date(2026, 11, 27))
         row = assessment.indicators.set_index("indicator_code").loc["decroche"]
         return assessment.version, row["level"]
 
     assert decroche() == ("2023", "argent")
-    name = rv.save_version(con, edit(con, cells={("decroche", "argent"): 87}), "Argent à 87 %", who="alice")
+    name = rv.save_version(con, edit(con, cells={("decroche", "argent"): 87}), "Argent à 87 %", access=administrator("alice"))
     assert decroche() == (name, "bronze") == ("2023.1", "bronze")
 
-    rv.set_in_force(con, "2023", who="bob")
+    rv.set_in_force(con, "2023", access=administrator("bob"))
     assert db.referentiel_in_force(con) == "2023"
     assert decroche() == ("2023", "argent")
     assert list(rv.versions(con)["in_force"]) == [False, True]
@@ -190,12 +190,12 @@ def test_assessment_follows_the_new_version_then_the_old_one_again(con, run_cli,
                                 ).fetchall() == [("bob", "version 2023 remise en vigueur (à la place de 2023.1)")]
 
     # Edits made from the old version again get the next free name.
-    assert rv.save_version(con, edit(con, cells={("decroche", "or"): 95}), "Or à 95 %") == "2023.2"
+    assert rv.save_version(con, edit(con, cells={("decroche", "or"): 95}), "Or à 95 %", access=rights.COMMAND_LINE) == "2023.2"
 
 
 def test_set_in_force_refuses_an_unknown_version(con):
     with pytest.raises(rv.ReferentielError) as refused:
-        rv.set_in_force(con, "1999")
+        rv.set_in_force(con, "1999", rights.COMMAND_LINE)
     assert refused.value.messages == ["Version du référentiel inconnue : « 1999 »."]
     assert db.referentiel_in_force(con) == "2023"
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from helpers import PROJECT, canonical, count, snapshot
-from indicators import db, importer
+from indicators import db, importer, rights
 
 ROWS = [
     "S1;Accueil Lyon;CAF;decroche;2025-01-01;2025-01-31;85,3;853;1000;",
@@ -30,7 +30,7 @@ def stored_value(con, structure, indicator, start):
 
 
 def test_import_records_every_value_with_its_import_and_line(con, tmp_path):
-    report = importer.import_path(con, canonical(tmp_path / "a.csv", ROWS))
+    report = importer.import_path(con, canonical(tmp_path / "a.csv", ROWS), rights.COMMAND_LINE)
     assert report.outcome == "importe" and report.rows_added == 3 and report.structures_added == 2
     rows = con.cursor().execute(
         "SELECT structure_code, indicator_code, import_id, source_line FROM observation ORDER BY source_line"
@@ -50,9 +50,9 @@ def test_same_content_twice_changes_nothing_and_says_so(con, tmp_path, run_cli):
 
 
 def test_same_values_in_another_file_are_counted_unchanged(con, tmp_path):
-    importer.import_path(con, canonical(tmp_path / "a.csv", ROWS))
+    importer.import_path(con, canonical(tmp_path / "a.csv", ROWS), rights.COMMAND_LINE)
     report = importer.import_path(con, canonical(tmp_path / "b.csv", ROWS[:2] + ["S3;Accueil Pau;CAF;decroche;"
-                                                                                 "2025-01-01;2025-01-31;90;;;"]))
+                                                                                 "2025-01-01;2025-01-31;90;;;"]), rights.COMMAND_LINE)
     assert (report.rows_added, report.rows_unchanged, report.rows_replaced) == (1, 2, 0)
 
 
@@ -89,7 +89,7 @@ def test_undo_restores_replaced_values(con, tmp_path, run_cli):
     assert after["observation"] == before["observation"]
     assert after["structure"] == before["structure"]  # S9, created by the undone import, is gone
     assert count(con, "SELECT count(*) FROM observation_history") == 0
-    statuses = [r["status"] for r in importer.history(con)]
+    statuses = [r["status"] for r in importer.history(con, rights.COMMAND_LINE)]
     assert statuses == ["annule", "importe"]
 
 
@@ -162,7 +162,7 @@ def test_two_threads_importing_at_once_are_serialised(con, tmp_path):
     reports = {}
 
     def run(path):
-        reports[path.name] = importer.import_path(con, path)
+        reports[path.name] = importer.import_path(con, path, rights.COMMAND_LINE)
 
     threads = [threading.Thread(target=run, args=(p,)) for p in (first, second)]
     for t in threads:
@@ -182,7 +182,7 @@ def test_same_file_from_two_threads_lands_once(con, tmp_path):
     path = canonical(tmp_path / "a.csv", ROWS)
     content = path.read_bytes()
     reports = []
-    threads = [threading.Thread(target=lambda: reports.append(importer.import_bytes(con, content, "a.csv")))
+    threads = [threading.Thread(target=lambda: reports.append(importer.import_bytes(con, content, "a.csv", rights.COMMAND_LINE)))
                for _ in range(2)]
     for t in threads:
         t.start()
@@ -221,21 +221,21 @@ def test_command_line_waits_then_says_the_database_is_busy(db_path, tmp_path):
 
 def test_killed_import_leaves_the_database_as_before(db_path, tmp_path):
     con = db.connect(db_path)
-    importer.import_path(con, canonical(tmp_path / "small.csv", ROWS))
+    importer.import_path(con, canonical(tmp_path / "small.csv", ROWS), rights.COMMAND_LINE)
     before = snapshot(con)
     db.close(db_path)
     big = canonical(tmp_path / "big.csv", [f"B{i % 5000};Structure {i % 5000};CAF;decroche;"
                                            f"{2000 + i // 60000}-{(i // 5000) % 12 + 1:02d}-01;"
                                            f"{2000 + i // 60000}-{(i // 5000) % 12 + 1:02d}-28;{i % 100},5;;;"
                                            for i in range(600_000)])
-    script = ("import sys; from pathlib import Path; from indicators import db, importer; "
+    script = ("import sys; from pathlib import Path; from indicators import db, importer, rights; "
               "import indicators.importer as m\n"
               "con = db.connect(sys.argv[1])\n"
               "real = m._store_observations\n"
               "def slow(*a, **k):\n"
               "    real(*a, **k); print('ecrit', flush=True); import time; time.sleep(60)\n"
               "m._store_observations = slow\n"
-              "importer.import_path(con, Path(sys.argv[2]))\n")
+              "importer.import_path(con, Path(sys.argv[2]), rights.COMMAND_LINE)\n")
     child = subprocess.Popen([sys.executable, "-c", script, str(db_path), str(big)], env=_env(db_path),
                              stdout=subprocess.PIPE, text=True)
     try:
@@ -270,7 +270,7 @@ def test_batch_of_two_files_with_the_same_content_is_checked_once_and_stored_onc
     batch = importer.prepare(con, [importer.Source(p.name, path=p) for p in (first, second)])
     assert [f.duplicate_of for f in batch.files] == [None, "a.csv"]
     assert [f.report.filename for f in batch.ready] == ["a.csv"] and not batch.blocked
-    reports = importer.commit(con, batch)
+    reports = importer.commit(con, batch, rights.COMMAND_LINE)
     assert [r.outcome for r in reports] == ["importe"]
     assert count(con, "SELECT count(*) FROM import_batch") == 1
     again = importer.prepare(con, [importer.Source("c.csv", path=first)])

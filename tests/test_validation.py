@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from helpers import CANONICAL_HEADER, canonical, count, snapshot, write_csv
-from indicators import importer
+from indicators import importer, rights
 from indicators.problems import RULES
 
 SHORT_HEADER = "code_structure;code_indicateur;periode;valeur"
@@ -21,7 +21,7 @@ GOOD = "S1;Accueil Lyon;CAF;decroche;2025-01-01;2025-01-31;85;;;"
 @pytest.fixture
 def seeded(con, tmp_path):
     """A database already holding a value and a structure, so that « unchanged » means something."""
-    report = importer.import_path(con, canonical(tmp_path / "deja-la.csv", [GOOD]))
+    report = importer.import_path(con, canonical(tmp_path / "deja-la.csv", [GOOD]), rights.COMMAND_LINE)
     assert report.outcome == "importe"
     return con
 
@@ -29,7 +29,7 @@ def seeded(con, tmp_path):
 def refused(con, path, **options) -> list:
     """Import ``path``, check it was refused and that the database did not move; return its problems."""
     before = snapshot(con)
-    report = importer.import_path(con, path, **options)
+    report = importer.import_path(con, path, rights.COMMAND_LINE, **options)
     assert report.outcome == "refuse"
     assert report.problems
     assert snapshot(con) == before
@@ -219,7 +219,7 @@ def test_each_ragged_row_is_reported_once(seeded, tmp_path):
 def test_line_of_spaces_is_skipped_like_a_blank_line(con, tmp_path):
     path = canonical(tmp_path / "espaces.csv", ["S2;;;decroche;2025-01-01;2025-01-31;85;;;", "   ",
                                                 "S2;;;decroche;2025-02-01;2025-02-28;86;;;"])
-    report = importer.import_path(con, path)
+    report = importer.import_path(con, path, rights.COMMAND_LINE)
     assert report.outcome == "importe", [p.describe() for p in report.problems]
 
 

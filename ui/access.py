@@ -8,14 +8,15 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from indicators import compliance, db, importer, settings, views
+from indicators import compliance, db, importer, rights, settings, views
 
 CACHE_ENTRIES = 32
 
 
-def protect_server() -> None:
+def protect_server(sign_in: bool) -> None:
     """Hold the settings that protect users however the server was started: Streamlit reads the
-    .streamlit/config.toml beside app.py, but a flag, an environment variable or another file can override it."""
+    .streamlit/config.toml beside app.py, but a flag, an environment variable or another file can override it.
+    Without sign-in (mode local) the server must listen on the loopback address only."""
     st.set_option("client.showErrorDetails", "none")
     st.set_option("client.toolbarMode", "viewer")
     try:
@@ -24,7 +25,7 @@ def protect_server() -> None:
         st.error(str(wrong), icon=":material/error:")
         st.stop()
     unsafe = []
-    if not st.get_option("server.address"):
+    if not sign_in and st.get_option("server.address") not in ("127.0.0.1", "localhost", "::1"):
         unsafe.append("il écouterait sur toutes les interfaces réseau, sans authentification")
     if not st.get_option("server.enableXsrfProtection"):
         unsafe.append("la protection contre les requêtes intersites (XSRF) est désactivée")
@@ -88,8 +89,14 @@ def is_empty() -> bool:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def structures(version: tuple) -> pd.DataFrame:
+def _all_structures(version: tuple) -> pd.DataFrame:
     return read("structures_list")
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def structures(version: tuple, access: rights.Access) -> pd.DataFrame:
+    """The structures the person sees named (the pickers, the search)."""
+    return rights.visible(_all_structures(version), access)
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -98,46 +105,59 @@ def periods(version: tuple) -> pd.DataFrame:
     return read("periods_available")
 
 
-def imports() -> pd.DataFrame:
-    return pd.DataFrame(importer.history(connection()))
+def imports(access: rights.Access) -> pd.DataFrame:
+    return pd.DataFrame(importer.history(connection(), access))
 
 
 # Assessments and views are cached as resources, not data: read-only objects shared by the sessions,
-# so that a rerun does not unpickle 120 000 rows. The pages never modify them.
+# so that a rerun does not unpickle 120 000 rows. The pages never modify them. Every cache that holds
+# something of a person's scope is keyed by their access (hashed by value).
 @st.cache_resource(max_entries=8, show_spinner="Calcul des niveaux…")
-def assessment(window_text: str, version: tuple, today: date) -> compliance.Assessment:
+def _programme(window_text: str, version: tuple, today: date) -> compliance.Assessment:
+    """The whole programme's assessment, computed once and shared: never handed to a page as it is, only
+    cut to a person's scope (rights.restrict) or to anonymised aggregates (peers)."""
     con = connection()
-    return compliance.assess(con, compliance.resolve_window(con, window_text, today), today=today)
+    return compliance.assess(con, compliance.resolve_window(con, window_text, today), rights.WHOLE_PROGRAMME,
+                             today=today)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Calcul des niveaux…")
+def assessment(window_text: str, version: tuple, today: date, access: rights.Access) -> compliance.Assessment:
+    """The assessment of the structures the person sees named."""
+    return rights.restrict(_programme(window_text, version, today), access)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def previous_assessment(window_text: str, code: str, version: tuple, today: date) -> compliance.Assessment:
+def previous_assessment(window_text: str, code: str, version: tuple, today: date,
+                        access: rights.Access) -> compliance.Assessment:
     """One structure over the window of the same length just before, for the deltas of the KPI cards."""
     con = connection()
     window = compliance.resolve_window(con, window_text, today).previous()
-    return compliance.assess(con, window, structure=code, today=today)
+    return compliance.assess(con, window, access, structure=code, today=today)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Préparation de la comparaison…")
-def comparison(window_text: str, version: tuple, today: date, network: str | None, labelled: str,
-               typologies: tuple, regions: tuple, departements: tuple) -> views.Comparison:
-    return views.comparison(assessment(window_text, version, today), today, network, labelled, typologies,
+def comparison(window_text: str, version: tuple, today: date, access: rights.Access, network: str | None,
+               labelled: str, typologies: tuple, regions: tuple, departements: tuple) -> views.Comparison:
+    return views.comparison(assessment(window_text, version, today, access), today, network, labelled, typologies,
                             regions, departements)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def indicator_views(window_text: str, code: str, version: tuple, today: date) -> list[views.IndicatorView]:
+def indicator_views(window_text: str, code: str, version: tuple, today: date,
+                    access: rights.Access) -> list[views.IndicatorView]:
     """One structure's charts, sentences and tables, built once per window."""
-    return views.indicator_views(assessment(window_text, version, today), code, structure_series(code, version))
+    return views.indicator_views(assessment(window_text, version, today, access), code,
+                                 structure_series(code, version, access))
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def structure_series(code: str, version: tuple) -> pd.DataFrame:
+def structure_series(code: str, version: tuple, access: rights.Access) -> pd.DataFrame:
     """Every value of one structure, for its time series (a few hundred rows at most)."""
-    return read("structure_series", {"structure": code})
+    return views.structure_series(connection(), access, code)
 
 
-def load_demo(n_structures: int = 300) -> list[importer.ImportReport]:
+def load_demo(access: rights.Access, n_structures: int = 300) -> list[importer.ImportReport]:
     from indicators.demo import load_demo as load
 
-    return load(connection(), n_structures)
+    return load(connection(), access, n_structures)

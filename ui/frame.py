@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import access
+from indicators import rights
+from ui import access as door
+from ui import auth
 
 TITLE = "Services Publics+ · Indicateurs de qualité"
 
@@ -24,8 +26,14 @@ SECTIONS = {
     "Référentiel": [
         ("pages/referentiel.py", "Référentiel", ":material/rule:"),
     ],
+    "Administration": [
+        ("pages/acces.py", "Accès", ":material/admin_panel_settings:"),
+    ],
 }
 DEFAULT_PAGE = "pages/mon_service.py"
+# Pages offered only to some: the navigation leaves them out for the others. This is not what protects the data
+# (indicators/ refuses a write outside the rights whoever calls it): it spares people a page they cannot use.
+WRITERS_ONLY, ADMINS_ONLY = {"pages/import_fichiers.py"}, {"pages/acces.py"}
 
 # Set by ``run`` and taken by ``require`` within the same script run.
 _FRAMED = "cadre_de_page"
@@ -33,24 +41,49 @@ _FRAMED = "cadre_de_page"
 _STARTED = "session_commencee"
 
 
-def _navigation():
-    return st.navigation({
-        section: [st.Page(script, title=title, icon=icon, default=script == DEFAULT_PAGE)
-                  for script, title, icon in pages]
-        for section, pages in SECTIONS.items()
-    })
+# This run's access, set by the frame before the page runs (never by a widget: no widget has this key).
+_ACCESS = "acces_de_la_session"
 
 
-def _configure() -> None:
+def offered(script: str, who: rights.Access | None) -> bool:
+    """Whether the navigation offers a page to this person (every page before the person is known)."""
+    if who is None:
+        return True
+    return (script not in ADMINS_ONLY or who.admin) and (script not in WRITERS_ONLY or who.may_write)
+
+
+def _navigation(who: rights.Access | None = None):
+    sections = {section: [st.Page(script, title=title, icon=icon, default=script == DEFAULT_PAGE)
+                          for script, title, icon in pages if offered(script, who)]
+                for section, pages in SECTIONS.items()}
+    return st.navigation({section: pages for section, pages in sections.items() if pages})
+
+
+def _configure() -> rights.Access | None:
+    """Page configuration, the server's protections, and who is there. None when the person may only see the
+    sign-in screen or the no-grant page: it has been drawn as the run's only page."""
     st.set_page_config(page_title=TITLE, page_icon=":material/leaderboard:", layout="wide")
-    access.protect_server()
+    door.protect_server(auth.sign_in_configured())
+    found = auth.current(door.connection())
+    if callable(found):
+        st.navigation([st.Page(found, title=TITLE, url_path="connexion")], position="hidden").run()
+        return None
+    st.session_state[_ACCESS] = found
+    return found
+
+
+def access() -> rights.Access:
+    """The person this run serves, for every read and write the page makes."""
+    return st.session_state[_ACCESS]
 
 
 def run() -> None:
-    """The whole of app.py: configure the page, refuse unsafe server settings, run the chosen page."""
-    _configure()
+    """The whole of app.py: configure the page, refuse unsafe server settings, know the person, run the page."""
+    who = _configure()
+    if who is None:
+        return
     st.session_state[_FRAMED] = True
-    _navigation().run()
+    _navigation(who).run()
 
 
 def require() -> None:
@@ -73,4 +106,5 @@ def require() -> None:
     if first_run:
         _navigation()
         st.rerun()
-    _configure()
+    if _configure() is None:
+        st.stop()

@@ -7,10 +7,10 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from indicators import settings
+from indicators import rights, settings
 from indicators.periods import ROLLING
 from indicators.text import format_number_fr
-from ui import access
+from ui import access, frame
 
 WINDOW_KINDS = {ROLLING: "12 derniers mois", "annee": "Année", "trimestre": "Trimestre", "mois": "Mois"}
 ALL = "Tous les réseaux"
@@ -24,14 +24,15 @@ def first_run_screen() -> None:
     """On an empty database: say so and offer the two ways out; stops the page."""
     st.info("La base est vide : aucune structure, aucune valeur. Chargez les données de démonstration pour "
             "découvrir le tableau de bord, ou importez vos fichiers.")
+    who = frame.access()
     left, right = st.columns(2)
-    if left.button("Charger les données de démonstration", type="primary", width="stretch"):
+    if who.admin and left.button("Charger les données de démonstration", type="primary", width="stretch"):
         with st.spinner("Génération et import des données de démonstration (300 structures)…"):
-            reports = access.load_demo()
+            reports = access.load_demo(frame.access())
         for report in reports:
             st.toast(report.summary())
         st.rerun()
-    if right.button("Importer un fichier", width="stretch"):
+    if who.may_write and right.button("Importer un fichier", width="stretch"):
         st.switch_page("pages/import_fichiers.py")
     st.stop()
 
@@ -50,7 +51,9 @@ def sidebar_filters(with_structure: bool = False) -> dict:
             state[key] = state[key]
     version = access.data_version()
     periods = access.periods(version)
-    structures = access.structures(version)
+    structures = access.structures(version, frame.access())
+    if with_structure:
+        _structure_from_link(structures)
     with st.sidebar:
         st.header("Filtres")
         default = settings.default_window()  # the window a page opens on, from the settings
@@ -74,6 +77,20 @@ def sidebar_filters(with_structure: bool = False) -> dict:
         st.caption(f"Données au {today():%d/%m/%Y} · référentiel {version[2]}")
     return {"window": window or ROLLING, "network": None if network == ALL else network, "structure": code,
             "version": version}
+
+
+def _structure_from_link(structures: pd.DataFrame) -> None:
+    """A link « ?structure=CODE » opens that structure, once. A code outside the person's scope gets the very
+    answer of a code that does not exist: the list comes from indicators/, already cut to the scope."""
+    code = st.query_params.get("structure")
+    if not code or st.session_state.get("structure_link") == code:
+        return
+    st.session_state["structure_link"] = code
+    if code in set(structures["code"]):
+        st.session_state["structure"] = code
+        st.session_state["network"] = ALL
+    else:
+        st.error(rights.UNKNOWN_STRUCTURE.format(code=code), icon=":material/error:")
 
 
 def open_structure(code: str) -> None:

@@ -1,0 +1,189 @@
+"""Who may see and change what: the person behind a request, their grants, and the scope every read and
+write of the package takes (DESIGN, « Who may see and change what »).
+
+The door (a page or the command line) turns a person into an ``Access``; every function that reads or writes
+observations, structures, history or exports takes it. Pages never filter for rights themselves.
+
+Roles (a person may hold several grants, their scopes add up):
+- administrateur (DITP): every structure, named; may change everything.
+- tête de réseau: the structures of its network(s), named; imports and undo for them.
+- directeur: its structure(s), named, peers only anonymised; imports and undo for them.
+- lecteur: the networks or structures of the grant, named; changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from indicators import db
+
+ADMIN, NETWORK_HEAD, DIRECTOR, READER = "administrateur", "tete_de_reseau", "directeur", "lecteur"
+ROLE_WORDS = {ADMIN: "administrateur", NETWORK_HEAD: "tête de réseau", DIRECTOR: "directeur", READER: "lecteur"}
+ROLES = tuple(ROLE_WORDS)
+
+COMMAND_LINE_NAME = "ligne de commande (utilisateur système)"
+
+# The one answer for a structure outside the scope: the same as for a structure that does not exist, so that
+# nobody learns whether a code exists by trying it.
+UNKNOWN_STRUCTURE = "Structure inconnue : « {code} »."
+
+
+class AccessRefused(Exception):
+    """A read or a write outside the person's rights; the French message says what and why."""
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who is behind a request: the provider's subject and e-mail (None in mode local and on the command line)
+    and the name shown in the history."""
+
+    name: str
+    email: str | None = None
+    subject: str | None = None
+
+    @property
+    def label(self) -> str:
+        """As the history and the journal show it: « Claire Martin <claire.martin@caf.fr> »."""
+        return f"{self.name} <{self.email}>" if self.email and self.email != self.name else self.name
+
+
+@dataclass(frozen=True)
+class Access:
+    """A person and their scope. Frozen and hashable: the dashboard keys its caches by it."""
+
+    person: Person
+    roles: frozenset[str] = frozenset()
+    networks: frozenset[str] = frozenset()  # seen, named
+    structures: frozenset[str] = frozenset()  # seen, named
+    write_networks: frozenset[str] = frozenset()
+    write_structures: frozenset[str] = frozenset()
+    local: bool = False  # mode local: no sign-in configured
+
+    @property
+    def admin(self) -> bool:
+        return ADMIN in self.roles
+
+    @property
+    def has_grant(self) -> bool:
+        return bool(self.roles)
+
+    @property
+    def may_write(self) -> bool:
+        """May import and undo (for some structures at least)."""
+        return self.admin or bool(self.write_networks or self.write_structures)
+
+    @property
+    def director_only(self) -> bool:
+        """Sees its own structures only, the rest of the programme through anonymised peers."""
+        return not self.admin and not self.networks and DIRECTOR in self.roles
+
+    @property
+    def who(self) -> str:
+        return self.person.label
+
+    def sees(self, code: str, network: str | None) -> bool:
+        return self.admin or code in self.structures or (network is not None and network in self.networks)
+
+    def writes(self, code: str, network: str | None) -> bool:
+        return self.admin or code in self.write_structures or (
+            network is not None and network in self.write_networks)
+
+
+def local(user_name: str | None = None) -> Access:
+    """Mode local (no [auth] in the secrets): the one person on the machine, an administrator."""
+    return Access(Person(f"mode local ({user_name or db.current_user()})"), frozenset({ADMIN}), local=True)
+
+
+# Whoever runs the command line on the server already holds the database file: an administrator.
+COMMAND_LINE = Access(Person(COMMAND_LINE_NAME), frozenset({ADMIN}))
+# The dashboard's own computations over the whole programme (one shared assessment per window), never shown as
+# they are: cut to a person's scope by ``restrict`` or turned into anonymised aggregates (indicators/peers.py).
+WHOLE_PROGRAMME = Access(Person("tableau de bord (calcul de l'ensemble du programme)"), frozenset({ADMIN}))
+
+
+def _set(values) -> frozenset[str]:
+    return frozenset(v for v in (values if values is not None else ()) if v)
+
+
+def for_person(con: duckdb.DuckDBPyConnection, person: Person) -> Access:
+    """The person's access from their grants in force (none: ``has_grant`` is False). A grant made to an
+    e-mail before the person's first sign-in is bound to their subject now, so that a later change of
+    e-mail at the provider keeps it."""
+    email = (person.email or "").strip().lower() or None
+    if person.subject and email:
+        with db.transaction(con) as cur:
+            db.run(cur, "rights_bind_subject", {"subject": person.subject, "email": email})
+    rows = db.query(con, "rights_grants_of", {"subject": person.subject, "email": email})
+    roles, networks, structures, write_networks, write_structures = set(), set(), set(), set(), set()
+    for role, grant_networks, grant_structures in rows:
+        roles.add(role)
+        networks |= _set(grant_networks) if role in (NETWORK_HEAD, READER) else set()
+        structures |= _set(grant_structures) if role in (DIRECTOR, READER) else set()
+        write_networks |= _set(grant_networks) if role == NETWORK_HEAD else set()
+        write_structures |= _set(grant_structures) if role == DIRECTOR else set()
+    return Access(person, frozenset(roles), frozenset(networks), frozenset(structures), frozenset(write_networks),
+                  frozenset(write_structures))
+
+
+def codes_filter(con: duckdb.DuckDBPyConnection, access: Access) -> list[str] | None:
+    """The codes of the structures the person sees named, for a bound SQL parameter; None for every structure."""
+    if access.admin:
+        return None
+    return [row[0] for row in db.query(con, "rights_visible_codes", {
+        "codes": sorted(access.structures), "networks": sorted(access.networks)})]
+
+
+def visible(frame: pd.DataFrame, access: Access, code: str = "code", network: str = "network") -> pd.DataFrame:
+    """The rows of a structures frame the person sees named."""
+    if access.admin:
+        return frame
+    keep = frame[code].isin(access.structures) | frame[network].isin(access.networks)
+    return frame[keep].reset_index(drop=True)
+
+
+def restrict(assessment, access: Access):
+    """The part of an assessment the person sees named (the same object for an administrator)."""
+    from indicators import compliance  # compliance takes an Access: imported here, not at the top
+
+    if access.admin:
+        return assessment
+    return compliance.subset(assessment, visible(assessment.structures, access)["code"])
+
+
+def check_structure(con: duckdb.DuckDBPyConnection, access: Access, code: str) -> None:
+    """Refuse a structure outside the scope with the very words used for one that does not exist."""
+    row = db.query(con, "rights_structure_network", {"code": code})
+    if not row or not access.sees(code, row[0][0]):
+        raise AccessRefused(UNKNOWN_STRUCTURE.format(code=code))
+
+
+def require_admin(con: duckdb.DuckDBPyConnection, access: Access, action: str) -> None:
+    """Only administrators may change the register, the référentiel and the grants."""
+    if not access.admin:
+        message = f"Seul un administrateur peut {action}."
+        journal(con, access, "refus", message)
+        raise AccessRefused(message)
+
+
+def outside_write_scope(con: duckdb.DuckDBPyConnection, access: Access, codes) -> list[str]:
+    """Of ``codes``, those the person may not change (unknown structures included), sorted."""
+    if access.admin:
+        return []
+    codes = sorted(set(codes))
+    networks = dict(db.query(con, "rights_networks_of", {"codes": codes}))
+    return [c for c in codes if c not in networks or not access.writes(c, networks[c])]
+
+
+def journal(con: duckdb.DuckDBPyConnection, access: Access, action: str, detail: str,
+            import_id: int | None = None) -> None:
+    """One line of the audit log, with the person's identity (sign-ins, grants, refusals, writes)."""
+    with db.transaction(con) as cur:
+        db.log(cur, action, import_id, detail, access.who, access.person.subject)
+
+
+def names_list(codes: list[str], limit: int = 10) -> str:
+    """« CAF-01, CAF-02 et 3 autres »: a list of codes for a French message, cut when long."""
+    shown = ", ".join(codes[:limit])
+    return shown if len(codes) <= limit else f"{shown} et {len(codes) - limit} autres"
