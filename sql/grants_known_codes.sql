@@ -1,0 +1,2 @@
+-- Which of some structure codes exist in the register.
+SELECT code FROM structure WHERE list_contains($codes::VARCHAR[], code)
