@@ -11,6 +11,7 @@ import streamlit as st
 from indicators import compliance, db, importer, rights, settings, views
 
 CACHE_ENTRIES = 32
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def protect_server(sign_in: bool) -> None:
@@ -25,8 +26,11 @@ def protect_server(sign_in: bool) -> None:
         st.error(str(wrong), icon=":material/error:")
         st.stop()
     unsafe = []
-    if not sign_in and st.get_option("server.address") not in ("127.0.0.1", "localhost", "::1"):
-        unsafe.append("il écouterait sur toutes les interfaces réseau, sans authentification")
+    address = st.get_option("server.address")
+    if not sign_in and address not in LOOPBACK:
+        where = f"l'adresse {address}" if address else "toutes les interfaces réseau"
+        unsafe.append(f"il serait joignable depuis le réseau ({where}) sans authentification : configurez la "
+                      "connexion (section [auth] de .streamlit/secrets.toml)")
     if not st.get_option("server.enableXsrfProtection"):
         unsafe.append("la protection contre les requêtes intersites (XSRF) est désactivée")
     if st.get_option("server.maxUploadSize") > settings.get("max_file_bytes"):
