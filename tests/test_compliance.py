@@ -373,7 +373,8 @@ def test_rolling_window_is_the_twelve_months_up_to_the_latest_data(con, load):
         window = compliance.resolve_window(con, text)
         assert (window.start, window.end) == (date(2025, 4, 1), date(2026, 3, 31))
         assert window.label == "12 mois glissants (04/2025 – 03/2026)"
-    r = ind(compliance.assess(con, compliance.resolve_window(con, "12m"), rights.COMMAND_LINE, today=TODAY), "S1", "decroche")
+    r = ind(compliance.assess(con, compliance.resolve_window(con, "12m"), rights.COMMAND_LINE, today=TODAY),
+            "S1", "decroche")
     assert (r["n_obs"], r["value"], r["level"]) == (2, 95, "or")
 
 

@@ -106,7 +106,8 @@ def test_saving_an_edit_creates_a_new_version_in_force(db_path):
     assert at.selectbox(key="referentiel_vue").value == "2023.1"
     table = thresholds_table(at).set_index("code")
     assert table.loc["decroche", "argent"] == "87\u202f%"
-    assert table.loc["decroche", "provenance"] == (f"bronze, or : défaut · argent : modifié par mode local ({getpass.getuser()}) le "
+    assert table.loc["decroche", "provenance"] == (f"bronze, or : défaut · argent : modifié par mode local "
+                                                   f"({getpass.getuser()}) le "
                                                    f"{TODAY} (précédent : 85)")
     assert table.loc["satisfaction_globale", "min_n"] == "200"
     assert "**1** a été modifié" in texts(at.markdown)

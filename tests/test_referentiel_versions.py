@@ -88,7 +88,8 @@ def test_save_creates_a_new_version_in_force_and_keeps_the_old_one_identical(con
     assert old.loc["decroche", "argent"] == 85 and old.loc["attente_guichet", "required"]
 
     # The next edit never overwrites: 2023.2, from the version in force.
-    assert rv.save_version(con, edit(con, cells={("decroche", "or"): 92}), "Deuxième", access=administrator("bob")) == "2023.2"
+    assert rv.save_version(con, edit(con, cells={("decroche", "or"): 92}), "Deuxième",
+                           access=administrator("bob")) == "2023.2"
     assert rv.thresholds(con, "2023.1").set_index("code").loc["decroche", "or"] == 90
     assert rv.thresholds(con).set_index("code").loc["decroche", "argent"] == 87  # carried over from 2023.1
 
@@ -160,7 +161,8 @@ def test_edit_without_change_or_on_unknown_indicator_is_refused(con):
 
 
 def test_min_n_can_be_emptied(con):
-    rv.save_version(con, edit(con, cells={("satisfaction_globale", "min_n"): None}), "Sans minimum", access=administrator("alice"))
+    rv.save_version(con, edit(con, cells={("satisfaction_globale", "min_n"): None}), "Sans minimum",
+                    access=administrator("alice"))
     frame = rv.thresholds(con).set_index("code")
     assert pd.isna(frame.loc["satisfaction_globale", "min_n"])
     assert frame.loc["satisfaction_globale", "min_n_provenance"] == f"modifié par alice le {TODAY} (précédent : 100)"
@@ -174,12 +176,14 @@ def test_assessment_follows_the_new_version_then_the_old_one_again(con, run_cli,
     assert code == 0, err
 
     def decroche():
-        assessment = compliance.assess(con, compliance.resolve_window(con, "2025"), rights.COMMAND_LINE, today=date(2026, 11, 27))
+        assessment = compliance.assess(con, compliance.resolve_window(con, "2025"), rights.COMMAND_LINE,
+                                       today=date(2026, 11, 27))
         row = assessment.indicators.set_index("indicator_code").loc["decroche"]
         return assessment.version, row["level"]
 
     assert decroche() == ("2023", "argent")
-    name = rv.save_version(con, edit(con, cells={("decroche", "argent"): 87}), "Argent à 87 %", access=administrator("alice"))
+    name = rv.save_version(con, edit(con, cells={("decroche", "argent"): 87}), "Argent à 87 %",
+                           access=administrator("alice"))
     assert decroche() == (name, "bronze") == ("2023.1", "bronze")
 
     rv.set_in_force(con, "2023", access=administrator("bob"))
@@ -190,7 +194,8 @@ def test_assessment_follows_the_new_version_then_the_old_one_again(con, run_cli,
                                 ).fetchall() == [("bob", "version 2023 remise en vigueur (à la place de 2023.1)")]
 
     # Edits made from the old version again get the next free name.
-    assert rv.save_version(con, edit(con, cells={("decroche", "or"): 95}), "Or à 95 %", access=rights.COMMAND_LINE) == "2023.2"
+    assert rv.save_version(con, edit(con, cells={("decroche", "or"): 95}), "Or à 95 %",
+                           access=rights.COMMAND_LINE) == "2023.2"
 
 
 def test_set_in_force_refuses_an_unknown_version(con):

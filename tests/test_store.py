@@ -52,7 +52,8 @@ def test_same_content_twice_changes_nothing_and_says_so(con, tmp_path, run_cli):
 def test_same_values_in_another_file_are_counted_unchanged(con, tmp_path):
     importer.import_path(con, canonical(tmp_path / "a.csv", ROWS), rights.COMMAND_LINE)
     report = importer.import_path(con, canonical(tmp_path / "b.csv", ROWS[:2] + ["S3;Accueil Pau;CAF;decroche;"
-                                                                                 "2025-01-01;2025-01-31;90;;;"]), rights.COMMAND_LINE)
+                                                                                 "2025-01-01;2025-01-31;90;;;"]),
+                                  rights.COMMAND_LINE)
     assert (report.rows_added, report.rows_unchanged, report.rows_replaced) == (1, 2, 0)
 
 
@@ -182,7 +183,8 @@ def test_same_file_from_two_threads_lands_once(con, tmp_path):
     path = canonical(tmp_path / "a.csv", ROWS)
     content = path.read_bytes()
     reports = []
-    threads = [threading.Thread(target=lambda: reports.append(importer.import_bytes(con, content, "a.csv", rights.COMMAND_LINE)))
+    threads = [threading.Thread(target=lambda: reports.append(importer.import_bytes(con, content, "a.csv",
+                                                                                     rights.COMMAND_LINE)))
                for _ in range(2)]
     for t in threads:
         t.start()
