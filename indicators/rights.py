@@ -107,15 +107,26 @@ def _set(values) -> frozenset[str]:
     return frozenset(v for v in (values if values is not None else ()) if v)
 
 
-def for_person(con: duckdb.DuckDBPyConnection, person: Person) -> Access:
-    """The person's access from their grants in force (none: ``has_grant`` is False). A grant made to an
-    e-mail before the person's first sign-in is bound to their subject now, so that a later change of
-    e-mail at the provider keeps it."""
-    email = (person.email or "").strip().lower() or None
-    if person.subject and email:
+def _email(person: Person) -> str | None:
+    return (person.email or "").strip().lower() or None
+
+
+def signed_in(con: duckdb.DuckDBPyConnection, person: Person) -> Access:
+    """At a person's sign-in: the grants made to their e-mail before it are bound to their subject (a later
+    change of e-mail at the provider keeps them), and the sign-in is written in the journal."""
+    if person.subject and _email(person):
         with db.transaction(con) as cur:
-            db.run(cur, "rights_bind_subject", {"subject": person.subject, "email": email})
-    rows = db.query(con, "rights_grants_of", {"subject": person.subject, "email": email})
+            db.run(cur, "rights_bind_subject", {"subject": person.subject, "email": _email(person)})
+    access = for_person(con, person)
+    journal(con, access, "connexion",
+            "connexion (" + (", ".join(ROLE_WORDS[r] for r in sorted(access.roles)) or "aucun droit") + ")")
+    return access
+
+
+def for_person(con: duckdb.DuckDBPyConnection, person: Person) -> Access:
+    """The person's access from their grants in force (none: ``has_grant`` is False). Read at every run of a
+    page, so that a revoked grant stops at the next click."""
+    rows = db.query(con, "rights_grants_of", {"subject": person.subject, "email": _email(person)})
     roles, networks, structures, write_networks, write_structures = set(), set(), set(), set(), set()
     for role, grant_networks, grant_structures in rows:
         roles.add(role)

@@ -41,11 +41,11 @@ def current(con) -> rights.Access | Callable[[], None]:
         return rights.local()
     if not st.user.is_logged_in:
         return sign_in_screen
-    access = rights.for_person(con, person())
     if _SIGN_IN_LOGGED not in st.session_state:
-        detail = ", ".join(rights.ROLE_WORDS[r] for r in sorted(access.roles)) or "aucun droit"
-        rights.journal(con, access, "connexion", f"connexion ({detail})")
+        access = rights.signed_in(con, person())
         st.session_state[_SIGN_IN_LOGGED] = True
+    else:
+        access = rights.for_person(con, person())
     with st.sidebar:
         st.caption("Connecté : " + markdown_literal(access.who))
         st.button("Se déconnecter", on_click=st.logout, icon=":material/logout:", key="sign_out")
@@ -63,6 +63,8 @@ def sign_in_screen() -> None:
 def no_grant_screen(access: rights.Access) -> None:
     st.title("Pas encore d'accès")
     st.write("Vous êtes connecté en tant que " + markdown_literal(access.who) + ".")
+    st.caption("Votre identifiant chez le fournisseur d'identité (à donner à l'administrateur si votre adresse "
+               "électronique ne suffit pas) : " + markdown_literal(access.person.subject or ""))
     st.write("Votre compte n'a encore accès à aucune structure. Pour en obtenir un, écrivez à "
              + markdown_literal(str(settings.get("admin_contact")))
              + " en précisant votre structure et votre rôle (directeur, tête de réseau, lecteur).")
