@@ -236,7 +236,8 @@ def display_table(position: Position) -> pd.DataFrame:
     for row in position.indicators.to_dict("records"):
         unit, shown = row["unit"], row["shown"]
         yes_no = unit == "oui/non"
-        rank = "–" if pd.isna(row["rank"]) else f"{ordinal(int(row['rank']))} sur {format_number_fr(row['ranked'], 0)}"
+        rank = "–" if pd.isna(row["rank"]) else (f"{ordinal(int(row['rank']))}{' ex aequo' if row['tied'] else ''} "
+                                                 f"sur {format_number_fr(row['ranked'], 0)}")
         median = (f"« oui » pour {format_number_fr(row['yes'], 0)} sur {format_number_fr(row['ranked'], 0)}"
                   if yes_no and shown else format_value(row["median"], unit))
         quartiles = (f"{format_value(row['q1'], unit)} – {format_value(row['q3'], unit)}"

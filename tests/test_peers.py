@@ -135,6 +135,8 @@ def test_rank_share_and_quartiles_among_the_network_worked_by_hand(programme):
     assert (decroche["rank"], decroche["ranked"], decroche["tied"]) == (3, 6, True)
     assert decroche["better_than"] == pytest.approx(40)
     assert (decroche["q1"], decroche["median"], decroche["q3"]) == pytest.approx((81.25, 85, 88.75))
+    assert peers.display_table(position).set_index("Indicateur").loc["Taux de décroché"].tolist() == [
+        "85,0\u202f%", "3e ex aequo sur 6", "40\u202f%", "85,0\u202f%", "81,2\u202f% – 88,8\u202f%"]
     assert decroche["sentence"] == ("Taux de décroché : 85,0\u202f%, 3e ex aequo sur 6 structures du réseau CAF "
                                     "(médiane 85,0\u202f%, la moitié entre 81,2\u202f% et 88,8\u202f%).")
 
