@@ -25,6 +25,8 @@ READ_JOURNAL = "consulter le journal"
 
 # A file of grants holds a few hundred lines: anything bigger is not the file meant.
 MAX_FILE_BYTES = 1024 * 1024
+# The audit log's newest lines shown by default (page and command line).
+JOURNAL_LINES = 500
 # Beyond this many, the problems of a file are counted rather than listed.
 MAX_PROBLEMS = 100
 
@@ -261,6 +263,17 @@ def revoke(con: duckdb.DuckDBPyConnection, access: rights.Access, grant_id: int)
     return f"Droit n° {grant_id} retiré : {described}."
 
 
+def describe(con: duckdb.DuckDBPyConnection, access: rights.Access, grant_id: int) -> str:
+    """One grant in a phrase, for the doors' confirmations: « directeur pour claire.martin@caf.fr, structure
+    S-LYON »."""
+    rights.require_admin(con, access, MANAGE)
+    rows = db.query(con, "grants_one", {"id": grant_id})
+    if not rows:
+        raise GrantError([f"Aucun droit n° {grant_id}."])
+    _, email, subject, role, networks, structures, *_ = rows[0]
+    return summary(role, email, subject, networks, structures)
+
+
 def template_csv() -> bytes:
     """A file of grants to fill in (UTF-8 with BOM, « ; »: what a French spreadsheet opens as it is)."""
     out = io.StringIO()
@@ -282,7 +295,11 @@ def _decode(content: bytes) -> str:
         raise GrantError(["L'encodage du fichier n'est pas reconnu (attendu : UTF-8 ou Windows-1252)."]) from None
 
 
-def _header(row: list[str]) -> tuple[dict[str, int], list[str]]:
+# A problem of a file of grants: its line (0 for the whole file) and what is wrong.
+Problem = tuple[int, str]
+
+
+def _header(row: list[str]) -> tuple[dict[str, int], list[Problem]]:
     """Column → position, and the problems of the header line."""
     positions, unknown, problems = {}, [], []
     for position, name in enumerate(row):
@@ -290,19 +307,19 @@ def _header(row: list[str]) -> tuple[dict[str, int], list[str]]:
         if column is None:
             unknown.append(name.strip())
         elif column in positions:
-            problems.append(f"Ligne 1 : la colonne « {column} » apparaît deux fois.")
+            problems.append((1, f"la colonne « {column} » apparaît deux fois."))
         else:
             positions[column] = position
     expected = f"(colonnes attendues : {', '.join(COLUMNS)})"
-    problems += [f"Ligne 1 : colonne inconnue « {name} » {expected}." for name in unknown]
+    problems += [(1, f"colonne inconnue « {name} » {expected}.") for name in unknown]
     missing = [column for column in ("email", "role") if column not in positions]
     if missing:
-        problems.append(f"Ligne 1 : {'colonnes manquantes' if len(missing) == 2 else 'colonne manquante'} : "
-                        f"{', '.join(missing)} {expected}.")
+        problems.append((1, (f"{'colonnes manquantes' if len(missing) == 2 else 'colonne manquante'} : "
+                            f"{', '.join(missing)} {expected}.")))
     return positions, problems
 
 
-def _rows(text: str) -> tuple[dict[str, int], int, list[tuple[int, list[str]]], list[str]]:
+def _rows(text: str) -> tuple[dict[str, int], int, list[tuple[int, list[str]]], list[Problem]]:
     """The header's columns and width, the data rows with their line number, and the problems found in reading."""
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") >= first_line.count(",") and ";" in first_line else ","
@@ -318,18 +335,21 @@ def _rows(text: str) -> tuple[dict[str, int], int, list[tuple[int, list[str]]], 
         raise GrantError([f"Ligne {reader.line_num} : le fichier CSV est mal formé ({error})."]) from None
     for line, row in rows:
         if len(row) != len(header):
-            problems.append(f"Ligne {line} : {format_count(len(row), 'champ')} au lieu de {len(header)} "
-                            f"(une valeur qui contient le séparateur « {delimiter} » doit être entre guillemets).")
+            problems.append((line, (f"{format_count(len(row), 'champ')} au lieu de {len(header)} (une valeur qui "
+                                   f"contient le séparateur « {delimiter} » doit être entre guillemets).")))
     if not rows:
-        problems.append("Le fichier ne contient aucun droit : seulement l'en-tête.")
+        problems.append((0, "Le fichier ne contient aucun droit : seulement l'en-tête."))
     return positions, len(header), rows, problems
 
 
-def _capped(problems: list[str]) -> list[str]:
-    if len(problems) <= MAX_PROBLEMS:
-        return problems
-    rest = format_count(len(problems) - MAX_PROBLEMS, "autre problème", "autres problèmes")
-    return problems[:MAX_PROBLEMS] + [f"… et {rest}."]
+def _messages(problems: list[Problem]) -> list[str]:
+    """« Ligne 4 : … » in the order of the file, the first hundred and then how many more."""
+    ordered = [f"Ligne {line} : {message}" if line else message
+               for line, message in sorted(problems, key=lambda problem: problem[0])]
+    if len(ordered) <= MAX_PROBLEMS:
+        return ordered
+    rest = format_count(len(ordered) - MAX_PROBLEMS, "autre problème", "autres problèmes")
+    return ordered[:MAX_PROBLEMS] + [f"… et {rest}."]
 
 
 def import_grants(con: duckdb.DuckDBPyConnection, access: rights.Access, content: bytes,
@@ -343,7 +363,7 @@ def import_grants(con: duckdb.DuckDBPyConnection, access: rights.Access, content
                           f"kilo-octets ; vérifiez que « {filename} » est le bon fichier.")])
     positions, width, rows, problems = _rows(_decode(content))
     if problems and not positions.keys() >= {"email", "role"}:
-        raise GrantError(_capped(problems))
+        raise GrantError(_messages(problems))
     # Lines with the wrong number of fields are already refused: their cells would be read in the wrong columns.
     values = [(line, {column: row[positions[column]] if column in positions else "" for column in COLUMNS})
               for line, row in rows if len(row) == width]
@@ -353,14 +373,14 @@ def import_grants(con: duckdb.DuckDBPyConnection, access: rights.Access, content
     for line, value in values:
         request, found = _check(value["email"], None, value["role"], value["reseaux"], value["structures"],
                                 known_networks, known_codes)
-        problems += [f"Ligne {line} : {problem}" for problem in found]
+        problems += [(line, problem) for problem in found]
         if request is not None and request in first_line:
             continue  # the same grant twice in one file: granted once
         if request is not None:
             first_line[request] = line
             requests.append((line, request))
     if problems:
-        raise GrantError(_capped(problems))
+        raise GrantError(_messages(problems))
     ids, unchanged = [], 0
     with db.transaction(con) as cur:
         for line, request in requests:
@@ -371,7 +391,7 @@ def import_grants(con: duckdb.DuckDBPyConnection, access: rights.Access, content
     return GrantsImport(filename, ids, unchanged)
 
 
-def journal(con: duckdb.DuckDBPyConnection, access: rights.Access, limit: int = 500) -> pd.DataFrame:
+def journal(con: duckdb.DuckDBPyConnection, access: rights.Access, limit: int = JOURNAL_LINES) -> pd.DataFrame:
     """The audit log, newest first: sign-ins, grant changes, refusals, imports, undos, référentiel changes
     (logged_at, action, who, subject, import_id, detail)."""
     rights.require_admin(con, access, READ_JOURNAL)
