@@ -1,5 +1,5 @@
-"""Command line: ``python -m indicators import|status|export|demo|history|undo``; parses arguments and calls
-the library.
+"""Command line: ``python -m indicators import|status|export|demo|history|undo|acces``; parses arguments and
+calls the library.
 
 Exit status: 0 done, 1 input refused (French messages on stderr, nothing stored), 2 usage error."""
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from indicators import compliance, db, importer, periods, reports, rights, settings, text, wording
+from indicators import compliance, db, grants, importer, periods, reports, rights, settings, text, wording
 from indicators.export import canonical_table, write_canonical_csv
 from indicators.text import IMPORT_STATUS_WORDS, format_number_fr
 
@@ -71,7 +71,42 @@ def build_parser() -> FrenchParser:
 
     undo = with_db(commands.add_parser("undo", help="annuler un import"))
     undo.add_argument("import_id", type=int, metavar="IMPORT_ID")
+    _access_commands(commands.add_parser("acces", help="gérer les droits d'accès (en administrateur)"), with_db)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"« {text} » n'est pas un nombre entier positif")
+    return number
+
+
+def _access_commands(parser: FrenchParser, with_db) -> None:
+    """``acces liste|ajouter|retirer|importer|journal``: the grants, acting as an administrator."""
+    actions = parser.add_subparsers(dest="action", required=True, parser_class=FrenchParser, metavar="ACTION")
+    listing = with_db(actions.add_parser("liste", help="les droits en vigueur, du plus récent au plus ancien"))
+    listing.add_argument("--tous", action="store_true", help="avec les droits retirés")
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    add = with_db(actions.add_parser("ajouter", help="accorder un droit à une personne (par son adresse e-mail)"))
+    add.add_argument("--email", required=True, help="adresse e-mail de la personne, celle de son compte d'agent")
+    add.add_argument("--role", required=True, help=grants.ROLE_CHOICES)
+    add.add_argument("--reseau", action="append", default=[], metavar="RESEAU",
+                     help="réseau du périmètre (tête de réseau, lecteur) ; à répéter pour plusieurs")
+    add.add_argument("--structure", action="append", default=[], metavar="CODE",
+                     help="code d'une structure du périmètre (directeur, lecteur) ; à répéter pour plusieurs")
+    remove = with_db(actions.add_parser("retirer", help="retirer un droit (il reste dans l'historique)"))
+    remove.add_argument("grant_id", type=_positive_int, metavar="NUMERO", help="le n° du droit (voir « liste »)")
+    imp = with_db(actions.add_parser("importer", help="accorder les droits d'un fichier CSV "
+                                                      "(colonnes email, role, reseaux, structures)"))
+    imp.add_argument("file", type=Path, metavar="FICHIER")
+    log = with_db(actions.add_parser("journal", help="le journal : connexions, droits, refus, imports, "
+                                                     "annulations, référentiel ; le plus récent d'abord"))
+    log.add_argument("--limite", type=_positive_int, default=grants.JOURNAL_LINES, metavar="N",
+                     help=f"nombre de lignes (défaut : {grants.JOURNAL_LINES})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,13 +157,10 @@ def main(argv: list[str] | None = None) -> int:
 def _usage_problem(args) -> str | None:
     """What is wrong with the paths given, before anything is opened or written (exit 2)."""
     target = args.db or settings.db_path()
+    if args.command == "acces" and args.action == "importer":
+        return _file_problem([args.file])
     if args.command == "import":
-        missing = [f for f in args.files if not f.is_file()]
-        if missing:
-            return "\n".join(f"Fichier introuvable : {f}" if not f.exists() else
-                             f"« {f} » n'est pas un fichier ordinaire (dossier ou périphérique) : "
-                             "indiquez un fichier."
-                             for f in missing)
+        return _file_problem(args.files)
     if args.command != "export":
         return None
     output = args.output
@@ -142,6 +174,16 @@ def _usage_problem(args) -> str | None:
         return f"Le dossier de sortie « {folder} » n'existe pas : créez-le ou choisissez-en un autre."
     if not os.access(folder, os.W_OK) or (output.exists() and not os.access(output, os.W_OK)):
         return f"Impossible d'écrire « {output} » : permission refusée."
+    return None
+
+
+def _file_problem(files: list[Path]) -> str | None:
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        return "\n".join(f"Fichier introuvable : {f}" if not f.exists() else
+                         f"« {f} » n'est pas un fichier ordinaire (dossier ou périphérique) : "
+                         "indiquez un fichier."
+                         for f in missing)
     return None
 
 
@@ -334,4 +376,70 @@ def _undo(con, args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"import": _import, "status": _status, "export": _export, "demo": _demo, "history": _history, "undo": _undo}
+def _access(con, args) -> int:
+    try:
+        return ACCESS_ACTIONS[args.action](con, args)
+    except grants.GrantError as refused:
+        for message in refused.messages:
+            print(message, file=sys.stderr)
+        return EXIT_REFUSED
+
+
+def _grants_list(con, args) -> int:
+    table = grants.list_grants(con, ACCESS, include_revoked=args.tous)
+    if args.format == "json":
+        records = table.astype(object).where(table.notna(), None).to_dict("records")
+        print(json.dumps(records, default=_json_default, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if table.empty:
+        print("Aucun droit." if args.tous else "Aucun droit en vigueur.")
+    for r in table.to_dict("records"):
+        since = f"depuis le {text.format_date(r['granted_at'])}"
+        if isinstance(r["revoked_by"], str):
+            since = f"du {text.format_date(r['granted_at'])} au {text.format_date(r['revoked_at'])}, " \
+                    f"retiré par {r['revoked_by']}"
+        print(f"n° {r['id']:<4} {grants.person_label(r['email'], r['subject'])}  "
+              f"{rights.ROLE_WORDS.get(r['role'], r['role'])}  "
+              f"{grants.scope_label(r['role'], r['networks'], r['structures'])}  "
+              f"accordé par {r['granted_by']} {since}")
+    return EXIT_OK
+
+
+def _grants_add(con, args) -> int:
+    grant_id = grants.grant(con, ACCESS, email=args.email, role=args.role, networks=args.reseau,
+                            structures=args.structure)
+    print(f"Droit n° {grant_id} accordé : {grants.describe(con, ACCESS, grant_id)}.")
+    return EXIT_OK
+
+
+def _grants_revoke(con, args) -> int:
+    print(grants.revoke(con, ACCESS, args.grant_id))
+    return EXIT_OK
+
+
+def _grants_import(con, args) -> int:
+    with open(args.file, "rb") as f:
+        content = f.read(grants.MAX_FILE_BYTES + 1)  # enough to know it is too big, never more
+    try:
+        print(grants.import_grants(con, ACCESS, content, args.file.name).message)
+    except grants.GrantError as refused:
+        for message in refused.messages:
+            print(message, file=sys.stderr)
+        print("Aucun droit n'a été enregistré.", file=sys.stderr)
+        return EXIT_REFUSED
+    return EXIT_OK
+
+
+def _grants_journal(con, args) -> int:
+    table = grants.journal(con, ACCESS, args.limite)
+    if table.empty:
+        print("Le journal est vide.")
+    for r in table.to_dict("records"):
+        print(f"{r['logged_at']:%d/%m/%Y %H:%M:%S}  {r['action']:<14} {r['who']} : {r['detail']}")
+    return EXIT_OK
+
+
+ACCESS_ACTIONS = {"liste": _grants_list, "ajouter": _grants_add, "retirer": _grants_revoke,
+                  "importer": _grants_import, "journal": _grants_journal}
+COMMANDS = {"import": _import, "status": _status, "export": _export, "demo": _demo, "history": _history,
+            "undo": _undo, "acces": _access}
