@@ -183,9 +183,9 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return b"".join([csv_header(frame.columns), csv_body([csv_field(frame.iloc[:, i]) for i in range(frame.shape[1])])])
 
 
-def workbook_bytes(assessment: Assessment) -> bytes:
+def workbook_bytes(assessment: Assessment, peer_view=None) -> bytes:
     buffer = io.BytesIO()
-    write_workbook(assessment, buffer)
+    write_workbook(assessment, buffer, peer_view)
     return buffer.getvalue()
 
 
@@ -321,15 +321,18 @@ def _day_texts(dates) -> pa.Array:
     return texts.take(encoded.indices)
 
 
-def write_workbook(assessment: Assessment, output) -> None:
+def write_workbook(assessment: Assessment, output, peer_view=None) -> None:
     """The formatted report: summary, indicators, engagements, method; French number formats,
-    frozen headers, filters, column widths. ``output``: a path or a binary file.
+    frozen headers, filters, column widths. ``output``: a path or a binary file. A director's report adds
+    ``peer_view`` (indicators/peers.py): their structures among anonymised peers, aggregates only.
 
     Written as SpreadsheetML directly, column by column (see :class:`_Book`): openpyxl took 60 s for
     15 000 structures (20 s in its write-only mode), this takes a few seconds, cell for cell the same XML."""
     book = _Book()
     try:
         _fill_workbook(book, assessment)
+        if peer_view is not None:
+            _peer_sheets(book, peer_view)
         book.save(output)
     finally:
         book.close()
@@ -379,6 +382,16 @@ def _fill_workbook(book: "_Book", assessment: Assessment) -> None:
     sheet.skip_row()
     for line in method_lines():  # docs/methode.md, the text the Référentiel page shows
         sheet.row([line], {})
+
+
+def _peer_sheets(book: "_Book", view) -> None:
+    """« Pairs (anonymisés) » and « Pairs – niveaux »: the tables of indicators/peers.py as they are."""
+    from indicators import peers
+
+    for title, table, position in (("Pairs (anonymisés)", peers.peer_table(view), 5),
+                                   ("Pairs – niveaux", peers.peer_levels_table(view), 6)):
+        decimals = {i: NUMBER for i, c in enumerate(table.columns, start=1) if pd.api.types.is_float_dtype(table[c])}
+        book.sheet(title, position).table(list(table.columns), [table[c] for c in table.columns], decimals)
 
 
 def _french(codes: pd.Series) -> pd.Series:

@@ -163,6 +163,14 @@ def restrict(assessment, access: Access):
     return compliance.subset(assessment, visible(assessment.structures, access)["code"])
 
 
+def peer_view(programme, access: Access, group: str):
+    """A director's structures placed among their peers (``peers.GROUPS``), from the whole programme's
+    assessment: what leaves is the PeerView, aggregates of at least ``peers.MIN_PEERS`` structures only."""
+    from indicators import peers
+
+    return peers.peer_view(programme, sorted(visible(programme.structures, access)["code"]), group)
+
+
 def check_structure(con: duckdb.DuckDBPyConnection, access: Access, code: str) -> None:
     """Refuse a structure outside the scope with the very words used for one that does not exist."""
     row = db.query(con, "rights_structure_network", {"code": code})

@@ -7,8 +7,9 @@ and the charts receive counts, not raw observations."""
 import pandas as pd
 import streamlit as st
 
-from indicators import charts, compliance, reports, text, views
+from indicators import charts, compliance, peers, reports, text, views
 from ui import access, frame
+from ui import peers as peer_section
 from ui import widgets as ui
 
 frame.require()
@@ -38,6 +39,14 @@ st.caption(f"{text.format_value(len(chosen), decimals=0)} structure(s) · {scope
 if chosen.empty:
     st.warning("Aucune structure ne correspond aux filtres.")
     st.stop()
+
+peer_view = None
+if who.director_only:  # the other structures only as anonymised aggregates, computed in indicators/
+    group = st.radio("Comparer à", list(peers.GROUPS), format_func=peers.GROUPS.get, key="peer_group",
+                     horizontal=True)
+    peer_view = access.peer_view(filters["window"], filters["version"], today, who, group)
+    peer_section.show(peer_view)
+    st.markdown("#### Vos structures")
 
 cards = st.columns(5)
 cards[0].metric("Structures", text.format_value(len(chosen), decimals=0), border=True)
@@ -117,7 +126,7 @@ st.dataframe(view.late, hide_index=True, lazy=True)
 
 st.markdown("#### Exporter la sélection")
 left, middle, right = st.columns(3)
-left.download_button("Rapport Excel", data=lambda: reports.workbook_bytes(selection), on_click="ignore",
+left.download_button("Rapport Excel", data=lambda: reports.workbook_bytes(selection, peer_view), on_click="ignore",
                      file_name=ui.download_name("rapport", selection.window.text, "xlsx"),
                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 middle.download_button("Niveaux (CSV)", data=lambda: reports.csv_bytes(reports.status_table(selection)),

@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from indicators import compliance, db, importer, rights, settings, views
+from indicators import compliance, db, importer, peers, rights, settings, views
 
 CACHE_ENTRIES = 32
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -129,6 +129,12 @@ def _programme(window_text: str, version: tuple, today: date) -> compliance.Asse
 def assessment(window_text: str, version: tuple, today: date, access: rights.Access) -> compliance.Assessment:
     """The assessment of the structures the person sees named."""
     return rights.restrict(_programme(window_text, version, today), access)
+
+
+@st.cache_resource(max_entries=64, show_spinner="Comparaison anonyme avec les pairs…")
+def peer_view(window_text: str, version: tuple, today: date, access: rights.Access, group: str) -> peers.PeerView:
+    """A director's structures among their anonymised peers (the whole programme never reaches the page)."""
+    return rights.peer_view(_programme(window_text, version, today), access, group)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
