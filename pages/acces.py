@@ -79,8 +79,8 @@ except rights.AccessRefused as refused:
 
 st.header("Droits en vigueur" if not with_revoked else "Tous les droits")
 if table.empty:
-    st.caption("Aucun droit en vigueur : en mode local, vous êtes administrateur ; après la configuration de la "
-               "connexion, seules les personnes ayant un droit verront le tableau de bord.")
+    st.caption("Aucun droit en vigueur. Avant d'activer la connexion, accordez le rôle « administrateur » à votre "
+               "adresse e-mail : une fois la connexion activée, seules les personnes qui ont un droit entrent.")
 else:
     shown = grants_frame(table)
     columns = [c for c in shown.columns if with_revoked or c not in ("revoked_by", "revoked_at")]
