@@ -435,7 +435,7 @@ def _grants_journal(con, args) -> int:
     if table.empty:
         print("Le journal est vide.")
     for r in table.to_dict("records"):
-        print(f"{r['logged_at']:%d/%m/%Y %H:%M:%S}  {r['action']:<14} {r['who']} : {r['detail']}")
+        print(f"{r['logged_at']:%d/%m/%Y %H:%M:%S}  {r['action']:<14} {r['who'] or '–'} : {r['detail'] or ''}")
     return EXIT_OK
 
 
