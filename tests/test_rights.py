@@ -210,8 +210,9 @@ def test_a_file_inside_the_scope_is_imported_and_the_history_and_the_log_say_who
     subject = demo.cursor().execute("SELECT created_by_subject FROM import_batch WHERE id = ?",
                                     [report.import_id]).fetchall()[0][0]
     assert subject == "pc-claire"
-    who, log_subject, _, import_id = audit(demo, "import")[-1]
-    assert (who, log_subject, import_id) == ("Claire Martin <claire.martin@caf.fr>", "pc-claire", report.import_id)
+    assert audit(demo, "import")[-1] == ("Claire Martin <claire.martin@caf.fr>", "pc-claire", report.summary(),
+                                         report.import_id)
+    assert report.summary().startswith(f"valeurs-CAF-0001.csv : importé (import n°{report.import_id})")
 
 
 def test_a_network_head_imports_for_any_structure_of_its_network_and_not_beyond(demo):
@@ -347,9 +348,12 @@ def test_a_revoked_grant_counts_no_more(demo):
 
 
 def test_a_grant_made_to_an_email_is_bound_to_the_subject_at_first_sign_in_and_survives_an_email_change(demo):
-    director(demo)
+    grants.grant(demo, rights.COMMAND_LINE, email=DIRECTRICE.email, role=rights.DIRECTOR, structures="CAF-0001")
+    assert rights.signed_in(demo, DIRECTRICE).structures == frozenset({"CAF-0001"})
+    assert audit(demo, "connexion") == [("Claire Martin <claire.martin@caf.fr>", "pc-claire",
+                                         "connexion (directeur)", None)]
     moved = rights.Person("Claire Martin", "claire.martin@caf-rhone.fr", DIRECTRICE.subject)
     assert rights.for_person(demo, moved).structures == frozenset({"CAF-0001"})
     # Another person who takes the old address later gets nothing of it.
     newcomer = rights.Person("Autre Claire", DIRECTRICE.email, "pc-autre")
-    assert not rights.for_person(demo, newcomer).has_grant
+    assert not rights.signed_in(demo, newcomer).has_grant

@@ -365,7 +365,19 @@ def test_administrator_sees_everything_and_the_acces_page(administratrice, progr
     assert administratrice.page.get_by_label("Titre de la nouvelle version").count() == 1
 
 
-# A signed-in person without a grant
+# Before sign-in, and a signed-in person without a grant
+
+
+def test_before_sign_in_the_app_offers_the_button_and_sends_no_data(browser, app, programme):
+    seen = visitor(browser, app)
+    try:
+        for path in ("/", "/comparaison"):
+            seen.open(path, "Connectez-vous avec votre compte d'agent public")
+            assert seen.page.get_by_role("button", name="Se connecter").count() == 1
+            assert navigation(seen.page) == []
+            assert codes_in(seen.sent()) == set() and others_named(programme, seen.sent(), set()) == []
+    finally:
+        seen.page.context.close()
 
 
 def test_a_person_without_a_grant_sees_only_who_they_are_and_no_data(browser, app, programme):
