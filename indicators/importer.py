@@ -422,8 +422,9 @@ def _store_one(cur, staged: Staged, report: ImportReport, replace: bool, access:
         "structures_updated": report.structures_updated, "indicators_added": report.indicators_added,
         "created_by": access.who, "created_by_subject": access.person.subject, "created_at": datetime.now(),
         "status": STATUS_IMPORTED})
-    db.log(cur, "import", import_id, report.summary(), access.who, access.person.subject)
     report.outcome, report.import_id = STATUS_IMPORTED, import_id
+    # The summary once the outcome is set: before, it read as a dry run's (« serait importé »).
+    db.log(cur, "import", import_id, report.summary(), access.who, access.person.subject)
 
 
 def _active_import(cur, sha256: str) -> int | None:

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from helpers import PROJECT, canonical, count
 from indicators import db, rights
 from indicators.demo import load_demo
-from ui import frame
+from ui import auth, frame
 
 APP = str(PROJECT / "app.py")
 PAGES = [script for pages in frame.SECTIONS.values() for script, _, _ in pages]
@@ -34,12 +34,17 @@ def demo(db_path):
 
 
 EMPTY_BASE = "La base est vide"
+
+
+def infos(at: AppTest) -> list:
+    """The page's own info messages, without the mode-local banner the frame puts above every page."""
+    return [info for info in at.info if info.value != auth.LOCAL_BANNER]
 FIRST_STEPS = ["Charger les données de démonstration", "Importer un fichier"]
 
 
 def offers_the_first_steps(at: AppTest) -> None:
     """The pages that need data say the base is empty and offer the demo data and an import, nothing else."""
-    assert [info.value.startswith(EMPTY_BASE) for info in at.info] == [True]
+    assert [info.value.startswith(EMPTY_BASE) for info in infos(at)] == [True]
     assert [b.label for b in at.button] == FIRST_STEPS
     assert not at.metric and not at.dataframe
 
@@ -56,7 +61,22 @@ def shows_the_referentiel_in_force(at: AppTest) -> None:
     assert at.selectbox(key="referentiel_vue").label == "Version affichée"
     assert [e.label for e in at.expander] == ["Historique des versions (1)"]
     assert at.header[0].value == "Les 8 engagements"
-    assert at.info[0].value.startswith("Chaque résultat")
+    assert infos(at)[0].value.startswith("Chaque résultat")
+
+
+ACCESS_SECTIONS = ["Droits en vigueur", "Accorder un droit", "Retirer un droit", "Importer un fichier de droits",
+                   "Journal"]
+
+
+def offers_to_manage_grants(at: AppTest) -> None:
+    assert [h.value for h in at.header] == ACCESS_SECTIONS
+    assert at.caption[0].value.startswith("Aucun droit en vigueur")
+    assert [d.label for d in at.download_button] == ["Télécharger le modèle (CSV)"]
+
+
+def lists_the_demo_scope_for_grants(at: AppTest) -> None:
+    offers_to_manage_grants(at)
+    assert {m.label: len(m.options) for m in at.multiselect if m.label != "Actions"} == {"Réseaux": 7, "Structures": 40}
 
 
 # What each page shows on an empty base, besides its title.
@@ -66,6 +86,7 @@ ON_EMPTY = {
     "pages/import_fichiers.py": ("Import", offers_the_uploader_and_templates),
     "pages/donnees.py": ("Structures et imports", offers_the_first_steps),
     "pages/referentiel.py": ("Référentiel", shows_the_referentiel_in_force),
+    "pages/acces.py": ("Accès", offers_to_manage_grants),
 }
 
 
@@ -74,13 +95,14 @@ def test_every_page_opens_on_an_empty_database(db_path, page):
     at = open_page(page)
     title, shows = ON_EMPTY[page]
     assert [t.value for t in at.title] == [title]
+    assert at.info[0].value == auth.LOCAL_BANNER  # no [auth] in the secrets: mode local, said on every page
     shows(at)
 
 
 def test_empty_database_offers_demo_data_and_import(db_path):
     at = open_page()
     assert at.title[0].value == "Mon service"
-    assert any("La base est vide" in info.value for info in at.info)
+    assert any("La base est vide" in info.value for info in infos(at))
     labels = [b.label for b in at.button]
     assert "Charger les données de démonstration" in labels and "Importer un fichier" in labels
 
@@ -125,6 +147,7 @@ ON_DEMO = {
     "pages/import_fichiers.py": ("Import", offers_to_undo_the_demo_imports),
     "pages/donnees.py": ("Structures et imports", counts_structures_and_imports),
     "pages/referentiel.py": ("Référentiel", shows_the_referentiel_in_force),
+    "pages/acces.py": ("Accès", lists_the_demo_scope_for_grants),
 }
 
 

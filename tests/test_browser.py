@@ -45,6 +45,7 @@ def test_upload_then_mon_service_then_sorted_comparaison(server, page, tmp_path)
     # and S-LYON (bronze) → S-LYON first.
     assert grid.locator('[data-testid="glide-cell-0-0"]').inner_text() == "S-LYON"
     # The grid is drawn on a canvas: click where the « Code » header is drawn (sort ascending, S-CAEN first).
+    grid.scroll_into_view_if_needed()  # the mode-local banner pushes it below the fold
     box = grid.locator("canvas").first.bounding_box()
     page.mouse.click(box["x"] + 25, box["y"] + 17)
     page.wait_for_function(

@@ -26,6 +26,7 @@ URLS = {
     "pages/import_fichiers.py": "/import_fichiers",
     "pages/donnees.py": "/donnees",
     "pages/referentiel.py": "/referentiel",
+    "pages/acces.py": "/acces",
 }
 PAGES = [(script, title) for pages in frame.SECTIONS.values() for script, title, _ in pages]
 SETTLE_S = 30

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 
-from indicators import reports, text
+from indicators import reports, rights, text
 from indicators.export import CSV_LINE_END, define_macros
 from ui import access
 
@@ -80,5 +80,5 @@ def test_structures_page_writes_counts_in_french_and_leaves_the_shared_frame_alo
     assert history["rows_added"].tolist() == ["1\u202f200"] and history["status"].tolist() == ["importé"]
     assert "," not in " ".join(map(str, [*structures["n_values"], *history["rows_added"]]))
     # The next session reads the cached frame: still the stored values, not the page's texts.
-    cached = access.structures(access.data_version())
+    cached = access.structures(access.data_version(), rights.local())
     assert cached["label_level"].isna().all() and cached["n_values"].tolist() == [1200]
