@@ -32,7 +32,7 @@ view = access.comparison(filters["window"], filters["version"], today, who, filt
                          tuple(typologies), tuple(regions), tuple(departements))
 selection, counts = view.selection, view.counts
 chosen = selection.structures
-scope = filters["network"] or "l'ensemble du programme"
+scope = filters["network"] or ("l'ensemble du programme" if who.admin else "votre périmètre")
 st.caption(f"{text.format_value(len(chosen), decimals=0)} structure(s) · {scope} · "
            f"fenêtre : {selection.window.label} · "
            f"référentiel {selection.version}")
