@@ -91,8 +91,11 @@ def _access_commands(parser: FrenchParser, with_db) -> None:
     listing = with_db(actions.add_parser("liste", help="les droits en vigueur, du plus récent au plus ancien"))
     listing.add_argument("--tous", action="store_true", help="avec les droits retirés")
     listing.add_argument("--format", choices=("table", "json"), default="table")
-    add = with_db(actions.add_parser("ajouter", help="accorder un droit à une personne (par son adresse e-mail)"))
-    add.add_argument("--email", required=True, help="adresse e-mail de la personne, celle de son compte d'agent")
+    add = with_db(actions.add_parser("ajouter", help="accorder un droit à une personne (par son adresse e-mail "
+                                                     "ou son identifiant chez le fournisseur d'identité)"))
+    add.add_argument("--email", help="adresse e-mail de la personne, celle de son compte d'agent")
+    add.add_argument("--sujet", help="son identifiant chez le fournisseur d'identité (« sub »), quand le fournisseur "
+                                     "ne transmet pas l'adresse : la page « Pas encore d'accès » le lui affiche")
     add.add_argument("--role", required=True, help=grants.ROLE_CHOICES)
     add.add_argument("--reseau", action="append", default=[], metavar="RESEAU",
                      help="réseau du périmètre (tête de réseau, lecteur) ; à répéter pour plusieurs")
@@ -406,8 +409,8 @@ def _grants_list(con, args) -> int:
 
 
 def _grants_add(con, args) -> int:
-    grant_id = grants.grant(con, ACCESS, email=args.email, role=args.role, networks=args.reseau,
-                            structures=args.structure)
+    grant_id = grants.grant(con, ACCESS, email=args.email, subject=args.sujet, role=args.role,
+                            networks=args.reseau, structures=args.structure)
     print(f"Droit n° {grant_id} accordé : {grants.describe(con, ACCESS, grant_id)}.")
     return EXIT_OK
 

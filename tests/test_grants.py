@@ -317,6 +317,15 @@ def test_the_command_line_grants_lists_and_revokes_in_french(register, run_cli):
         (2, "tete_de_reseau", ["CAF"], [], False), (1, "directeur", [], ["S-CAEN", "S-LYON"], True)]
 
 
+def test_the_command_line_grants_by_the_providers_subject_when_the_email_is_not_sent(register, run_cli):
+    code, out, err = run_cli("acces", "ajouter", "--sujet", "8f2c-41aa", "--role", "directeur",
+                             "--structure", "S-LYON")
+    assert (code, err) == (0, "")
+    assert out == "Droit n° 1 accordé : directeur pour identifiant 8f2c-41aa, structure S-LYON.\n"
+    signed_in = rights.signed_in(register, rights.Person("Claire Martin", None, "8f2c-41aa"))
+    assert signed_in.structures == frozenset({"S-LYON"}) and signed_in.writes("S-LYON", None)
+
+
 def test_the_command_line_refuses_a_bad_grant_with_exit_1_and_bad_usage_with_exit_2(register, run_cli):
     code, out, err = run_cli("acces", "ajouter", "--email", "claire", "--role", "directeur")
     assert (code, out) == (1, "")
