@@ -91,6 +91,9 @@ structure_names = dict(zip(structures["code"], structures["name"]))
 with st.form(f"acces_accorder_{state.acces_formulaire}"):
     email = st.text_input("Adresse e-mail", placeholder="prenom.nom@caf.fr",
                           help="Celle du compte d'agent de la personne : elle la retrouve à sa première connexion.")
+    subject = st.text_input("Ou son identifiant chez le fournisseur d'identité",
+                            help="Quand le fournisseur ne transmet pas l'adresse : la page « Pas encore d'accès » "
+                                 "affiche cet identifiant à la personne.")
     role = st.selectbox("Rôle", rights.ROLES, format_func=rights.ROLE_WORDS.get, index=None,
                         placeholder="Choisissez un rôle")
     chosen_networks = st.multiselect("Réseaux", networks, help=SCOPE_HELP, placeholder="Aucun réseau")
@@ -99,8 +102,8 @@ with st.form(f"acces_accorder_{state.acces_formulaire}"):
         format_func=lambda code: f"{code} – {structure_names[code]}" if structure_names.get(code) else code)
     if st.form_submit_button("Accorder", type="primary", icon=":material/person_add:"):
         try:
-            grant_id = grants.grant(con, who, email=email, role=role, networks=chosen_networks,
-                                    structures=chosen_structures)
+            grant_id = grants.grant(con, who, email=email, subject=subject.strip() or None, role=role,
+                                    networks=chosen_networks, structures=chosen_structures)
         except grants.GrantError as error:
             show_refusal(error.messages, "Le droit n'a pas été accordé :")
         else:
