@@ -171,6 +171,20 @@ def peer_view(programme, access: Access, group: str):
     return peers.peer_view(programme, sorted(visible(programme.structures, access)["code"]), group)
 
 
+def rest_of_programme_levels(programme, access: Access) -> pd.Series | None:
+    """For a network head: how many structures of the rest of the programme (those they do not see named) are at
+    each level, aggregates only; None when the rest is too small to stay anonymous (fewer than peers.MIN_PEERS)."""
+    from indicators import compliance, peers
+
+    if access.admin or NETWORK_HEAD not in access.roles:
+        return None
+    named = set(visible(programme.structures, access)["code"])
+    rest = programme.structures.loc[~programme.structures["code"].isin(named), "level"]
+    if len(rest) < peers.MIN_PEERS:
+        return None
+    return rest.value_counts().reindex(list(compliance.LEVELS), fill_value=0)
+
+
 def check_structure(con: duckdb.DuckDBPyConnection, access: Access, code: str) -> None:
     """Refuse a structure outside the scope with the very words used for one that does not exist."""
     row = db.query(con, "rights_structure_network", {"code": code})

@@ -63,6 +63,12 @@ with table_tab:
                                "Structures": [int(counts.get(level, 0)) for level in compliance.LEVELS]}),
                  hide_index=True)
 
+rest = access.rest_of_programme_levels(filters["window"], filters["version"], today, who)
+if rest is not None:  # a network head: the rest of the programme, anonymised
+    st.markdown("#### Le reste du programme (anonymisé)")
+    st.write(charts.level_sentence(rest))
+    st.dataframe(pd.DataFrame({"Niveau": list(rest.index), "Structures": rest.to_numpy()}), hide_index=True)
+
 st.markdown("#### Classement")
 ranking = view.ranking
 st.caption("Cliquez sur un en-tête pour trier. Les lignes arrivent au fil du défilement.")

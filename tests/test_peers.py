@@ -278,3 +278,28 @@ def test_on_demo_data_each_rank_and_median_match_a_plain_count_of_the_network(co
             lower = expected["direction"] == "baisse"
             better = (others < mine.iloc[0]) if lower else (others > mine.iloc[0])
             assert expected["rank"] == 1 + better.sum(), indicator
+
+
+def test_a_network_head_sees_the_rest_of_the_programme_as_level_counts_only(con):
+    load_demo(con, rights.COMMAND_LINE, 100, seed=3, today=TODAY)
+    programme = compliance.assess(con, compliance.resolve_window(con, None, TODAY), rights.WHOLE_PROGRAMME,
+                                  today=TODAY)
+    head = rights.Access(rights.Person("Chef CAF"), frozenset({rights.NETWORK_HEAD}), networks=frozenset({"CAF"}),
+                         write_networks=frozenset({"CAF"}))
+    rest = rights.rest_of_programme_levels(programme, head)
+    others = programme.structures[programme.structures["network"] != "CAF"]
+    assert rest.to_dict() == others["level"].value_counts().reindex(list(compliance.LEVELS)).to_dict()
+    assert list(rest.index) == ["aucun", "bronze", "argent", "or"]  # counts by level: no code, no name
+    # An administrator sees everything named; a director gets the peer view instead.
+    assert rights.rest_of_programme_levels(programme, rights.COMMAND_LINE) is None
+    director = rights.Access(rights.Person("Directrice"), frozenset({rights.DIRECTOR}),
+                             structures=frozenset({"CAF-0001"}), write_structures=frozenset({"CAF-0001"}))
+    assert rights.rest_of_programme_levels(programme, director) is None
+    # Fewer than 5 structures left outside the networks: nothing is shown, not even the counts.
+    networks = programme.structures["network"]
+    four_left = set(programme.structures["code"][networks != "CAF"].head(4))
+    nearly_all = dataclasses.replace(head, structures=frozenset(set(programme.structures["code"]) - four_left))
+    assert rights.rest_of_programme_levels(programme, nearly_all) is None
+    five_left = set(programme.structures["code"][networks != "CAF"].head(5))
+    nearly_all = dataclasses.replace(head, structures=frozenset(set(programme.structures["code"]) - five_left))
+    assert rights.rest_of_programme_levels(programme, nearly_all).sum() == 5

@@ -138,6 +138,12 @@ def peer_view(window_text: str, version: tuple, today: date, access: rights.Acce
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
+def rest_of_programme_levels(window_text: str, version: tuple, today: date, access: rights.Access) -> pd.Series | None:
+    """A network head's view of the rest of the programme: level counts, nothing named."""
+    return rights.rest_of_programme_levels(_programme(window_text, version, today), access)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
 def previous_assessment(window_text: str, code: str, version: tuple, today: date,
                         access: rights.Access) -> compliance.Assessment:
     """One structure over the window of the same length just before, for the deltas of the KPI cards."""
