@@ -12,6 +12,7 @@ import csv
 import io
 import re
 import shutil
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,10 @@ CODE = re.compile(r"(?:CAF|CPAM|FT|FS|PREF|DGFIP|URSSAF)-\d{4}(?!\d)")
 NAVIGATION = ["Mon service", "Comparaison", "Import", "Structures et imports", "Référentiel"]
 LOCAL_BANNER = "Mode local, sans authentification : toute personne qui ouvre cette adresse a tous les droits."
 SETTLE_MS = 60_000
+# What shows a script run is not over: Streamlit's status widget (« Stop ») and the elements of the last run not yet
+# redrawn.
+BUSY = """() => [...document.querySelectorAll('[data-testid="stStatusWidget"], [data-stale="true"]')]
+    .map(element => element.getAttribute('data-testid') || element.tagName)"""
 
 
 @dataclass
@@ -146,16 +151,15 @@ def administratrice(browser, app):
         yield seen
 
 
-def settle(page) -> None:
-    """Until the script run is over: no « running » status widget and no stale element, twice in a row."""
-    page.evaluate("() => { window.__calm = false; }")
-    page.wait_for_function("""() => {
-        const busy = document.querySelector('[data-testid="stStatusWidget"]')
-            || document.querySelector('[data-stale="true"]');
-        const calm = !busy && window.__calm === true;
-        window.__calm = !busy;
-        return calm;
-    }""", polling=300, timeout=SETTLE_MS)
+def settle(page, timeout_s: float = 120) -> None:
+    """Until the script run is over: nothing busy at two looks 300 ms apart."""
+    deadline, calm = time.monotonic() + timeout_s, 0
+    while calm < 2:
+        busy = page.evaluate(BUSY)
+        calm = 0 if busy else calm + 1
+        if busy and time.monotonic() > deadline:
+            raise AssertionError(f"la page ne s'est pas stabilisée en {timeout_s:.0f} s : {busy}")
+        page.wait_for_timeout(300)
 
 
 def shown_text(page) -> str:
