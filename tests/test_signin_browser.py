@@ -251,6 +251,14 @@ def test_director_comparaison_names_its_structure_only_and_the_search_finds_no_o
     assert codes_in(page.content()) == {OWN}
     assert codes_in(directrice.sent()) == {OWN}
     assert others_named(programme, directrice.sent(), {OWN}) == []
+    # Its peers, anonymised: the 6 other CAF, then the 47 other « Accueil physique » of every network.
+    assert "Comparée, sans les nommer, aux 6 autres structures du réseau CAF." in shown_text(page)
+    directrice.frames.clear()
+    page.get_by_text("même typologie, tous réseaux").click()
+    page.get_by_text("Comparée, sans les nommer, aux 47 autres structures").wait_for(timeout=SETTLE_MS)
+    settle(page)
+    assert codes_in(directrice.sent()) <= {OWN}
+    assert others_named(programme, directrice.sent(), {OWN}) == []
     search = page.get_by_label("Ouvrir une structure dans « Mon service » (code ou nom)")
     search.fill("CAF-0002")
     search.press("Enter")
@@ -261,13 +269,17 @@ def test_director_comparaison_names_its_structure_only_and_the_search_finds_no_o
 
 
 @pytest.mark.parametrize("path, settled", [("/", "Niveau atteignable"), ("/comparaison", "Exporter la sélection")])
-def test_director_downloads_hold_its_structure_only(directrice, path, settled):
+def test_director_downloads_hold_its_structure_only(directrice, programme, path, settled):
     directrice.open(path, settled)
-    report = workbook_text(downloaded(directrice.page, "Rapport Excel"))
+    report = downloaded(directrice.page, "Rapport Excel")
     levels = csv_text(downloaded(directrice.page, "Niveaux (CSV)"))
     results = csv_text(downloaded(directrice.page, "Résultats open data (CSV)"))
-    for text in (report, levels, results):
+    for text in (workbook_text(report), levels, results):
         assert codes_in(text) == {OWN}
+        assert others_named(programme, text, {OWN}) == []
+    if path == "/comparaison":  # the peers' anonymised aggregates come with the director's own structure
+        sheets = openpyxl.load_workbook(io.BytesIO(report), read_only=True).sheetnames
+        assert "Pairs (anonymisés)" in sheets
 
 
 @pytest.mark.parametrize("code", ["CAF-0002", "CPAM-0001", "CAF-9999"])
@@ -325,6 +337,19 @@ def test_director_is_offered_to_undo_its_own_imports_only_and_undoes_one(directr
     page.get_by_text(re.compile(r"Import n°\d+ \(caf-0001-avril\.csv\) annulé : 1 valeur\(s\) retirée\(s\)")) \
         .wait_for(timeout=SETTLE_MS)
     assert "démonstration" not in directrice.sent()
+
+
+def test_director_may_not_import_the_structures_register(directrice, tmp_path):
+    register = tmp_path / "structures.csv"
+    register.write_text("code_structure;nom_structure;reseau;departement\nCAF-0001;Nouveau nom;CAF;78\n",
+                        encoding="utf-8")
+    directrice.open("/import_fichiers", "Fichiers à importer")
+    directrice.page.locator('input[type="file"]').set_input_files(str(register))
+    directrice.page.get_by_role("button", name="Importer 1 fichier(s)").click(timeout=SETTLE_MS)
+    directrice.page.get_by_text("Seul un administrateur peut importer le registre des structures.") \
+        .wait_for(timeout=SETTLE_MS)
+    directrice.open("/", "Niveau atteignable")
+    assert directrice.page.get_by_text("Nouveau nom").count() == 0
 
 
 # The head of the CAF network
