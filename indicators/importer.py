@@ -293,28 +293,32 @@ def commit(con: duckdb.DuckDBPyConnection, batch: Batch, access: rights.Access, 
     none (see :func:`_store_many`). A batch that touches a structure outside the person's scope is refused
     whole (rights.AccessRefused), before anything is written."""
     items = [(f.staged, f.report) for f in batch.ready]
-    check_rights(con, access, [staged for staged, _ in items])
+    refusal = rights_problem(con, access, batch)
+    if refusal:
+        rights.journal(con, access, "refus", refusal)
+        raise rights.AccessRefused(refusal)
     return _store_many(con, items, replace, dry_run, access=access)
 
 
-def check_rights(con: duckdb.DuckDBPyConnection, access: rights.Access, staged: list[Staged]) -> None:
-    """Only administrators change the register; the others import values for the structures of their scope.
-    The refusal lists the codes as the file gives them, in or out of the register alike: it tells nothing of
-    structures the person may not see."""
-    if any(s.kind == "structures" for s in staged):
-        rights.require_admin(con, access, "importer le registre des structures")
+def rights_problem(con: duckdb.DuckDBPyConnection, access: rights.Access, batch: Batch) -> str | None:
+    """Why the person may not import this batch, in French, or None. Only administrators change the register;
+    the others import values for the structures of their scope. The refusal lists the codes as the file gives
+    them, in or out of the register alike: it tells nothing of structures the person may not see. The page
+    shows it before the click; :func:`commit` checks it again and journals it."""
+    staged = [f.staged for f in batch.ready]
+    if not access.admin and any(s.kind == "structures" for s in staged):
+        return "Seul un administrateur peut importer le registre des structures."
     codes = set()
     for s in staged:
         if s.kind != "structures":
             codes.update(s.structures.column("code").to_pylist())
     outside = rights.outside_write_scope(con, access, codes)
-    if outside:
-        message = (f"Import refusé : le fichier contient des valeurs pour {len(outside)} structure"
-                   f"{'s' if len(outside) > 1 else ''} hors de votre périmètre ou inconnue"
-                   f"{'s' if len(outside) > 1 else ''} ({rights.names_list(outside)}). Rien n'a été enregistré ; "
-                   "retirez ces lignes ou demandez l'import à un administrateur.")
-        rights.journal(con, access, "refus", message)
-        raise rights.AccessRefused(message)
+    if not outside:
+        return None
+    many = "s" if len(outside) > 1 else ""
+    return (f"Import refusé : le fichier contient des valeurs pour {len(outside)} structure{many} hors de votre "
+            f"périmètre ou inconnue{many} ({rights.names_list(outside)}). Rien n'a été enregistré ; retirez ces "
+            "lignes ou demandez l'import à un administrateur.")
 
 
 # An already-typed table (the demo's) has the columns a checked file would have, of these kinds.

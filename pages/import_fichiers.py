@@ -217,8 +217,11 @@ if files:
         describe_upload(upload, single=len(batch.files) == 1)
 
     ready = batch.ready
+    refusal = importer.rights_problem(access.connection(), frame.access(), batch) if ready else None
+    if refusal:  # said before the click; indicators/ refuses it again at the import, whoever calls it
+        st.error(refusal, icon=":material/block:")
     replace = st.checkbox(REPLACE_LABEL, key="import_replace")
-    blocked = batch.blocked
+    blocked = batch.blocked or refusal is not None
     if blocked:
         st.caption("Le bouton d'import s'active quand chaque fichier déposé est valide : corrigez les fichiers "
                    "signalés, ou retirez-les de la liste.")

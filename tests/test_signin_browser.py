@@ -224,11 +224,17 @@ def values_file(folder: Path, name: str, codes: list[str], month: str) -> Path:
     return path
 
 
-def upload(seen: Visitor, path: Path) -> None:
+def upload(seen: Visitor, path: Path, refusal: str | None = None) -> None:
+    """Drop a file on the Import page and import it; a file outside the person's rights is refused as soon as it
+    is checked (``refusal``, the button left disabled), before any click."""
     seen.open("/import_fichiers", "Fichiers à importer")
     seen.page.locator('input[type="file"]').set_input_files(str(path))
-    seen.page.get_by_text("format long canonique").first.wait_for(timeout=SETTLE_MS)
-    seen.page.get_by_role("button", name="Importer 1 fichier(s)").click()
+    seen.page.get_by_text("format long canonique" if refusal is None else refusal).first.wait_for(timeout=SETTLE_MS)
+    button = seen.page.get_by_role("button", name="Importer 1 fichier(s)")
+    if refusal is None:
+        button.click()
+    else:
+        assert button.is_disabled()
 
 
 # The director of CAF-0001
@@ -242,6 +248,10 @@ def test_director_navigation_has_no_acces_page_and_the_picker_holds_its_structur
     assert picker_options(directrice.page, "Réseau") == ["Tous les réseaux", "CAF"]
     assert codes_in(directrice.sent()) == {OWN}
     assert others_named(programme, directrice.sent(), {OWN}) == []
+    # The address of a page not offered (a bookmark, a link from a colleague) says for whom it is, in French.
+    directrice.open("/acces", "Cette page est réservée aux administrateurs du programme.")
+    assert "Page not found" not in shown_text(directrice.page)
+    assert directrice.page.get_by_text("Droits en vigueur").count() == 0
 
 
 def test_director_comparaison_names_its_structure_only_and_the_search_finds_no_other(directrice, programme):
@@ -309,11 +319,10 @@ def test_director_history_holds_no_demo_import_then_its_own_import_only(directri
     directrice.page.get_by_text("1 valeur(s) ajoutée(s)").first.wait_for(timeout=SETTLE_MS)
 
     # A file that also holds another structure: refused whole, with the list; nothing stored.
-    upload(directrice, values_file(tmp_path, "caf-0001-0002-fevrier.csv", [OWN, "CAF-0002"], "2022-02"))
     refusal = ("Import refusé : le fichier contient des valeurs pour 1 structure hors de votre périmètre ou "
                "inconnue (CAF-0002). Rien n'a été enregistré ; retirez ces lignes ou demandez l'import à un "
                "administrateur.")
-    directrice.page.get_by_text(refusal).wait_for(timeout=SETTLE_MS)
+    upload(directrice, values_file(tmp_path, "caf-0001-0002-fevrier.csv", [OWN, "CAF-0002"], "2022-02"), refusal)
 
     directrice.open("/donnees", "Historique des imports")
     sent = directrice.sent()
@@ -345,9 +354,9 @@ def test_director_may_not_import_the_structures_register(directrice, tmp_path):
                         encoding="utf-8")
     directrice.open("/import_fichiers", "Fichiers à importer")
     directrice.page.locator('input[type="file"]').set_input_files(str(register))
-    directrice.page.get_by_role("button", name="Importer 1 fichier(s)").click(timeout=SETTLE_MS)
     directrice.page.get_by_text("Seul un administrateur peut importer le registre des structures.") \
         .wait_for(timeout=SETTLE_MS)
+    assert directrice.page.get_by_role("button", name="Importer 1 fichier(s)").is_disabled()
     directrice.open("/", "Niveau atteignable")
     assert directrice.page.get_by_text("Nouveau nom").count() == 0
 
@@ -405,6 +414,7 @@ def test_before_sign_in_the_app_offers_the_button_and_sends_no_data(browser, app
             assert seen.page.get_by_role("button", name="Se connecter").count() == 1
             assert navigation(seen.page) == []
             assert codes_in(seen.sent()) == set() and others_named(programme, seen.sent(), set()) == []
+            assert "Page not found" not in shown_text(seen.page)
     finally:
         seen.page.context.close()
 
@@ -418,6 +428,7 @@ def test_a_person_without_a_grant_sees_only_who_they_are_and_no_data(browser, ap
             assert codes_in(seen.sent()) == set() and codes_in(seen.page.content()) == set()
             assert others_named(programme, seen.sent(), set()) == []
             assert seen.page.get_by_text("Niveau atteignable").count() == 0
+            assert "Page not found" not in shown_text(seen.page)
 
 
 # Mode local

@@ -5,6 +5,9 @@ below) is sent back through it."""
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import streamlit as st
 
 from indicators import rights
@@ -52,11 +55,33 @@ def offered(script: str, who: rights.Access | None) -> bool:
     return (script not in ADMINS_ONLY or who.admin) and (script not in WRITERS_ONLY or who.may_write)
 
 
+def _address(script: str) -> str:
+    """A page's address, as Streamlit derives it from the script's name (pages/donnees.py → donnees)."""
+    return Path(script).stem
+
+
 def _navigation(who: rights.Access | None = None):
-    sections = {section: [st.Page(script, title=title, icon=icon, default=script == DEFAULT_PAGE)
-                          for script, title, icon in pages if offered(script, who)]
-                for section, pages in SECTIONS.items()}
-    return st.navigation({section: pages for section, pages in sections.items() if pages})
+    """The pages offered to this person; the others stay at their address, hidden from the menu, and say in
+    French for whom they are (Streamlit would otherwise answer a bookmark with its English « Page not found »)."""
+    sections, hidden = {}, []
+    for section, pages in SECTIONS.items():
+        for script, title, icon in pages:
+            if offered(script, who):
+                sections.setdefault(section, []).append(
+                    st.Page(script, title=title, icon=icon, default=script == DEFAULT_PAGE))
+            else:
+                hidden.append(st.Page(functools.partial(_not_offered, title, script), title=title,
+                                      url_path=_address(script), visibility="hidden"))
+    next(iter(sections.values())).extend(hidden)
+    return st.navigation(sections)
+
+
+def _not_offered(title: str, script: str) -> None:
+    st.title(title)
+    whom = "aux administrateurs du programme" if script in ADMINS_ONLY else (
+        "aux personnes qui importent des données (administrateur, tête de réseau, directeur)")
+    st.info(f"Cette page est réservée {whom}.", icon=":material/lock:")
+    st.page_link(DEFAULT_PAGE, label="Aller à « Mon service »", icon=":material/home:")
 
 
 def _configure() -> rights.Access | None:
@@ -65,8 +90,10 @@ def _configure() -> rights.Access | None:
     st.set_page_config(page_title=TITLE, page_icon=":material/leaderboard:", layout="wide")
     door.protect_server(auth.sign_in_configured())
     found = auth.current(door.connection())
-    if callable(found):
-        st.navigation([st.Page(found, title=TITLE, url_path="connexion")], position="hidden").run()
+    if callable(found):  # the sign-in screen or the no-grant page, at every page's address
+        st.navigation([st.Page(functools.partial(found), title=TITLE, url_path=_address(script),
+                               default=script == DEFAULT_PAGE)
+                       for pages in SECTIONS.values() for script, _, _ in pages], position="hidden").run()
         return None
     st.session_state[_ACCESS] = found
     return found
