@@ -308,11 +308,11 @@ def rights_problem(con: duckdb.DuckDBPyConnection, access: rights.Access, batch:
     staged = [f.staged for f in batch.ready]
     if not access.admin and any(s.kind == "structures" for s in staged):
         return "Seul un administrateur peut importer le registre des structures."
-    codes = set()
+    declared = {}  # code → the network the file gives it
     for s in staged:
         if s.kind != "structures":
-            codes.update(s.structures.column("code").to_pylist())
-    outside = rights.outside_write_scope(con, access, codes)
+            declared.update(zip(s.structures.column("code").to_pylist(), s.structures.column("network").to_pylist()))
+    outside = rights.outside_write_scope(con, access, declared, declared)
     if not outside:
         return None
     many = "s" if len(outside) > 1 else ""

@@ -200,13 +200,17 @@ def require_admin(con: duckdb.DuckDBPyConnection, access: Access, action: str) -
         raise AccessRefused(message)
 
 
-def outside_write_scope(con: duckdb.DuckDBPyConnection, access: Access, codes) -> list[str]:
-    """Of ``codes``, those the person may not change (unknown structures included), sorted."""
+def outside_write_scope(con: duckdb.DuckDBPyConnection, access: Access, codes,
+                        declared: dict[str, str | None] | None = None) -> list[str]:
+    """Of ``codes``, those the person may not change, sorted. A structure of the register is judged by its
+    network there; an unknown one (a values file creates it) by the network the file ``declared`` for it, so
+    that a network head may add a structure to their own network, and nobody else may create one."""
     if access.admin:
         return []
     codes = sorted(set(codes))
     networks = dict(db.query(con, "rights_networks_of", {"codes": codes}))
-    return [c for c in codes if c not in networks or not access.writes(c, networks[c])]
+    declared = declared or {}
+    return [c for c in codes if not access.writes(c, networks[c] if c in networks else declared.get(c))]
 
 
 def journal(con: duckdb.DuckDBPyConnection, access: Access, action: str, detail: str,

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from helpers import CANONICAL_HEADER, snapshot
-from indicators import compliance, grants, importer, reports, rights, views
+from indicators import compliance, db, grants, importer, reports, rights, views
 from indicators import referentiel_versions as rv
 from indicators.demo import load_demo
 
@@ -222,6 +222,23 @@ def test_a_network_head_imports_for_any_structure_of_its_network_and_not_beyond(
     with pytest.raises(rights.AccessRefused, match=r"1 structure hors de votre périmètre ou inconnue \(CPAM-0001\)"):
         importer.import_bytes(demo, values_csv("CAF-0003", "CPAM-0001"), "caf-cpam.csv", access)
     assert snapshot(demo) == before
+
+
+def test_a_network_head_adds_a_structure_to_its_own_network_only_and_a_director_adds_none(demo):
+    def new_structure(code: str, network: str) -> bytes:
+        row = f"{code};Nouvel accueil;{network};decroche;2022-01-01;2022-01-28;90;900;1000;"
+        return "\n".join([CANONICAL_HEADER, row, ""]).encode("utf-8")
+
+    head = network_head(demo)
+    for code, network, access in (("CPAM-0999", "CPAM", head), ("CAF-0998", "CAF", director(demo))):
+        with pytest.raises(rights.AccessRefused, match=rf"hors de votre périmètre ou inconnue \({code}\)"):
+            importer.import_bytes(demo, new_structure(code, network), f"{code}.csv", access)
+    report = importer.import_bytes(demo, new_structure("CAF-0999", "CAF"), "caf-0999.csv", head)
+    assert (report.outcome, report.structures_added) == ("importe", 1)
+    assert db.query(demo, "rights_structure_network", {"code": "CAF-0999"}) == [("CAF",)]
+    # A structure of the register keeps its network whatever a file says: no moving CPAM-0001 into CAF.
+    with pytest.raises(rights.AccessRefused, match=r"\(CPAM-0001\)"):
+        importer.import_bytes(demo, new_structure("CPAM-0001", "CAF"), "cpam-0001.csv", head)
 
 
 def register_csv(*codes: str) -> bytes:
