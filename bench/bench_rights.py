@@ -25,6 +25,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,10 +291,11 @@ def time_pages(structures: int, rounds: int, warm_visits: int) -> None:
           f"{path.relative_to(PROJECT)}), arbre {commit}")
     results = {who: {"cold": [], "mon service": [], "warm": []} for who in PEOPLE}
     peers_shown = {who: [] for who in PEOPLE}
-    with provider([claims for claims, _ in PEOPLE.values()]) as provider_url, chromium() as browser:
+    with provider([claims for claims, _ in PEOPLE.values()]) as provider_url, chromium() as browser, \
+            tempfile.TemporaryDirectory() as folder:
         # One cookie secret and one port for every server: the browsers stay signed in from one to the next.
         port = free_port()
-        secrets = secrets_file(OUT, provider_url, port)
+        secrets = secrets_file(Path(folder), provider_url, port)
         process, url = fresh_server(path, secrets, port)
         try:
             pages = signed_in_pages(browser, url)
