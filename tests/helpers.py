@@ -88,16 +88,23 @@ def start_server(database: Path, cwd: Path = PROJECT, options=()) -> tuple[subpr
     return process, port
 
 
-def wait_healthy(process: subprocess.Popen, port: int, timeout_s: float = 60) -> str:
-    """The server's address once its health check answers; the server is killed if it never does."""
-    url = f"http://127.0.0.1:{port}"
+def answers(process: subprocess.Popen, address: str, timeout_s: float, pause_s: float = 0.2) -> bool:
+    """Whether ``address`` answers 200 before ``timeout_s`` while ``process`` (the server behind it) lives."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                return url
+            if urllib.request.urlopen(address, timeout=2).status == 200:
+                return True
         except OSError:
-            time.sleep(0.2)
+            time.sleep(pause_s)
+    return False
+
+
+def wait_healthy(process: subprocess.Popen, port: int, timeout_s: float = 60) -> str:
+    """The server's address once its health check answers; the server is killed if it never does."""
+    url = f"http://127.0.0.1:{port}"
+    if answers(process, f"{url}/_stcore/health", timeout_s):
+        return url
     process.kill()
     process.wait()
     raise AssertionError("Streamlit n'a pas démarré")
@@ -177,3 +184,14 @@ def administrator(name: str):
     from indicators import rights
 
     return rights.Access(rights.Person(name), frozenset({rights.ADMIN}))
+
+
+def open_app_page(page: str):
+    """app.py in Streamlit's AppTest, switched to ``page`` and run once, without an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(PROJECT / "app.py"), default_timeout=120)
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at

@@ -7,13 +7,11 @@ import json
 import secrets
 import subprocess
 import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from helpers import HEADLESS, free_port, start_server, stop_server, wait_healthy
+from helpers import HEADLESS, answers, free_port, start_server, stop_server, wait_healthy
 
 # What ProConnect sends and the product reads; the provider passes non-standard claims (usual_name, uid, siret…)
 # through whatever the scope, and email/given_name with Streamlit's default scope « openid email profile ».
@@ -44,13 +42,8 @@ def provider(users: list[dict]):
 
 def _wait_discovery(process: subprocess.Popen, url: str, timeout_s: float = 30) -> str:
     """``url`` once the provider's discovery document answers; raises if the provider dies or never answers."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if urllib.request.urlopen(f"{url}/.well-known/openid-configuration", timeout=2).status == 200:
-                return url
-        except OSError:
-            time.sleep(0.1)
+    if answers(process, f"{url}/.well-known/openid-configuration", timeout_s, pause_s=0.1):
+        return url
     raise AssertionError("le fournisseur OpenID Connect n'a pas démarré")
 
 

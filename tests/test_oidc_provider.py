@@ -51,6 +51,8 @@ def served_script(script, secrets_path):
 
 def claims_shown(page) -> dict[str, str]:
     page.get_by_text("is_logged_in = True").wait_for(timeout=30_000)
+    # The button comes after every claim: once it is drawn, so are they (sorted, « is_logged_in » is not last).
+    page.get_by_role("button", name="Se déconnecter").wait_for(timeout=30_000)
     lines = page.locator('[data-testid="stText"]').all_inner_texts()
     return dict(line.split(" = ", 1) for line in lines)
 

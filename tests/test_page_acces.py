@@ -9,11 +9,10 @@ from datetime import date
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from helpers import PROJECT, canonical, count
+from helpers import canonical, count, open_app_page
 from indicators import db, grants, importer, rights
 from indicators.text import markdown_literal
 
-APP = str(PROJECT / "app.py")
 PAGE = "pages/acces.py"
 TODAY = f"{date.today():%d/%m/%Y}"
 
@@ -30,11 +29,7 @@ def register(db_path, tmp_path):
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app_page(PAGE)
 
 
 def rerun(at: AppTest) -> AppTest:

@@ -9,12 +9,11 @@ import pytest
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 
-from helpers import CANONICAL_HEADER, PROJECT, count
+from helpers import CANONICAL_HEADER, count, open_app_page
 from indicators import db
 from indicators.export import CSV_LINE_END
 from indicators.import_files import problems_csv, template_csv, template_xlsx
 
-APP = str(PROJECT / "app.py")
 PAGE = "pages/import_fichiers.py"
 
 GOOD_ROWS = [
@@ -36,11 +35,7 @@ BAD = csv_bytes([
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app_page(PAGE)
 
 
 def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:

@@ -10,21 +10,16 @@ from datetime import date
 
 from streamlit.testing.v1 import AppTest
 
-from helpers import PROJECT, administrator, count
+from helpers import administrator, count, open_app_page
 from indicators import db
 from indicators import referentiel_versions as rv
 
-APP = str(PROJECT / "app.py")
 PAGE = "pages/referentiel.py"
 TODAY = f"{date.today():%d/%m/%Y}"
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app_page(PAGE)
 
 
 def thresholds_table(at: AppTest):
