@@ -83,6 +83,12 @@ class Access:
     def who(self) -> str:
         return self.person.label
 
+    @property
+    def scope_key(self) -> tuple:
+        """What every read depends on, without the person: people with the same scope share the dashboard's
+        cached reads (two administrators, the directors of one structure)."""
+        return tuple(tuple(sorted(part)) for part in (self.roles, self.networks, self.structures))
+
     def sees(self, code: str, network: str | None) -> bool:
         return self.admin or code in self.structures or (network is not None and network in self.networks)
 

@@ -374,3 +374,20 @@ def test_a_grant_made_to_an_email_is_bound_to_the_subject_at_first_sign_in_and_s
     # Another person who takes the old address later gets nothing of it.
     newcomer = rights.Person("Autre Claire", DIRECTRICE.email, "pc-autre")
     assert not rights.signed_in(demo, newcomer).has_grant
+
+
+def test_the_dashboard_caches_reads_by_scope_so_two_people_with_one_scope_share_them_and_no_one_else():
+    def person(name: str, *, roles, networks=(), structures=()) -> rights.Access:
+        return rights.Access(rights.Person(name, f"{name}@exemple.fr", name), frozenset(roles),
+                             frozenset(networks), frozenset(structures))
+
+    alice, bob = (person(n, roles={rights.ADMIN}) for n in ("alice", "bob"))
+    assert alice.scope_key == bob.scope_key == rights.COMMAND_LINE.scope_key
+    claire = person("claire", roles={rights.DIRECTOR}, structures={"CAF-0001", "CAF-0002"})
+    same = person("marc", roles={rights.DIRECTOR}, structures={"CAF-0002", "CAF-0001"})
+    assert claire.scope_key == same.scope_key
+    different = {person("a", roles={rights.DIRECTOR}, structures={"CAF-0001"}).scope_key,
+                 person("b", roles={rights.READER}, structures={"CAF-0001"}).scope_key,
+                 person("c", roles={rights.NETWORK_HEAD}, networks={"CAF"}).scope_key,
+                 person("d", roles={rights.READER}, networks={"CAF"}).scope_key, alice.scope_key}
+    assert len(different) == 5

@@ -11,6 +11,8 @@ import streamlit as st
 from indicators import compliance, db, importer, peers, rights, settings, views
 
 CACHE_ENTRIES = 32
+# Cached reads that take an access are keyed by its scope, not by the person (Streamlit's documented hash_funcs).
+BY_SCOPE = {rights.Access: lambda access: access.scope_key}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -97,7 +99,7 @@ def _all_structures(version: tuple) -> pd.DataFrame:
     return read("structures_list")
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_SCOPE)
 def structures(version: tuple, access: rights.Access) -> pd.DataFrame:
     """The structures the person sees named (the pickers, the search)."""
     return rights.visible(_all_structures(version), access)
@@ -125,25 +127,25 @@ def _programme(window_text: str, version: tuple, today: date) -> compliance.Asse
                              today=today)
 
 
-@st.cache_resource(max_entries=32, show_spinner="Calcul des niveaux…")
+@st.cache_resource(max_entries=32, show_spinner="Calcul des niveaux…", hash_funcs=BY_SCOPE)
 def assessment(window_text: str, version: tuple, today: date, access: rights.Access) -> compliance.Assessment:
     """The assessment of the structures the person sees named."""
     return rights.restrict(_programme(window_text, version, today), access)
 
 
-@st.cache_resource(max_entries=64, show_spinner="Comparaison anonyme avec les pairs…")
+@st.cache_resource(max_entries=64, show_spinner="Comparaison anonyme avec les pairs…", hash_funcs=BY_SCOPE)
 def peer_view(window_text: str, version: tuple, today: date, access: rights.Access, group: str) -> peers.PeerView:
     """A director's structures among their anonymised peers (the whole programme never reaches the page)."""
     return rights.peer_view(_programme(window_text, version, today), access, group)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_SCOPE)
 def rest_of_programme_levels(window_text: str, version: tuple, today: date, access: rights.Access) -> pd.Series | None:
     """A network head's view of the rest of the programme: level counts, nothing named."""
     return rights.rest_of_programme_levels(_programme(window_text, version, today), access)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_SCOPE)
 def previous_assessment(window_text: str, code: str, version: tuple, today: date,
                         access: rights.Access) -> compliance.Assessment:
     """One structure over the window of the same length just before, for the deltas of the KPI cards."""
@@ -152,14 +154,14 @@ def previous_assessment(window_text: str, code: str, version: tuple, today: date
     return compliance.assess(con, window, access, structure=code, today=today)
 
 
-@st.cache_resource(max_entries=16, show_spinner="Préparation de la comparaison…")
+@st.cache_resource(max_entries=16, show_spinner="Préparation de la comparaison…", hash_funcs=BY_SCOPE)
 def comparison(window_text: str, version: tuple, today: date, access: rights.Access, network: str | None,
                labelled: str, typologies: tuple, regions: tuple, departements: tuple) -> views.Comparison:
     return views.comparison(assessment(window_text, version, today, access), today, network, labelled, typologies,
                             regions, departements)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_SCOPE)
 def indicator_views(window_text: str, code: str, version: tuple, today: date,
                     access: rights.Access) -> list[views.IndicatorView]:
     """One structure's charts, sentences and tables, built once per window."""
@@ -167,7 +169,7 @@ def indicator_views(window_text: str, code: str, version: tuple, today: date,
                                  structure_series(code, version, access))
 
 
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False, hash_funcs=BY_SCOPE)
 def structure_series(code: str, version: tuple, access: rights.Access) -> pd.DataFrame:
     """Every value of one structure, for its time series (a few hundred rows at most)."""
     return views.structure_series(connection(), access, code)
