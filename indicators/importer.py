@@ -512,14 +512,8 @@ class UndoRefused(Exception):
 def undo(con: duckdb.DuckDBPyConnection, import_id: int, access: rights.Access) -> str:
     """Restore the state before an import, replaced values and structures included. Only an administrator, or
     a person who may change every structure the import touched."""
-    touched = [row[0] for row in db.query(con, "import_structures_of", {"import_id": import_id})]
-    if not access.admin and (not touched or rights.outside_write_scope(con, access, touched)):
-        if not db.query(con, "import_status", {"import_id": import_id}) or not _visible_import(con, access, touched):
-            raise UndoRefused(f"Aucun import n°{import_id}.")  # the same answer as for an import that does not exist
-        message = (f"Annulation refusée : l'import n°{import_id} touche des structures que vous ne pouvez pas "
-                   "modifier. Demandez l'annulation à un administrateur.")
-        rights.journal(con, access, "refus", message, import_id)
-        raise UndoRefused(message)
+    if not access.admin:
+        _check_undo_rights(con, access, import_id)
     with db.transaction(con) as cur:
         found = db.run(cur, "import_status", {"import_id": import_id}).fetchall()
         row = found[0] if found else None
@@ -542,7 +536,16 @@ def undo(con: duckdb.DuckDBPyConnection, import_id: int, access: rights.Access) 
     return message
 
 
-def _visible_import(con: duckdb.DuckDBPyConnection, access: rights.Access, touched: list[str]) -> bool:
-    """The import is in the person's history (every structure it touched is in their scope)."""
-    codes = set(rights.codes_filter(con, access) or [])
-    return bool(touched) and set(touched) <= codes
+def _check_undo_rights(con: duckdb.DuckDBPyConnection, access: rights.Access, import_id: int) -> None:
+    """Refuse the undo of an import that touched a structure the person may not change: an import they cannot
+    see (outside their history) gets the answer of one that does not exist; the others a refusal, journaled."""
+    touched = [row[0] for row in db.query(con, "import_structures_of", {"import_id": import_id})]
+    if touched and not rights.outside_write_scope(con, access, touched):
+        return
+    seen = set(touched) <= set(rights.codes_filter(con, access) or [])
+    if not touched or not seen or not db.query(con, "import_status", {"import_id": import_id}):
+        raise UndoRefused(f"Aucun import n°{import_id}.")
+    message = (f"Annulation refusée : l'import n°{import_id} touche des structures que vous ne pouvez pas "
+               "modifier. Demandez l'annulation à un administrateur.")
+    rights.journal(con, access, "refus", message, import_id)
+    raise UndoRefused(message)
