@@ -74,7 +74,7 @@ try:
     table = grants.list_grants(con, who, include_revoked=with_revoked)
     networks, structures = grants.choices(con, who)
 except rights.AccessRefused as refused:
-    st.error(str(refused), icon=":material/block:")
+    st.error(markdown_literal(str(refused)), icon=":material/block:")
     st.stop()
 
 st.header("Droits en vigueur" if not with_revoked else "Tous les droits")

@@ -110,7 +110,7 @@ def run_import(batch: importer.Batch, replace: bool) -> list[importer.ImportRepo
                 status.update(label="Import refusé : rien n'a été enregistré", state="error", expanded=False)
         return results
     except rights.AccessRefused as refused:  # nothing was written: the whole batch is refused
-        st.error(str(refused), icon=":material/block:")
+        st.error(markdown_literal(str(refused)), icon=":material/block:")
         return None
     except Exception:
         st.error(UNEXPECTED.format(what=" pendant l'import"))
@@ -171,7 +171,7 @@ def show_history() -> None:
         try:
             state.undo_message = importer.undo(access.connection(), choice, frame.access())
         except importer.UndoRefused as refused:
-            st.error(str(refused))
+            st.error(markdown_literal(str(refused)))
         except Exception:
             st.error(UNEXPECTED.format(what=" pendant l'annulation"))
     if kept or state.get("undo_message"):
@@ -219,7 +219,7 @@ if files:
     ready = batch.ready
     refusal = importer.rights_problem(access.connection(), frame.access(), batch) if ready else None
     if refusal:  # said before the click; indicators/ refuses it again at the import, whoever calls it
-        st.error(refusal, icon=":material/block:")
+        st.error(markdown_literal(refusal), icon=":material/block:")
     replace = st.checkbox(REPLACE_LABEL, key="import_replace")
     blocked = batch.blocked or refusal is not None
     if blocked:

@@ -206,7 +206,7 @@ if st.button("Enregistrer une nouvelle version", type="primary", key="referentie
     except rv.ReferentielError as refused:
         st.error("Aucune version n'a été enregistrée :\n\n" + "\n".join(f"- {m}" for m in refused.messages))
     except rights.AccessRefused as refused:
-        st.error(str(refused))
+        st.error(markdown_literal(str(refused)))
     else:
         st.session_state[MESSAGE] = (f"Nouvelle version {name} enregistrée et mise en vigueur "
                                      f"(à partir de la version {viewed}, qui reste inchangée).")

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from helpers import PROJECT, canonical, count
 from indicators import db, rights
 from indicators.demo import load_demo
+from indicators.text import markdown_literal
 from ui import auth, frame
 
 APP = str(PROJECT / "app.py")
@@ -248,3 +249,18 @@ def test_the_window_chosen_on_one_page_is_kept_on_the_next(demo):
     at.switch_page("pages/comparaison.py").run()
     assert at.radio(key="window_kind").value == "annee" and at.selectbox(key="window_annee").value == year
     assert any(f"fenêtre : {year} ·" in caption.value for caption in at.caption), [c.value for c in at.caption]
+
+
+def test_a_link_with_a_structure_opens_it_and_an_unknown_one_is_said_as_text(demo):
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["structure"] = "CAF-0002"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="structure").value == "CAF-0002" and at.subheader[0].value.startswith("CAF-0002 – ")
+    # A code from an address is user text: said literally, never a Markdown link.
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["structure"] = "[ouvrir](http://exemple.fr)"
+    at.run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [markdown_literal("Structure inconnue : « [ouvrir](http://exemple.fr) ».")]
+    assert "\\[ouvrir\\]" in at.error[0].value

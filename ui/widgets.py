@@ -9,7 +9,7 @@ import streamlit as st
 
 from indicators import rights, settings
 from indicators.periods import ROLLING
-from indicators.text import format_number_fr
+from indicators.text import format_number_fr, markdown_literal
 from ui import access, frame
 
 WINDOW_KINDS = {ROLLING: "12 derniers mois", "annee": "Année", "trimestre": "Trimestre", "mois": "Mois"}
@@ -30,7 +30,7 @@ def first_run_screen() -> None:
         with st.spinner("Génération et import des données de démonstration (300 structures)…"):
             reports = access.load_demo(frame.access())
         for report in reports:
-            st.toast(report.summary())
+            st.toast(markdown_literal(report.summary()))
         st.rerun()
     if who.may_write and right.button("Importer un fichier", width="stretch"):
         st.switch_page("pages/import_fichiers.py")
@@ -90,7 +90,7 @@ def _structure_from_link(structures: pd.DataFrame) -> None:
         st.session_state["structure"] = code
         st.session_state["network"] = ALL
     else:
-        st.error(rights.UNKNOWN_STRUCTURE.format(code=code), icon=":material/error:")
+        st.error(markdown_literal(rights.UNKNOWN_STRUCTURE.format(code=code)), icon=":material/error:")
 
 
 def open_structure(code: str) -> None:
