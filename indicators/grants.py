@@ -257,6 +257,10 @@ def revoke(con: duckdb.DuckDBPyConnection, access: rights.Access, grant_id: int)
         if revoked_at is not None:
             raise GrantError([(f"Le droit n° {grant_id} est déjà retiré (le {format_date(revoked_at)} "
                               f"par {revoked_by}).")])
+        if role == rights.ADMIN and db.run(cur, "grants_administrators_in_force").fetchall()[0][0] == 1:
+            # Once sign-in is on, nobody could manage grants from the dashboard any more.
+            raise GrantError([f"Le droit n° {grant_id} est le dernier droit administrateur en vigueur : accordez "
+                              "d'abord le rôle administrateur à une autre personne, puis retirez celui-ci."])
         described = summary(role, email, subject, networks, structures)
         db.run(cur, "grants_revoke", {"id": grant_id, "revoked_by": access.who, "revoked_at": datetime.now()})
         _log(cur, access, REVOKED, f"n° {grant_id} : {described}")

@@ -130,6 +130,18 @@ def test_revoking_an_unknown_or_already_revoked_grant_is_refused_in_french(regis
         f"Le droit n° 1 est déjà retiré (le {TODAY} par ligne de commande (utilisateur système))."]
 
 
+def test_the_last_administrator_grant_is_never_revoked_so_someone_can_still_manage_grants(register):
+    first = grants.grant(register, ADMIN, email="chef.ditp@modernisation.gouv.fr", role="administrateur")
+    assert refused(lambda: grants.revoke(register, ADMIN, first)) == [
+        f"Le droit n° {first} est le dernier droit administrateur en vigueur : accordez d'abord le rôle "
+        "administrateur à une autre personne, puis retirez celui-ci."]
+    assert len(grants.list_grants(register, ADMIN)) == 1
+    second = grants.grant(register, ADMIN, email="adjoint.ditp@modernisation.gouv.fr", role="administrateur")
+    assert grants.revoke(register, ADMIN, first).startswith(f"Droit n° {first} retiré")
+    assert refused(lambda: grants.revoke(register, ADMIN, second))[0].startswith(f"Le droit n° {second} est le "
+                                                                                  "dernier droit administrateur")
+
+
 def test_a_revoked_grant_no_longer_gives_access(register):
     grant_id = grants.grant(register, ADMIN, email="claire.martin@caf.fr", role="directeur", structures=["S-LYON"])
     person = rights.Person("Claire Martin", "claire.martin@caf.fr", "sub-claire")
