@@ -523,10 +523,7 @@ def undo(con: duckdb.DuckDBPyConnection, import_id: int, access: rights.Access) 
             raise UndoRefused(f"L'import n°{import_id} ({row[1]}) est déjà annulé.")
         later = [r[0] for r in db.run(cur, "undo_blockers", {"import_id": import_id}).fetchall()]
         if later:
-            numbers = ", ".join(f"n°{n}" for n in later)
-            raise UndoRefused(f"Des imports plus récents s'appuient sur l'import n°{import_id} "
-                              f"(ils ont remplacé ses valeurs ou utilisent ses structures) : "
-                              f"annulez d'abord l'import {numbers}.")
+            raise UndoRefused(_blocked_message(con, access, import_id, later))
         removed = db.run(cur, "undo_delete_observations", {"import_id": import_id}).fetchall()[0][0]
         db.run_script(cur, "undo_restore", {"import_id": import_id})
         db.run(cur, "undo_mark_import", {"status": STATUS_UNDONE, "undone_at": datetime.now(), "import_id": import_id})
@@ -534,6 +531,20 @@ def undo(con: duckdb.DuckDBPyConnection, import_id: int, access: rights.Access) 
                    "les valeurs et structures qu'il avait remplacées sont rétablies.")
         db.log(cur, "annulation", import_id, message, access.who, access.person.subject)
     return message
+
+
+def _blocked_message(con: duckdb.DuckDBPyConnection, access: rights.Access, import_id: int, later: list[int]) -> str:
+    """Which later imports to undo first: those of the person's history by number, the others only counted (their
+    numbers would tell of imports the person may not see)."""
+    seen = later if access.admin else [n for n in later if n in {row["id"] for row in history(con, access)}]
+    hidden = len(later) - len(seen)
+    parts = [f"annulez d'abord l'import {', '.join(f'n°{n}' for n in seen)}"] if seen else []
+    if hidden:
+        parts.append("1 autre import, que vous ne voyez pas, en dépend" if hidden == 1 else
+                     f"{hidden} autres imports, que vous ne voyez pas, en dépendent")
+        parts[-1] += " : demandez l'annulation à un administrateur"
+    return (f"Des imports plus récents s'appuient sur l'import n°{import_id} (ils ont remplacé ses valeurs ou "
+            f"utilisent ses structures) : {' ; '.join(parts)}.")
 
 
 def _check_undo_rights(con: duckdb.DuckDBPyConnection, access: rights.Access, import_id: int) -> None:

@@ -283,6 +283,30 @@ def test_an_import_a_director_does_not_see_cannot_be_undone_and_is_answered_as_o
     assert snapshot(demo) == before
 
 
+def test_a_blocked_undo_names_the_later_imports_the_director_sees_and_only_counts_the_others(demo):
+    def values(rows: list[tuple[str, str, int]]) -> bytes:
+        lines = [f"{code};Structure {code};;decroche;{month}-01;{month}-28;{n / 10:g};{n};1000;"
+                 for code, month, n in rows]
+        return "\n".join([CANONICAL_HEADER, *lines, ""]).encode("utf-8")
+
+    access = director(demo)
+    first = importer.import_bytes(demo, values([("CAF-0001", "2022-01", 900), ("CAF-0001", "2022-02", 900)]),
+                                  "a.csv", access).import_id
+    mine = importer.import_bytes(demo, values([("CAF-0001", "2022-01", 800)]), "b.csv", access,
+                                 replace=True).import_id
+    hidden = importer.import_bytes(demo, values([("CAF-0001", "2022-02", 700), ("CPAM-0001", "2022-02", 700)]),
+                                   "c.csv", rights.COMMAND_LINE, replace=True).import_id
+    with pytest.raises(importer.UndoRefused) as refused:
+        importer.undo(demo, first, access)
+    assert str(refused.value) == (
+        f"Des imports plus récents s'appuient sur l'import n°{first} (ils ont remplacé ses valeurs ou utilisent ses "
+        f"structures) : annulez d'abord l'import n°{mine} ; 1 autre import, que vous ne voyez pas, en dépend : "
+        "demandez l'annulation à un administrateur.")
+    assert f"n°{hidden}" not in str(refused.value)
+    with pytest.raises(importer.UndoRefused, match=rf"annulez d'abord l'import n°{hidden}, n°{mine}\.$"):
+        importer.undo(demo, first, rights.COMMAND_LINE)
+
+
 def test_an_import_seen_but_touching_structures_one_may_not_change_is_refused_in_french_and_logged(demo):
     # A head of network holding a reader's grant on CPAM too sees an import of CAF and CPAM values, and may
     # not undo it: it changed CPAM-0001.
