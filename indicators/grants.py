@@ -160,9 +160,8 @@ def _unknown(kind_one: str, kind_many: str, unknown: list[str], hint: str = "") 
     """« Structures inconnues : « X », « Y ». », or nothing when every value is known."""
     if not unknown:
         return []
-    quoted = ", ".join(f"« {value} »" for value in unknown[:10])
-    more = f" et {len(unknown) - 10} autres" if len(unknown) > 10 else ""
-    return [f"{kind_one if len(unknown) == 1 else kind_many} : {quoted}{more}{hint}."]
+    quoted = rights.names_list([f"« {value} »" for value in unknown])
+    return [f"{kind_one if len(unknown) == 1 else kind_many} : {quoted}{hint}."]
 
 
 def _check(email, subject, role, networks, structures, known_networks: set[str],
@@ -212,13 +211,8 @@ def _store(cur, access: rights.Access, request: Request, where: str = "") -> int
     grant_id = db.run(cur, "grants_next_id").fetchall()[0][0]
     db.run(cur, "grants_insert", {**request.params, "id": grant_id, "granted_by": access.who,
                                   "granted_at": datetime.now()})
-    _log(cur, access, GRANTED, f"n° {grant_id} : {_request_summary(request)}{where}")
+    rights.log(cur, access, GRANTED, f"n° {grant_id} : {_request_summary(request)}{where}")
     return grant_id
-
-
-def _log(cur, access: rights.Access, action: str, detail: str) -> None:
-    """rights.journal's line, written inside the grant's own transaction: the change and its trace go together."""
-    db.log(cur, action, None, detail, access.who, access.person.subject)
 
 
 def list_grants(con: duckdb.DuckDBPyConnection, access: rights.Access, include_revoked: bool = False) -> pd.DataFrame:
@@ -263,7 +257,7 @@ def revoke(con: duckdb.DuckDBPyConnection, access: rights.Access, grant_id: int)
                               "d'abord le rôle administrateur à une autre personne, puis retirez celui-ci."])
         described = summary(role, email, subject, networks, structures)
         db.run(cur, "grants_revoke", {"id": grant_id, "revoked_by": access.who, "revoked_at": datetime.now()})
-        _log(cur, access, REVOKED, f"n° {grant_id} : {described}")
+        rights.log(cur, access, REVOKED, f"n° {grant_id} : {described}")
     return f"Droit n° {grant_id} retiré : {described}."
 
 

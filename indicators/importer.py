@@ -428,7 +428,7 @@ def _store_one(cur, staged: Staged, report: ImportReport, replace: bool, access:
         "status": STATUS_IMPORTED})
     report.outcome, report.import_id = STATUS_IMPORTED, import_id
     # The summary once the outcome is set: before, it read as a dry run's (« serait importé »).
-    db.log(cur, "import", import_id, report.summary(), access.who, access.person.subject)
+    rights.log(cur, access, "import", report.summary(), import_id)
 
 
 def _active_import(cur, sha256: str) -> int | None:
@@ -529,7 +529,7 @@ def undo(con: duckdb.DuckDBPyConnection, import_id: int, access: rights.Access) 
         db.run(cur, "undo_mark_import", {"status": STATUS_UNDONE, "undone_at": datetime.now(), "import_id": import_id})
         message = (f"Import n°{import_id} ({row[1]}) annulé : {_n(removed)} valeur(s) retirée(s), "
                    "les valeurs et structures qu'il avait remplacées sont rétablies.")
-        db.log(cur, "annulation", import_id, message, access.who, access.person.subject)
+        rights.log(cur, access, "annulation", message, import_id)
     return message
 
 

@@ -285,9 +285,8 @@ def save_version(con: duckdb.DuckDBPyConnection, edited: pd.DataFrame, title: st
         db.run(cur, "db_referentiel_put_in_force", {"version": name})
         detail = " ; ".join(f"{code} {REFERENTIEL_FIELD_WORDS[field]} : {_detail_value(field, before)} → "
                             f"{_detail_value(field, after)}" for code, field, before, after in changes)
-        db.log(cur, "referentiel_modification", None,
-               f"version {name} « {title} » créée à partir de {base} et mise en vigueur : {detail}", who,
-               access.person.subject)
+        rights.log(cur, access, "referentiel_modification",
+                   f"version {name} « {title} » créée à partir de {base} et mise en vigueur : {detail}")
     return name
 
 
@@ -302,6 +301,5 @@ def set_in_force(con: duckdb.DuckDBPyConnection, version: str, access: rights.Ac
         if previous == version:
             return
         db.run(cur, "db_referentiel_put_in_force", {"version": version})
-        db.log(cur, "referentiel_mise_en_vigueur", None,
-               f"version {version} remise en vigueur (à la place de {previous})", access.who,
-               access.person.subject)
+        rights.log(cur, access, "referentiel_mise_en_vigueur",
+                   f"version {version} remise en vigueur (à la place de {previous})")

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from indicators import db, rights
+from indicators import db, peers, rights
 from indicators.export import copy_csv, csv_body, csv_header, csv_quoted, define_macros
 from indicators.compliance import Assessment, as_floats
 from indicators.periods import WINDOW_CHOICES, Window
@@ -386,8 +386,6 @@ def _fill_workbook(book: "_Book", assessment: Assessment) -> None:
 
 def _peer_sheets(book: "_Book", view) -> None:
     """« Pairs (anonymisés) » and « Pairs – niveaux »: the tables of indicators/peers.py as they are."""
-    from indicators import peers
-
     for title, table, position in (("Pairs (anonymisés)", peers.peer_table(view), 5),
                                    ("Pairs – niveaux", peers.peer_levels_table(view), 6)):
         decimals = {i: NUMBER for i, c in enumerate(table.columns, start=1) if pd.api.types.is_float_dtype(table[c])}

@@ -219,11 +219,17 @@ def outside_write_scope(con: duckdb.DuckDBPyConnection, access: Access, codes,
     return [c for c in codes if not access.writes(c, networks[c] if c in networks else declared.get(c))]
 
 
+def log(cur, access: Access, action: str, detail: str, import_id: int | None = None) -> None:
+    """One line of the audit log with the person's identity, inside the caller's transaction: a write and its
+    trace go together (imports, undos, référentiel, grants)."""
+    db.log(cur, action, import_id, detail, access.who, access.person.subject)
+
+
 def journal(con: duckdb.DuckDBPyConnection, access: Access, action: str, detail: str,
             import_id: int | None = None) -> None:
-    """One line of the audit log, with the person's identity (sign-ins, grants, refusals, writes)."""
+    """One line of the audit log in a transaction of its own (sign-ins, refusals)."""
     with db.transaction(con) as cur:
-        db.log(cur, action, import_id, detail, access.who, access.person.subject)
+        log(cur, access, action, detail, import_id)
 
 
 def names_list(codes: list[str], limit: int = 10) -> str:

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from indicators import grants, rights
+from indicators.import_files import display_name
 from indicators.text import markdown_literal
 from ui import access, frame
 
@@ -148,7 +149,7 @@ st.download_button("Télécharger le modèle (CSV)", grants.template_csv(), "mod
 upload = st.file_uploader("Fichier de droits", type=["csv", "txt"], key=f"acces_fichier_{state.acces_fichier}")
 if upload is not None and st.button("Importer les droits", type="primary", key="acces_importer"):
     try:
-        result = grants.import_grants(con, who, upload.getvalue(), upload.name)
+        result = grants.import_grants(con, who, upload.getvalue(), display_name(upload.name))
     except grants.GrantError as error:
         st.error("Aucun droit n'a été enregistré : corrigez le fichier puis importez-le de nouveau.",
                  icon=":material/error:")
