@@ -239,9 +239,21 @@ def _assessment(con, args):
         window = compliance.resolve_window(con, args.period)
     except periods.WindowError as error:
         return None, str(error)
-    if args.structure and not db.query_value(con, "cli_structure_known", [args.structure]):
-        return None, f"Structure inconnue : « {args.structure} »."
+    unknown = _unknown_structure(con, args)
+    if unknown:
+        return None, unknown
     return compliance.assess(con, window, ACCESS, args.structure), None
+
+
+def _unknown_structure(con, args) -> str | None:
+    """An unknown --structure is a usage error (exit 2), worded as the rights word it (rights.check_structure)."""
+    if not args.structure:
+        return None
+    try:
+        rights.check_structure(con, ACCESS, args.structure)
+    except rights.AccessRefused as unknown:
+        return str(unknown)
+    return None
 
 
 def _status(con, args) -> int:
@@ -314,13 +326,15 @@ def _export(con, args) -> int:
     if args.format == "opendata":
         # The window's values only: no assessment to compute (a third of the time at 15 000 structures).
         try:
-            selection = reports.scope(con, compliance.resolve_window(con, args.period), ACCESS, args.structure)
+            window = compliance.resolve_window(con, args.period)
         except periods.WindowError as error:
             print(str(error), file=sys.stderr)
             return EXIT_USAGE
-        if args.structure and selection.structures.empty:
-            print(f"Structure inconnue : « {args.structure} ».", file=sys.stderr)
+        unknown = _unknown_structure(con, args)
+        if unknown:
+            print(unknown, file=sys.stderr)
             return EXIT_USAGE
+        selection = reports.scope(con, window, ACCESS, args.structure)
     else:
         selection, error = _assessment(con, args)
         if error:

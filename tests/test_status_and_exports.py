@@ -151,6 +151,14 @@ def test_status_usage_errors_exit_2_with_a_french_message(three_structures, run_
     assert "Traceback" not in err + out and out == ""
 
 
+@pytest.mark.parametrize("fmt", ["xlsx", "opendata"])
+def test_export_of_an_unknown_structure_exits_2_in_french_and_writes_nothing(three_structures, run_cli, tmp_path, fmt):
+    output = tmp_path / f"out.{fmt}"
+    code, out, err = run_cli("export", "--format", fmt, "--output", output, "--structure", "INCONNUE")
+    assert (code, err, out) == (2, "Structure inconnue : « INCONNUE ».\n", "")
+    assert not output.exists()
+
+
 @pytest.mark.parametrize("fmt", ["xlsx", "opendata", "csv"])
 def test_export_with_an_unreadable_period_exits_2_and_writes_nothing(three_structures, run_cli, tmp_path, fmt):
     output = tmp_path / f"out.{fmt}"
