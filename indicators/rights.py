@@ -51,7 +51,8 @@ class Person:
 
 @dataclass(frozen=True)
 class Access:
-    """A person and their scope. Frozen and hashable: the dashboard keys its caches by it."""
+    """A person and their scope, a value (frozen). The same rule of what is seen is written three ways, each
+    where it runs: ``sees`` for one structure, ``visible`` over a frame, sql/rights_visible_codes.sql in DuckDB."""
 
     person: Person
     roles: frozenset[str] = frozenset()
@@ -59,7 +60,6 @@ class Access:
     structures: frozenset[str] = frozenset()  # seen, named
     write_networks: frozenset[str] = frozenset()
     write_structures: frozenset[str] = frozenset()
-    local: bool = False  # mode local: no sign-in configured
 
     @property
     def admin(self) -> bool:
@@ -97,9 +97,9 @@ class Access:
             network is not None and network in self.write_networks)
 
 
-def local(user_name: str | None = None) -> Access:
+def local() -> Access:
     """Mode local (no [auth] in the secrets): the one person on the machine, an administrator."""
-    return Access(Person(f"mode local ({user_name or db.current_user()})"), frozenset({ADMIN}), local=True)
+    return Access(Person(f"mode local ({db.current_user()})"), frozenset({ADMIN}))
 
 
 # Whoever runs the command line on the server already holds the database file: an administrator.

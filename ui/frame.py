@@ -91,7 +91,7 @@ def _configure() -> rights.Access | None:
     door.protect_server(auth.sign_in_configured())
     found = auth.current(door.connection())
     if callable(found):  # the sign-in screen or the no-grant page, at every page's address
-        st.navigation([st.Page(functools.partial(found), title=TITLE, url_path=_address(script),
+        st.navigation([st.Page(found, title=TITLE, url_path=_address(script),
                                default=script == DEFAULT_PAGE)
                        for pages in SECTIONS.values() for script, _, _ in pages], position="hidden").run()
         return None
