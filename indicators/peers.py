@@ -22,6 +22,7 @@ from indicators.text import (
     format_number_fr,
     format_percent,
     format_value,
+    ordinal,
     status_word,
 )
 
@@ -63,11 +64,6 @@ class PeerView:
     window_label: str
     version: str
     positions: tuple[Position, ...]
-
-
-def ordinal(rank: int) -> str:
-    """1 → « 1re » (a structure is feminine), 12 → « 12e », 1234 → « 1 234e »."""
-    return "1re" if rank == 1 else f"{format_number_fr(rank, 0)}e"
 
 
 def peer_view(assessment: compliance.Assessment, own_codes, group: str = "reseau") -> PeerView:

@@ -124,6 +124,11 @@ _AUTOLINK_START = re.compile(r"(?i)\b(https?|ftp|www|mailto)(?=[:.])")
 _MARKDOWN_BLOCK_START = re.compile(r"^([#>+=-]|\d+(?=[.)]))")
 
 
+def ordinal(rank: int) -> str:
+    """A rank among structures: 1 → « 1re » (a structure is feminine), 12 → « 12e », 1234 → « 1 234e »."""
+    return "1re" if rank == 1 else f"{format_number_fr(rank, 0)}e"
+
+
 def markdown_literal(text: object) -> str:
     """Text from a file or a person (names, file names, titles) as Streamlit's Markdown shows it literally:
     no link, no image that a browser would fetch, no emphasis, no formula."""
