@@ -411,7 +411,7 @@ def _store_one(cur, staged: Staged, report: ImportReport, replace: bool, access:
         db.run(cur, "import_structure_insert", {"import_id": import_id}, source="incoming")
     else:
         cur.register("incoming_structures", staged.structures)
-        _store_observations(cur, import_id, report.sheet, staged.new_indicators, replace, report)
+        _store_observations(cur, import_id, report.sheet, staged.new_indicators, replace, report, staged.territorial)
         db.run(cur, "import_structure_insert", {"import_id": import_id}, source="incoming_structures")
         cur.unregister("incoming_structures")
     cur.unregister("incoming")
@@ -440,9 +440,10 @@ class _Rollback(Exception):
 
 
 def _store_observations(cur, import_id: int, sheet: str | None, new_indicators: list[NewIndicator],
-                        replace: bool, report: ImportReport) -> None:
+                        replace: bool, report: ImportReport, territorial: bool = False) -> None:
     params = {"import_id": import_id}
-    report.structures_added = db.run(cur, "structure_insert_missing", params).fetchall()[0][0]
+    report.structures_added = db.run(cur, "structure_insert_missing",
+                                     {**params, "territorial": territorial}).fetchall()[0][0]
     for ind in new_indicators:
         added = db.run(cur, "extra_indicator_insert",
                        {"code": ind.code, "label": ind.label, "unit": ind.unit, "import_id": import_id}).fetchall()

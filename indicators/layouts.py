@@ -31,6 +31,8 @@ class LayoutSpec:
     creates_indicators: bool = False
     # The baromètre publishes one indicator under two labels with the same value: identical repeats are harmless there.
     tolerates_identical_repeats: bool = False
+    # The baromètre describes territories (départements, régions, national), not labellable services.
+    territorial: bool = False
 
     def expected_headers(self) -> str:
         names = [self.columns[group[0]][0] for group in self.required]
@@ -78,7 +80,7 @@ LAYOUTS: tuple[LayoutSpec, ...] = (
             "period": ("date",), "value": ("valeur",), "unit": ("unite",),
         },
         (("indicator",), ("structure_code",), ("period",), ("value",)),
-        creates_indicators=True, tolerates_identical_repeats=True,
+        creates_indicators=True, tolerates_identical_repeats=True, territorial=True,
     ),
     LayoutSpec(
         "barometre_zone", "Baromètre des résultats, fichier par indicateur", "observations",
@@ -87,7 +89,7 @@ LAYOUTS: tuple[LayoutSpec, ...] = (
             "period": ("metric_enforce_date",), "value": ("indic_va",), "expected_value": ("indic_vc",),
         },
         (("indicator",), ("structure_code",), ("period",), ("value",)),
-        creates_indicators=True, tolerates_identical_repeats=True,
+        creates_indicators=True, tolerates_identical_repeats=True, territorial=True,
     ),
     LayoutSpec(
         "barometre_synthese", "Baromètre des résultats, synthèse nationale", "observations",
@@ -97,7 +99,7 @@ LAYOUTS: tuple[LayoutSpec, ...] = (
             "value": ("valeur_actuelle",), "expected_value": ("cible",), "unit": ("unite",),
         },
         (("indicator",), ("structure_code",), ("period",), ("value",)),
-        creates_indicators=True, tolerates_identical_repeats=True,
+        creates_indicators=True, tolerates_identical_repeats=True, territorial=True,
     ),
 )
 STRUCTURES = LayoutSpec(

@@ -54,6 +54,8 @@ class Staged:
     structure_columns: tuple[str, ...] = ()
     # For observations: each structure named by the file (code, name, network, typologie), created if unknown.
     structures: pa.Table | None = None
+    # The structures named are territories of the open-data baromètre (layouts.LayoutSpec.territorial).
+    territorial: bool = False
 
 
 @dataclass(frozen=True)
@@ -397,7 +399,8 @@ def _stage_observations(con, raw: RawTable, catalog: Catalog, rate_scale: str) -
     # unprotect: names that our own export shielded from spreadsheets come back as they were.
     table = con.sql(db.sql("staging_observation_rows")).to_arrow_table()
     structures = con.sql(db.sql("staging_observation_structures")).to_arrow_table()
-    return Staged("observations", table, [], warnings, new_indicators, rows_read, structures=structures)
+    return Staged("observations", table, [], warnings, new_indicators, rows_read, structures=structures,
+                  territorial=raw.match.spec.territorial)
 
 
 def _stripped(text: str | None) -> str | None:

@@ -149,3 +149,18 @@ CREATE TABLE IF NOT EXISTS import_structure (
 -- Bases made before sign-in existed: who is also known by the provider's subject.
 ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS subject VARCHAR;
 ALTER TABLE import_batch ADD COLUMN IF NOT EXISTS created_by_subject VARCHAR;
+
+-- Territories (départements, régions, national) described by the open-data baromètre: kept beside the
+-- structures for their own view, never counted as labellable services.
+ALTER TABLE structure ADD COLUMN IF NOT EXISTS territorial BOOLEAN DEFAULT false;
+
+-- Column mappings a person confirmed for a file's headers, reused when the same headers come again.
+CREATE TABLE IF NOT EXISTS column_mapping (
+    fingerprint VARCHAR PRIMARY KEY,    -- sha256 of the file's normalised headers, in order
+    headers VARCHAR NOT NULL,           -- the headers as written, joined by « | », to show
+    mapping VARCHAR NOT NULL,           -- JSON: header as written -> target (« code », « code:numerateur ») or null
+    created_by VARCHAR NOT NULL,
+    created_by_subject VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    used_at TIMESTAMP
+);

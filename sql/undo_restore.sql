@@ -5,7 +5,8 @@ SELECT structure_code, indicator_code, period_start, period_end, value, numerato
 FROM observation_history WHERE replaced_by = $import_id;
 DELETE FROM observation_history WHERE replaced_by = $import_id;
 DELETE FROM structure WHERE import_id = $import_id;
-INSERT INTO structure
+INSERT INTO structure (code, name, network, typologie, departement, region, parent_code, label_level,
+                       label_awarded_on, import_id)
 SELECT code, name, network, typologie, departement, region, parent_code, label_level, label_awarded_on, import_id
 FROM structure_history WHERE replaced_by = $import_id;
 DELETE FROM structure_history WHERE replaced_by = $import_id;
