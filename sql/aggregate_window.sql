@@ -1,7 +1,7 @@
 -- One row per structure × indicator of the référentiel version: what the compliance
 -- engine needs over the window. $start, $end: the window (an observation counts when its whole period
 -- lies inside it); $structure: one code or NULL for all; $codes: the structures the person sees (NULL: all,
--- rights.codes_filter); $version: the référentiel version.
+-- rights.codes_filter); $version: the référentiel version. Territories (open data) are no structures here.
 -- Two aggregations, each over the rows it needs: the window's values, and the latest data (freshness,
 -- and « latest » indicators: a yes/no holds for the 12 months up to the window's end).
 WITH win AS (
@@ -46,6 +46,7 @@ FROM structure s
 CROSS JOIN rules
 LEFT JOIN win ON win.structure_code = s.code AND win.indicator_code = rules.indicator_code
 LEFT JOIN recent ON recent.structure_code = s.code AND recent.indicator_code = rules.indicator_code
-WHERE ($structure::VARCHAR IS NULL OR s.code = $structure::VARCHAR)
+WHERE NOT s.territorial
+  AND ($structure::VARCHAR IS NULL OR s.code = $structure::VARCHAR)
   AND ($codes::VARCHAR[] IS NULL OR list_contains($codes::VARCHAR[], s.code))
 ORDER BY s.code, rules.position

@@ -1,2 +1,2 @@
--- The structures of the register (code and name), to choose a grant's scope from.
-SELECT code, name, network FROM structure ORDER BY code
+-- The structures of the register (code and name), to choose a grant's scope from (no territory).
+SELECT code, name, network FROM structure WHERE NOT territorial ORDER BY code

@@ -1,2 +1,2 @@
--- The network of each known structure among some codes (unknown codes have no row).
-SELECT code, network FROM structure WHERE list_contains($codes::VARCHAR[], code)
+-- The network of each known structure among some codes (unknown codes and territories have no row).
+SELECT code, network FROM structure WHERE list_contains($codes::VARCHAR[], code) AND NOT territorial

@@ -1,2 +1,2 @@
--- One structure's network, to check a person's scope (no row: the structure does not exist).
-SELECT network FROM structure WHERE code = $code
+-- One structure's network, to check a person's scope (no row: the structure does not exist, or is a territory).
+SELECT network FROM structure WHERE code = $code AND NOT territorial
