@@ -1,5 +1,6 @@
 -- Live values in the canonical long layout, French formats, text cells protected against formulas.
--- $start / $end: the period (NULL for everything).
+-- $start / $end: the period (NULL for everything). The territories of the open data are left out: this layout
+-- describes services, and a re-import would make them services; their own files bring them back.
 SELECT protect(o.structure_code) AS code_structure,
        protect(s.name) AS nom_structure,
        protect(s.network) AS reseau,
@@ -16,5 +17,6 @@ SELECT protect(o.structure_code) AS code_structure,
 FROM observation o
 LEFT JOIN structure s ON s.code = o.structure_code
 LEFT JOIN extra_indicator e ON e.code = o.indicator_code
-WHERE ($start::DATE IS NULL OR (o.period_start >= $start::DATE AND o.period_end <= $end::DATE))
+WHERE s.territorial IS NOT TRUE
+  AND ($start::DATE IS NULL OR (o.period_start >= $start::DATE AND o.period_end <= $end::DATE))
 ORDER BY o.structure_code, o.indicator_code, o.period_start, o.period_end
