@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from indicators import compliance, db, grants, importer, periods, reports, rights, settings, text, wording
+from indicators.columns import Choices
 from indicators.export import canonical_table, write_canonical_csv
 from indicators.text import IMPORT_STATUS_WORDS, format_number_fr
 
@@ -46,6 +47,15 @@ def build_parser() -> FrenchParser:
     imp.add_argument("--echelle-taux", choices=("auto", "0-1", "0-100"), default="auto",
                      help="échelle des taux du fichier "
                           "(auto : 0–1 détecté quand tous les taux d'un indicateur sont ≤ 1)")
+    imp.add_argument("--structure", metavar="CODE",
+                     help="la structure dont parle un fichier sans colonne de structure (un tableau de bord de service)")
+    imp.add_argument("--colonne", action="append", default=[], metavar="EN-TÊTE=CODE",
+                     help="associer une colonne à un indicateur (CODE) ou à un de ses comptages (CODE:numerateur, "
+                          "CODE:denominateur, CODE:effectif) ; répétable ; retenu pour les fichiers aux mêmes en-têtes")
+    imp.add_argument("--ignorer-colonne", action="append", default=[], metavar="EN-TÊTE",
+                     help="laisser de côté une colonne de nombres qui n'est pas un indicateur ; répétable")
+    imp.add_argument("--nom", help="nom de la structure que le fichier crée (sinon son code)")
+    imp.add_argument("--reseau", help="réseau de la structure que le fichier crée")
 
     status = with_db(commands.add_parser("status", help="niveau de chaque structure sur une fenêtre"))
     status.add_argument("--period", help=f"fenêtre : {periods.WINDOW_CHOICES} (par défaut "
@@ -163,7 +173,7 @@ def _usage_problem(args) -> str | None:
     if args.command == "acces" and args.action == "importer":
         return _file_problem([args.file])
     if args.command == "import":
-        return _file_problem(args.files)
+        return _file_problem(args.files) or _mapping_problem(args.colonne)
     if args.command != "export":
         return None
     output = args.output
@@ -190,11 +200,52 @@ def _file_problem(files: list[Path]) -> str | None:
     return None
 
 
+def _mapping_problem(mappings: list[str]) -> str | None:
+    wrong = [m for m in mappings if "=" not in m or not m.partition("=")[0].strip()]
+    if wrong:
+        return (f"--colonne « {wrong[0]} » : écrivez l'en-tête, un signe =, puis le code de l'indicateur, par exemple "
+                "--colonne \"Appels reçus=decroche:denominateur\".")
+    return None
+
+
+def _choices(args, new_code: str | None = None) -> Choices:
+    """What the command line says of the files: their structure, their columns, the new structure's name."""
+    named = args.structure or new_code
+    return Choices(
+        structure=args.structure,
+        columns=tuple((h.strip(), t.strip()) for h, _, t in (m.partition("=") for m in args.colonne)),
+        ignored=tuple(h.strip() for h in args.ignorer_colonne),
+        names=((named, args.nom),) if named and args.nom else (),
+        networks=((named, args.reseau),) if named and args.reseau else ())
+
+
+def _prepare(con, args) -> importer.Batch | str:
+    """The checked batch; --nom and --reseau go to the one structure the files create (a French usage message
+    when they create several)."""
+    def checked(choices):
+        return importer.prepare(con, [importer.Source(Path(path).name, path=Path(path), choices=choices)
+                                      for path in args.files], args.echelle_taux)
+
+    batch = checked(_choices(args))
+    if args.structure or not (args.nom or args.reseau):
+        return batch
+    created = sorted({s[0] for f in batch.ready for s in f.report.new_structures})
+    if len(created) > 1:
+        return (f"--nom et --reseau nomment la structure que le fichier crée, mais il en crée "
+                f"{len(created)} ({rights.names_list(created)}) : nommez-les dans un registre des structures.")
+    return checked(_choices(args, created[0])) if created else batch
+
+
 def _import(con, args) -> int:
     # Every file is checked before any is written, and all are written in one transaction:
     # one refused file means nothing is stored.
-    batch = importer.prepare(con, [importer.Source(Path(path).name, path=Path(path)) for path in args.files],
-                             args.echelle_taux)
+    batch = _prepare(con, args)
+    if isinstance(batch, str):
+        print(batch, file=sys.stderr)
+        return EXIT_USAGE
+    if (args.nom or args.reseau) and batch.ready and not any(f.report.new_structures for f in batch.ready):
+        print("Attention : --nom et --reseau sont sans effet, la structure existe déjà (un registre des structures "
+              "la renomme).")
     prepared = []
     for item in batch.files:
         if item.error is not None:
@@ -217,6 +268,8 @@ def _import(con, args) -> int:
     for report in reports:
         for warning in report.warnings:
             print(f"Attention : {warning}")
+        if report.scope_note:
+            print(report.scope_note)
     if any(r.outcome == "refuse" for r in reports):
         for report in reports:
             _print_problems(report) if report.outcome == "refuse" else print(report.summary(), file=sys.stderr)

@@ -19,7 +19,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from indicators import db, rights
+from indicators import db, mappings, rights, territories
+from indicators.columns import Choices
 from indicators.layouts import STRUCTURE_ROLES
 from indicators.problems import ImportRefused, Problem
 from indicators.rawtable import check_size, scratch_connection
@@ -60,6 +61,13 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     preview: pa.Table | None = None
+    # What the person still has to say (columns.Choices): a structure, a choice per unknown column of numbers.
+    needs_structure: bool = False
+    unknown_columns: list = field(default_factory=list)  # (header, [columns.Target, …] likeliest first)
+    # The structures the import would create, as (code, name, network): the preview asks for their names.
+    new_structures: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    # What the file is about, when it is not services of the référentiel (territories.preview_sentence).
+    scope_note: str | None = None
 
     def summary(self) -> str:
         """One French sentence for the user."""
@@ -107,12 +115,14 @@ class Prepared:
 @dataclass
 class Source:
     """One file to import: its content, or a path whose size is judged before it is read. ``sha256`` is given
-    when the caller already knows it (the page keeps it per uploaded file)."""
+    when the caller already knows it (the page keeps it per uploaded file); ``choices`` is what the person said
+    of the file (its structure, its columns: columns.Choices)."""
 
     name: str
     content: bytes | None = None
     path: Path | None = None
     sha256: str | None = None
+    choices: Choices | None = None
 
 
 @dataclass
@@ -147,14 +157,15 @@ def catalog_of(con: duckdb.DuckDBPyConnection) -> Catalog:
 
 
 def _prepare_content(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_scale: str = "auto",
-                     sha256: str | None = None) -> Prepared:
+                     sha256: str | None = None, choices: Choices | None = None) -> Prepared:
     """Read and validate a file without writing anything."""
     digest = sha256 if sha256 is not None else sha256_of(content)
     report = ImportReport(filename, digest, "refuse")
     catalog = catalog_of(con)
+    choices = mappings.with_memory(con, choices)
     with scratch_connection() as scratch:  # spans reading and checking; closed whatever happens
         try:
-            raw = read_table(content, filename, catalog.referentiel, Limits.current(), scratch)
+            raw = read_table(content, filename, catalog.referentiel, Limits.current(), scratch, choices)
         except ImportRefused as refused:
             report.problems = refused.problems
             return Prepared(None, report)
@@ -162,12 +173,26 @@ def _prepare_content(con: duckdb.DuckDBPyConnection, content: bytes, filename: s
         report.kind, report.layout, report.layout_label = spec.kind, spec.name, spec.label
         report.encoding, report.delimiter, report.sheet = raw.encoding, raw.delimiter_name, raw.sheet
         report.size = raw.size
-        staged = stage(raw, catalog, rate_scale)
+        staged = stage(raw, catalog, rate_scale, choices)
+        # A wide file's column choices are remembered when it lands (mappings.remember).
+        staged.remember = (raw.match.headers, choices) if spec.name == "large" else None
     report.rows_read, report.problems, report.warnings = staged.rows_read, staged.problems, staged.warnings
+    report.needs_structure, report.unknown_columns = staged.needs_structure, staged.unknown_columns
     if staged.rows is not None:
         report.outcome = "simulation"
         report.preview = staged.rows.slice(0, 50)
+        report.new_structures = _new_structures(con, staged)
+        report.scope_note = territories.preview_sentence(staged, catalog)
     return Prepared(staged, report)
+
+
+def _new_structures(con: duckdb.DuckDBPyConnection, staged: Staged) -> list[tuple[str, str | None, str | None]]:
+    """The structures an observation file would create (code, name, network), to be named before they are."""
+    if staged.kind != "observations" or staged.structures is None:
+        return []
+    given = {row["code"]: row for row in staged.structures.to_pylist()}
+    unknown = [row[0] for row in db.query(con, "structure_unknown_codes", {"codes": list(given)})]
+    return [(code, given[code]["name"], given[code]["network"]) for code in unknown]
 
 
 def _size_in_force(con: duckdb.DuckDBPyConnection, size: int) -> bool:
@@ -185,7 +210,8 @@ def _clean_scratch_once() -> int:
     return clean_stale_scratch()
 
 
-def _check(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_scale: str = "auto") -> Prepared:
+def _check(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_scale: str = "auto",
+           choices: Choices | None = None) -> Prepared:
     """A file's content, read and validated, or « déjà importé » when the same content is in force."""
     _clean_scratch_once()
     if _size_in_force(con, len(content)):
@@ -193,12 +219,12 @@ def _check(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, rate_s
         previous = find_active_import(con, digest)
         if previous is not None:
             return Prepared(None, ImportReport(filename, digest, "deja_importe", previous_import=previous))
-        return _prepare_content(con, content, filename, rate_scale, digest)
+        return _prepare_content(con, content, filename, rate_scale, digest, choices)
     # No import in force has this size, so the content is new: hash it (hashlib releases the GIL)
     # on the other core while the file is parsed.
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(sha256_of, content)
-        prepared = _prepare_content(con, content, filename, rate_scale, sha256="")
+        prepared = _prepare_content(con, content, filename, rate_scale, sha256="", choices=choices)
         prepared.report.sha256 = digest.result()
     return prepared
 
@@ -209,14 +235,15 @@ def import_bytes(con: duckdb.DuckDBPyConnection, content: bytes, filename: str, 
     return _import_one(con, Source(filename, content=content), access, replace, dry_run, rate_scale)
 
 
-def _check_path(con: duckdb.DuckDBPyConnection, path: Path, rate_scale: str = "auto") -> Prepared:
+def _check_path(con: duckdb.DuckDBPyConnection, path: Path, rate_scale: str = "auto",
+                choices: Choices | None = None) -> Prepared:
     """``_check`` for a file on disk: its size is judged before it is read, so a 2 GB file costs nothing."""
     path = Path(path)
     try:
         check_size(path.stat().st_size, path.name, Limits.current())
     except ImportRefused as refused:
         return Prepared(None, ImportReport(path.name, "", "refuse", problems=refused.problems))
-    return _check(con, path.read_bytes(), path.name, rate_scale)
+    return _check(con, path.read_bytes(), path.name, rate_scale, choices)
 
 
 def import_path(con: duckdb.DuckDBPyConnection, path: Path, access: rights.Access, replace: bool = False,
@@ -241,7 +268,7 @@ def prepare(con: duckdb.DuckDBPyConnection, sources: list[Source], rate_scale: s
     """Read and check every file of a batch without writing anything: each one ready, refused with its
     problems, already imported (its import n°), or the same content as an earlier file of the batch.
 
-    ``cache`` (content digest, rate scale) → Prepared spares a page re-reading a file at each rerun; the
+    ``cache`` (content digest, rate scale, choices) → Prepared spares a page re-reading a file at each rerun; the
     caller empties it when the database changes. ``reading(name)`` wraps the reading of each file (a
     spinner)."""
     files, seen = [], {}
@@ -271,17 +298,17 @@ def _quietly(name: str) -> AbstractContextManager:
 def _prepare_source(con: duckdb.DuckDBPyConnection, source: Source, rate_scale: str,
                     cache: dict | None) -> Prepared:
     if source.path is not None:
-        return _check_path(con, source.path, rate_scale)
+        return _check_path(con, source.path, rate_scale, source.choices)
     if source.sha256 is None:
-        return _check(con, source.content, source.name, rate_scale)
+        return _check(con, source.content, source.name, rate_scale, source.choices)
     previous = find_active_import(con, source.sha256)
     if previous is not None:
         return Prepared(None, ImportReport(source.name, source.sha256, "deja_importe", previous_import=previous))
-    key = (source.sha256, rate_scale)
+    key = (source.sha256, rate_scale, source.choices)
     if cache is not None and key in cache:
         return cache[key]
     _clean_scratch_once()
-    prepared = _prepare_content(con, source.content, source.name, rate_scale, source.sha256)
+    prepared = _prepare_content(con, source.content, source.name, rate_scale, source.sha256, source.choices)
     if cache is not None:
         cache[key] = prepared
     return prepared
@@ -418,6 +445,8 @@ def _store_one(cur, staged: Staged, report: ImportReport, replace: bool, access:
     if report.problems:
         report.outcome = "refuse"
         return
+    if staged.remember is not None:
+        mappings.remember(cur, *staged.remember, access)
     db.run(cur, "import_batch_insert", {
         "id": import_id, "sha256": report.sha256, "filename": report.filename, "size": report.size,
         "kind": staged.kind, "layout": report.layout, "encoding": report.encoding, "delimiter": report.delimiter,

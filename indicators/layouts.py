@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from indicators.columns import Choices, Target, meaning_key, parse_target
 from indicators.referentiel import Referentiel
 from indicators.text import normalize_header
 
@@ -130,7 +131,8 @@ WIDE = LayoutSpec(
         "period_start": ("debut_periode", "date_de_debut", "debut"),
         "period_end": ("fin_periode", "date_de_fin", "fin"),
     },
-    (("structure_code",), ("period", "period_start")),
+    # The structure column may be missing: a file about one structure, named by the person (--structure).
+    (("period", "period_start"),),
 )
 BY_NAME = {spec.name: spec for spec in (*LAYOUTS, WIDE, STRUCTURES)}
 # Headers that only an observation file has: a file carrying them is not a register of structures.
@@ -154,7 +156,13 @@ class LayoutMatch:
     columns: dict[str, int]  # role -> column index
     headers: tuple[str, ...]  # the header texts as the user wrote them
     wide_indicators: tuple[WideIndicator, ...] = ()
-    ignored_columns: tuple[str, ...] = field(default=())
+    # A wide file's columns that match nothing: staging asks for a choice when they hold numbers.
+    unknown_columns: tuple[int, ...] = ()
+    # A wide file's columns the person chose to ignore, and whether the choices were remembered ones.
+    ignored_columns: tuple[int, ...] = ()
+    remembered: bool = False
+    # Choices that do not fit the file (a header it does not have, a target the référentiel lacks), in French.
+    choice_problems: tuple[str, ...] = field(default=())
 
 
 def _find_roles(spec: LayoutSpec, keys: list[str]) -> dict[str, int]:
@@ -171,25 +179,82 @@ def _has_required(spec: LayoutSpec, found: dict[str, int]) -> bool:
     return all(any(role in found for role in group) for group in spec.required)
 
 
-def _wide_indicators(keys: list[str], referentiel: Referentiel, taken: set[int]) -> list[WideIndicator]:
+# A count's role in a wide file, by the name a mapping gives it.
+_COUNT_FIELDS = {"numerateur": "numerator", "denominateur": "denominator", "effectif": "sample_size"}
+
+
+def _wide_indicators(headers: list[str], referentiel: Referentiel, taken: set[int],
+                     mapped: dict[int, Target]) -> list[WideIndicator]:
+    """Each indicator's columns: those the person mapped first, then those whose header means one of its names
+    (columns.meaning_key: units, « moyen », « nombre de », accents and plurals aside)."""
+    meanings = [meaning_key(h) for h in headers]
+    taken = taken | set(mapped)
     result = []
     for ind in referentiel.indicators:
-        def column(names) -> int | None:
-            wanted = {normalize_header(n) for n in names}
-            return next((i for i, k in enumerate(keys) if k in wanted and i not in taken), None)
+        fields = {("value" if t.role is None else _COUNT_FIELDS[t.role]): i
+                  for i, t in mapped.items() if t.code == ind.code}
 
-        value = column((ind.code, ind.label, *ind.aliases))
-        numerator = column(ind.numerator_aliases)
-        denominator = column(ind.denominator_aliases)
-        sample = column(ind.sample_aliases)
+        def column(names) -> int | None:
+            wanted = {meaning_key(n) for n in names} - {""}
+            return next((i for i, k in enumerate(meanings) if k in wanted and i not in taken), None)
+
+        for name, aliases in (("value", (ind.code, ind.label, *ind.aliases)),
+                              ("numerator", ind.numerator_aliases), ("denominator", ind.denominator_aliases),
+                              ("sample_size", ind.sample_aliases)):
+            if name not in fields and (found := column(aliases)) is not None:
+                fields[name] = found
+                taken.add(found)
         # Counts alone are enough for a rate: the value is then computed from them.
-        if value is not None or (ind.kind == "ratio" and numerator is not None and denominator is not None):
-            result.append(WideIndicator(ind.code, value, numerator, denominator, sample))
+        if "value" in fields or (ind.kind == "ratio" and "numerator" in fields and "denominator" in fields) \
+                or any(t.code == ind.code for t in mapped.values()):
+            result.append(WideIndicator(ind.code, fields.get("value"), fields.get("numerator"),
+                                        fields.get("denominator"), fields.get("sample_size")))
     return result
 
 
-def recognise(headers: list[str], referentiel: Referentiel) -> LayoutMatch | None:
-    """The layout whose headers these are, or None. Headers are compared once normalised."""
+def _mapped_columns(headers: list[str], keys: list[str], referentiel: Referentiel, chosen: dict,
+                    ignored: dict) -> tuple[dict[int, Target], list[str]]:
+    """The person's column choices, by column index, and what in them does not fit this file."""
+    mapped, problems = {}, []
+    for key, (header, text) in chosen.items():
+        if key not in keys:
+            problems.append(f"aucune colonne « {header} » dans le fichier")
+            continue
+        target = parse_target(text, referentiel)
+        if target is None:
+            problems.append(f"« {text} » (pour la colonne « {header} ») n'est ni un indicateur du référentiel ni "
+                            "un de ses comptages (code, ou code:numerateur, code:denominateur, code:effectif)")
+            continue
+        mapped[keys.index(key)] = target
+    problems += [f"aucune colonne « {header} » à ignorer dans le fichier" for key, header in ignored.items()
+                 if key not in keys]
+    return mapped, problems
+
+
+def _recognise_wide(headers: list[str], keys: list[str], referentiel: Referentiel,
+                    choices: Choices | None) -> LayoutMatch | None:
+    """A wide file: a period column and indicator columns, with or without a structure column (a file about one
+    structure has none: the person names it). Columns that match nothing are kept for staging to judge."""
+    found = _find_roles(WIDE, keys)
+    if not _has_required(WIDE, found):
+        return None
+    chosen, ignored_keys, remembered = (choices or Choices()).for_headers(headers)
+    mapped, problems = _mapped_columns(headers, keys, referentiel, chosen, ignored_keys)
+    taken = set(found.values())
+    indicators = _wide_indicators(headers, referentiel, taken, mapped)
+    if not indicators and "structure_code" not in found:
+        return None
+    used = taken | set(mapped) | {c for w in indicators for c in (w.value, w.numerator, w.denominator,
+                                                                  w.sample_size) if c is not None}
+    ignored = tuple(i for i, k in enumerate(keys) if i not in used and k and k in ignored_keys)
+    unknown = tuple(i for i, k in enumerate(keys) if i not in used and k and k not in ignored_keys)
+    return LayoutMatch(WIDE, found, tuple(headers), tuple(indicators), unknown, ignored, remembered,
+                       tuple(problems))
+
+
+def recognise(headers: list[str], referentiel: Referentiel, choices: Choices | None = None) -> LayoutMatch | None:
+    """The layout whose headers these are, or None. Headers are compared once normalised; a wide file's
+    indicator columns by their meaning, and by the person's ``choices``."""
     keys = [normalize_header(h) for h in headers]
     if sum(1 for k in keys if k) < 2:
         return None
@@ -198,15 +263,9 @@ def recognise(headers: list[str], referentiel: Referentiel) -> LayoutMatch | Non
         if not _has_required(spec, found):
             continue
         return LayoutMatch(spec, found, tuple(headers))
-    found = _find_roles(WIDE, keys)
-    if _has_required(WIDE, found):
-        taken = set(found.values())
-        indicators = _wide_indicators(keys, referentiel, taken)
-        if indicators:
-            used = taken | {c for w in indicators for c in (w.value, w.numerator, w.denominator, w.sample_size)
-                            if c is not None}
-            ignored = tuple(h for i, h in enumerate(headers) if i not in used and keys[i])
-            return LayoutMatch(WIDE, found, tuple(headers), tuple(indicators), ignored)
+    wide = _recognise_wide(headers, keys, referentiel, choices)
+    if wide is not None:
+        return wide
     found = _find_roles(STRUCTURES, keys)
     if _has_required(STRUCTURES, found) and not _OBSERVATION_MARKERS & set(keys):
         return LayoutMatch(STRUCTURES, found, tuple(headers))
@@ -217,6 +276,7 @@ def expected_layouts_text() -> str:
     """The French list of accepted layouts and their required headers, for a refused file."""
     lines = [f"- {spec.label} : {spec.expected_headers()}" for spec in LAYOUTS]
     lines.append(f"- {STRUCTURES.label} : {STRUCTURES.expected_headers()}")
-    lines.append(f"- {WIDE.label} : {WIDE.expected_headers()} et une colonne par indicateur "
-                 "(code ou libellé du référentiel, par ex. « Taux de décroché (%) »)")
+    lines.append(f"- {WIDE.label} : {WIDE.expected_headers()}, code_structure (ou la structure précisée à "
+                 "l'import) et une colonne par indicateur (code ou libellé du référentiel, par ex. « Taux de "
+                 "décroché (%) »)")
     return "\n".join(lines)

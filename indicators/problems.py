@@ -38,6 +38,13 @@ RULES: dict[str, str] = {
     "fin_apres_debut": "La fin de la période précède son début.",
     "frequence_reconnue": "La fréquence n'est pas reconnue.",
     "code_structure_present": "Le code de la structure est vide.",
+    "structure_precisee": "Aucune colonne de structure : précisez la structure avec --structure CODE (sur la page "
+                          "Import : « Ce fichier concerne la structure : »).",
+    "structure_en_double": "Le fichier a déjà une colonne de structure : --structure ne vaut que pour un fichier "
+                           "sans colonne de structure.",
+    "colonne_reconnue": "Cette colonne contient des nombres mais ne correspond à aucun indicateur : associez-la à un "
+                        "indicateur ou à un comptage, ou ignorez-la.",
+    "choix_de_colonne": "Une correspondance de colonnes ne convient pas à ce fichier.",
     "indicateur_connu": "L'indicateur n'est pas dans le référentiel.",
     "observation_unique_dans_le_fichier":
         "La même structure, le même indicateur et la même période apparaissent plusieurs fois.",

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from indicators import db, settings
+from indicators.columns import Choices
 from indicators.layouts import LayoutMatch, recognise
 from indicators.problems import ImportRefused, Problem, refuse
 from indicators.rawtable import (HEADER_SEARCH_ROWS, OLE_MAGIC, ZIP_MAGIC, RawTable, check_shape, megabytes,
@@ -49,17 +50,18 @@ _STARTED_AT = time.time()  # this process's start, near enough: the module is im
 
 
 def read_table(content: bytes, filename: str, referentiel: Referentiel, limits: Limits,
-               con: duckdb.DuckDBPyConnection) -> RawTable:
+               con: duckdb.DuckDBPyConnection, choices: Choices | None = None) -> RawTable:
     """Bytes of a CSV or workbook → RawTable whose cells are in ``con`` (a scratch connection the caller owns),
-    or ImportRefused naming every problem found."""
+    or ImportRefused naming every problem found. ``choices``: the person's column choices (columns.Choices),
+    which the header row is recognised with."""
     if len(content) > limits.max_bytes:
         raise refuse("taille_maximale", filename, value=megabytes(len(content)),
                      expected=f"au plus {megabytes(limits.max_bytes)}")
     if not _MEANINGFUL_BYTE.search(content):
         raise refuse("fichier_non_vide", filename)
     if content.startswith(ZIP_MAGIC) or content.startswith(OLE_MAGIC):
-        return read_workbook(content, filename, referentiel, limits, con)
-    return _read_csv(content, filename, referentiel, limits, con)
+        return read_workbook(content, filename, referentiel, limits, con, choices)
+    return _read_csv(content, filename, referentiel, limits, con, choices)
 
 
 def _detect_encoding(content: bytes, filename: str) -> tuple[str, str]:
@@ -94,12 +96,13 @@ def _looks_binary(text: str) -> bool:
     return "\x00" in sample or controls > max(8, len(sample) // 100)
 
 
-def _find_header_csv(lines: list[str], referentiel: Referentiel) -> tuple[int, str, LayoutMatch] | None:
+def _find_header_csv(lines: list[str], referentiel: Referentiel,
+                     choices: Choices | None) -> tuple[int, str, LayoutMatch] | None:
     for index, line in enumerate(lines):
         for delimiter in DELIMITERS:
             if delimiter not in line:
                 continue
-            match = recognise(_cells(line, delimiter), referentiel)
+            match = recognise(_cells(line, delimiter), referentiel, choices)
             if match:
                 return index, delimiter, match
     return None
@@ -114,7 +117,7 @@ def _cells(line: str, delimiter: str) -> list[str]:
 
 
 def _read_csv(content: bytes, filename: str, referentiel: Referentiel, limits: Limits,
-              con: duckdb.DuckDBPyConnection) -> RawTable:
+              con: duckdb.DuckDBPyConnection, choices: Choices | None) -> RawTable:
     encoding, codec = _detect_encoding(content, filename)
     sample = content[:262_144].decode(codec, errors="replace")
     if _looks_binary(sample):
@@ -123,7 +126,7 @@ def _read_csv(content: bytes, filename: str, referentiel: Referentiel, limits: L
     # A lone carriage return left in a line (see _settle_lone_crs) reads as a space while looking for the header.
     head = [line.rstrip("\r").replace("\r", " ")
             for line in data[:262_144].decode("utf-8-sig", errors="replace").split("\n", HEADER_SEARCH_ROWS)]
-    found = _find_header_csv(head[:HEADER_SEARCH_ROWS], referentiel)
+    found = _find_header_csv(head[:HEADER_SEARCH_ROWS], referentiel, choices)
     if found is None:
         raise _no_header(data, head, filename)
     header_index, delimiter, match = found

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from indicators import db
+from indicators.columns import Choices, Target, candidates
 from indicators.layouts import LayoutMatch
 from indicators.periods import (LAST_YEAR, YEARS_TEXT, PeriodError, add_months, parse_date, parse_period,
                                 period_from_frequency)
@@ -56,6 +57,12 @@ class Staged:
     structures: pa.Table | None = None
     # The structures named are territories of the open-data baromètre (layouts.LayoutSpec.territorial).
     territorial: bool = False
+    # A wide file's columns that hold numbers and match nothing: (header, likeliest targets), until chosen.
+    unknown_columns: list[tuple[str, list[Target]]] = field(default_factory=list)
+    # The file has no structure column and nobody said which structure it is about.
+    needs_structure: bool = False
+    # (headers, columns.Choices) of a wide file, saved by the importer when the file lands (mappings.remember).
+    remember: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,8 @@ _TRIMMED_ROLES = {"structure_code", "indicator", "period", "period_start", "peri
 
 
 def _col(match: LayoutMatch, role: str) -> str:
+    if role == "structure_code" and role not in match.columns and match.spec.name == "large":
+        return "(SELECT code FROM chosen_structure)"  # a file about one structure, named by the person
     return _cell(match.columns.get(role), role in _TRIMMED_ROLES)
 
 
@@ -160,13 +169,14 @@ class _Collector:
         return self.problems
 
 
-def stage(raw: RawTable, catalog: Catalog, rate_scale: str = "auto") -> Staged:
-    """Check and type the rows of ``raw`` in its scratch connection (the caller's ``scratch_connection``)."""
+def stage(raw: RawTable, catalog: Catalog, rate_scale: str = "auto", choices: Choices | None = None) -> Staged:
+    """Check and type the rows of ``raw`` in its scratch connection (the caller's ``scratch_connection``).
+    ``choices``: what the person said of a file the layouts cannot read alone (columns.Choices)."""
     con = raw.con
     _define_macros(con)
     if raw.match.spec.kind == "structures":
         return _stage_structures(con, raw)
-    return _stage_observations(con, raw, catalog, rate_scale)
+    return _stage_observations(con, raw, catalog, rate_scale, choices or Choices())
 
 
 def _widen_date(first, last, unit: str | None) -> tuple:
@@ -377,11 +387,60 @@ def _check_duplicates(con, raw: RawTable, collector: _Collector, warnings: list[
         db.run(con, "staging_drop_identical_repeats")
 
 
-def _stage_observations(con, raw: RawTable, catalog: Catalog, rate_scale: str) -> Staged:
+def _numeric_columns(con, columns: tuple[int, ...]) -> set[int]:
+    """The columns whose filled cells are mostly numbers (a comment column with a figure here and there is not)."""
+    if not columns:
+        return set()
+    counts = ", ".join(f"count(nullif(trim(c{i}), '')), count(num_val(trim(c{i})))" for i in columns)
+    found = con.execute(f"SELECT {counts} FROM cells").fetchall()[0]  # identifiers: our own c0…cN
+    return {i for n, (filled, numbers) in enumerate(zip(found[::2], found[1::2]))
+            for i in [columns[n]] if numbers and 2 * numbers >= filled}
+
+
+def _check_choices(con, raw: RawTable, catalog: Catalog, choices: Choices, collector: _Collector,
+                   warnings: list[str]) -> tuple[list[tuple[str, list[Target]]], bool]:
+    """What a wide file needs from the person before its rows can be read: a choice for each column of numbers
+    that matches nothing, and the structure when the file has no structure column. Problems are collected;
+    returns (unknown columns with their candidates, structure needed?)."""
+    match = raw.match
+    for text in match.choice_problems:
+        collector.add("choix_de_colonne", detail=text[0].upper() + text[1:] + ".")
+    if match.remembered:
+        warnings.append("Correspondance des colonnes enregistrée pour ces en-têtes appliquée (elle se gère sur la "
+                        "page Import).")
+    numeric = _numeric_columns(con, match.unknown_columns)
+    unknown = [(match.headers[i], candidates(match.headers[i], catalog.referentiel)) for i in match.unknown_columns
+               if i in numeric]
+    for header, likely in unknown:
+        collector.add("colonne_reconnue", column=header, expected=(
+            "une correspondance --colonne \"EN-TÊTE=code\" (par exemple "
+            + (", ".join(f"« {t.text} »" for t in likely[:3]) or "« decroche »")
+            + ") ou --ignorer-colonne \"EN-TÊTE\""))
+    quiet = [match.headers[i] for i in match.unknown_columns if i not in numeric]
+    if quiet:
+        warnings.append("Colonnes ignorées (non reconnues, sans nombres) : " + ", ".join(quiet) + ".")
+    if match.ignored_columns:
+        warnings.append("Colonnes ignorées à votre demande : " + ", ".join(match.headers[i] for i in
+                                                                       match.ignored_columns) + ".")
+    has_column = "structure_code" in match.columns or match.spec.name != "large"
+    if choices.structure and has_column:
+        header = match.headers[match.columns["structure_code"]] if "structure_code" in match.columns else ""
+        collector.add("structure_en_double", column=header or None, value=choices.structure)
+    needs_structure = not has_column and not choices.structure
+    if needs_structure:
+        collector.add("structure_precisee")
+    con.execute("CREATE TABLE chosen_structure AS SELECT $code::VARCHAR AS code", {"code": choices.structure})
+    return unknown, needs_structure
+
+
+def _stage_observations(con, raw: RawTable, catalog: Catalog, rate_scale: str, choices: Choices) -> Staged:
     collector = _Collector(raw)
     warnings = list(raw.warnings)
-    if raw.match.ignored_columns:
-        warnings.append("Colonnes ignorées (non reconnues) : " + ", ".join(raw.match.ignored_columns) + ".")
+    unknown, needs_structure = _check_choices(con, raw, catalog, choices, collector, warnings)
+    if collector.problems:  # the rows cannot be read as the person means them yet
+        rows_read = con.execute("SELECT count(*) FROM cells").fetchall()[0][0]
+        return Staged("observations", None, collector.finish(), warnings, [], rows_read,
+                      unknown_columns=unknown, needs_structure=needs_structure)
     con.execute(f"CREATE VIEW staged AS {_staging_sql(raw.match)}")
     rows_read = db.run(con, "staging_rows_read").fetchall()[0][0]
     # One pass over the rows for both small maps: indicators and periods are few, rows are many.
@@ -398,9 +457,22 @@ def _stage_observations(con, raw: RawTable, catalog: Catalog, rate_scale: str) -
         return Staged("observations", None, problems, warnings, new_indicators, rows_read)
     # unprotect: names that our own export shielded from spreadsheets come back as they were.
     table = con.sql(db.sql("staging_observation_rows")).to_arrow_table()
-    structures = con.sql(db.sql("staging_observation_structures")).to_arrow_table()
+    structures = _named(con.sql(db.sql("staging_observation_structures")).to_arrow_table(), choices)
     return Staged("observations", table, [], warnings, new_indicators, rows_read, structures=structures,
                   territorial=raw.match.spec.territorial)
+
+
+def _named(structures: pa.Table, choices: Choices) -> pa.Table:
+    """The names and networks the person gave the structures a file creates (the importer creates a structure
+    only when it is unknown: a known one keeps its register's name)."""
+    for column, given in (("name", dict(choices.names)), ("network", dict(choices.networks))):
+        given = {code: text.strip() for code, text in given.items() if text and text.strip()}
+        if given:
+            codes = structures.column("code").to_pylist()
+            values = [given.get(code, old) for code, old in zip(codes, structures.column(column).to_pylist())]
+            structures = structures.set_column(structures.schema.get_field_index(column), column,
+                                               pa.array(values, pa.string()))
+    return structures
 
 
 def _stripped(text: str | None) -> str | None:

@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from indicators import db, settings
+from indicators.columns import Choices
 from indicators.layouts import recognise
 from indicators.problems import ImportRefused, Problem, refuse
 from indicators.rawtable import (
@@ -79,18 +80,18 @@ def _check_zip(content: bytes, filename: str, limits: Limits) -> None:
 
 
 def read_workbook(content: bytes, filename: str, referentiel: Referentiel, limits: Limits,
-                  con: duckdb.DuckDBPyConnection) -> RawTable:
+                  con: duckdb.DuckDBPyConnection, choices: Choices | None = None) -> RawTable:
     """A workbook's first recognised sheet, read in a child process; its cells go into ``con`` (scratch)."""
     if content.startswith(OLE_MAGIC):
         if ENCRYPTED_STREAM in content:
             raise refuse("classeur_sans_mot_de_passe", filename)
     else:
         _check_zip(content, filename, limits)
-    outcome, table = _read_in_child(content, filename, referentiel, limits)
+    outcome, table = _read_in_child(content, filename, referentiel, limits, choices)
     status, sheet_name = outcome.get("status"), outcome.get("sheet")
     if status == "table":
         headers = outcome["headers"]
-        match = recognise(headers, referentiel)
+        match = recognise(headers, referentiel, choices)
         if match is None:  # the child recognised them with the same référentiel: never happens
             raise unrecognised(filename, headers, sheet_name)
         con.register("all_cells", table)
@@ -123,13 +124,14 @@ def _child_env() -> dict[str, str]:
 
 
 def _read_in_child(content: bytes, filename: str, referentiel: Referentiel,
-                   limits: Limits) -> tuple[dict, pa.Table | None]:
+                   limits: Limits, choices: Choices | None) -> tuple[dict, pa.Table | None]:
     """Run the reader's process on the bytes; its outcome, or a French refusal if it did not finish."""
     memory_mb, seconds = int(settings.get("workbook_memory_mb")), float(settings.get("workbook_timeout_s"))
     request = pickle.dumps({
         "limits": {"max_rows": limits.max_rows, "max_columns": limits.max_columns,
                    "max_cells": limits.max_cells},
         "referentiel": referentiel,
+        "choices": choices,
         "header_search_rows": HEADER_SEARCH_ROWS,
     }, protocol=pickle.HIGHEST_PROTOCOL)
     failure = refuse("classeur_ressources", filename)

@@ -170,7 +170,7 @@ def _read_sheets(request: dict, content: bytes, extents: _Extents):
             return _problem("classeur_lisible", sheet_name), None
         for index, row in enumerate(cells[:request["header_search_rows"]]):
             headers = [_cell_text(c) or "" for c in row]
-            if recognise(headers, request["referentiel"]):
+            if recognise(headers, request["referentiel"], request.get("choices")):
                 table = workbook_cells(cells[index + 1:], len(headers), index + 2)
                 return {"status": "table", "sheet": sheet_name, "headers": headers}, table
             if first_headers is None and any(headers):
