@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from indicators import importer, rights
+from indicators import importer, mappings, rights
 from indicators.import_files import (HISTORY_COUNTS, PREVIEW_DATES, PREVIEW_LABELS, PREVIEW_NUMBERS, display_name,
                                      file_facts, history_frame, not_offered_notice, preview_frame, problems_csv,
                                      problems_frame, safe_stem, template_csv, template_xlsx, undo_choices)
 from indicators.problems import Problem
 from indicators.text import format_number_fr, markdown_literal
 from ui import access, frame
+from ui import import_assistant as assistant
 
 frame.require()
 
@@ -23,6 +24,7 @@ REPLACE_LABEL = "Remplacer les valeurs déjà enregistrées (les anciennes sont 
 # Widths that keep the report readable where it is narrow.
 PROBLEM_WIDTHS = {"fichier": 110, "feuille": 70, "colonne": 110, "valeur trouvée": 110, "problème": 380,
                   "attendu": 300}
+ASKED = ("structure_precisee", "colonne_reconnue")
 UNEXPECTED = ("Une erreur inattendue est survenue{what}. Rien n'a été enregistré. Réessayez ; si le problème "
               "persiste, transmettez le fichier à l'administrateur du tableau de bord.")
 
@@ -57,8 +59,8 @@ def read_uploads(files) -> importer.Batch:
         state.import_prepared, state.import_version = {}, version
     state.import_digests = {f.file_id: state.import_digests.get(f.file_id) or importer.sha256_of(f.getvalue())
                             for f in files}
-    sources = [importer.Source(display_name(f.name), f.getvalue(), sha256=state.import_digests[f.file_id])
-               for f in files]
+    sources = [importer.Source(display_name(f.name), f.getvalue(), sha256=state.import_digests[f.file_id],
+                               choices=assistant.choices(state.import_digests[f.file_id])) for f in files]
     batch = importer.prepare(access.connection(), sources, state.get("import_rate_scale", "auto"),
                              cache=state.import_prepared,
                              reading=lambda name: st.spinner(f"Lecture et vérification de « {name} »…"))
@@ -81,13 +83,21 @@ def describe_upload(upload: importer.Prepared, single: bool) -> None:
             st.markdown(file_facts(report))
         for warning in report.warnings:
             st.warning(markdown_literal(warning), icon=":material/warning:")
-        if report.problems:
-            st.error(f"{format_number_fr(len(report.problems), 0)} problème(s) : ce fichier ne peut pas être "
+        assistant.ask(upload)
+        # The questions above answer these two problems: the table lists only what the file must correct.
+        problems = [p for p in report.problems if p.rule not in ASKED]
+        if problems:
+            st.error(f"{format_number_fr(len(problems), 0)} problème(s) : ce fichier ne peut pas être "
                      "importé. Corrigez-le puis déposez-le à nouveau, ou retirez-le de la liste.",
                      icon=":material/error:")
-            show_problems(report.problems, report.filename, report.sha256[:16])
+            show_problems(problems, report.filename, report.sha256[:16])
+        elif report.problems:
+            st.info("Répondez aux questions ci-dessus : le fichier est vérifié à chaque réponse.",
+                    icon=":material/help:")
         elif upload.ready:
             st.markdown(":green[:material/check_circle:] **Fichier valide** : prêt à être importé.")
+        if report.scope_note:
+            st.info(markdown_literal(report.scope_note), icon=":material/public:")
         if report.preview is not None and report.preview.num_rows:
             shown = report.preview.num_rows
             with st.expander(f"Aperçu des {format_number_fr(shown, 0)} premières lignes, telles qu'elles seront "
@@ -178,12 +188,38 @@ def show_history() -> None:
         st.rerun()
 
 
+def show_mappings() -> None:
+    """The column mappings remembered for a spreadsheet's headers, and a way to forget one."""
+    message = state.pop("mapping_message", None)
+    saved = mappings.listing(access.connection(), frame.access())
+    if saved.empty and not message:
+        return
+    st.header("Correspondances de colonnes enregistrées")
+    if message:
+        st.success(markdown_literal(message))
+    if saved.empty:
+        return
+    st.caption("Retenues à la confirmation d'un import, elles s'appliquent d'elles-mêmes au fichier suivant qui a "
+               "les mêmes en-têtes (le tableau de bord envoyé chaque mois).")
+    st.dataframe(saved[["headers", "columns", "created_by", "used_at"]], hide_index=True, width="stretch",
+                 column_config={"headers": "En-têtes du fichier", "columns": "Correspondances",
+                                "created_by": "Par", "used_at": st.column_config.DatetimeColumn(
+                                    "Dernier usage", format="DD/MM/YYYY HH:mm")})
+    texts = dict(zip(saved["fingerprint"], saved["headers"]))
+    pick, act = st.columns([4, 1], vertical_alignment="bottom")
+    chosen = pick.selectbox("Correspondance à oublier", list(texts), format_func=texts.get, key="mapping_pick")
+    if act.button("Oublier", icon=":material/delete:", width="stretch", key="mapping_forget"):
+        state.mapping_message = mappings.forget(access.connection(), chosen, frame.access())
+        st.rerun()
+
+
 st.title("Import")
 st.markdown(
     "Déposez les exports de vos indicateurs : **CSV** (séparateur `;`, `,` ou tabulation ; UTF-8 ou "
     "Windows-1252) ou classeur **Excel / OpenDocument** (`.xlsx`, `.xls`, `.ods`). La mise en page est "
     "reconnue d'après les en-têtes : format long du modèle ci-dessous, tableau large (une colonne par "
-    "indicateur), export SP+ « export-resultats », fichiers du baromètre, registre des structures.  \n"
+    "indicateur, comme le tableau de bord mensuel d'un service : s'il n'a pas de colonne de structure, la page "
+    "demande laquelle), export SP+ « export-resultats », fichiers du baromètre, registre des structures.  \n"
     "Chaque fichier est vérifié en entier avant toute écriture, puis importé **en entier ou pas du tout**."
 )
 left, right, _ = st.columns([1, 1, 2])
@@ -242,6 +278,7 @@ if files:
 
 st.divider()
 try:
+    show_mappings()
     show_history()
 except Exception:
     st.error(UNEXPECTED.format(what=" pendant la lecture de l'historique"))
