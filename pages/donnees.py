@@ -1,10 +1,12 @@
-"""Page « Structures et imports »: what the database holds, and the demo data one click away."""
+"""Page « Structures et imports »: what the database holds (the territories of the open data apart), and the demo
+data one click away."""
 
 import pandas as pd
 import streamlit as st
 
 from indicators.text import IMPORT_STATUS_WORDS, format_number_fr, layout_label
 from ui import access, frame
+from ui import territories as territories_ui
 from ui import widgets as ui
 
 frame.require()
@@ -51,6 +53,8 @@ st.dataframe(
         "last_period_end": st.column_config.DateColumn("Dernière période", format="DD/MM/YYYY"),
     },
 )
+
+territories_ui.section()
 
 st.subheader("Historique des imports")
 if imports.empty:
