@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from indicators.compliance import RENEWAL_NOTICE_DAYS, wilson_interval
-from indicators.text import format_date, format_number_fr, format_percent, format_value
+from indicators.text import format_count, format_date, format_number_fr, format_percent, format_value
 from indicators.wording import need_words
 
 LEVELS = ("bronze", "argent", "or")
@@ -48,17 +48,34 @@ def blocking_sentences(indicators: pd.DataFrame, blocking: list[str]) -> list[st
 def label_sentence(structure, today: date) -> str:
     """The awarded label, its expiry, and whether today's indicators still support it."""
     awarded, expires = structure["label_awarded_on"], structure["label_expires_on"]
+    if expires < today:  # an expired label is no longer held: nothing supports it any more
+        return (f"Label {structure['label_level']} attribué le {format_date(awarded)}, expiré le "
+                f"{format_date(expires)} : la structure n'est plus labellisée "
+                f"(niveau calculé : {structure['level']}).")
     text = (f"Label {structure['label_level']} attribué le {format_date(awarded)}, "
             f"valable jusqu'au {format_date(expires)}")
-    if expires < today:
-        text += " : il a expiré."
-    elif (expires - today).days <= RENEWAL_NOTICE_DAYS:
+    if (expires - today).days <= RENEWAL_NOTICE_DAYS:
         text += " : audit de renouvellement à prévoir (moins de 6 mois)."
     else:
         text += "."
     support = ("Les indicateurs actuels le soutiennent." if structure["label_supported"]
                else f"Les indicateurs actuels ne le soutiennent plus (niveau calculé : {structure['level']}).")
     return f"{text} {support}"
+
+
+def freshness_sentence(indicators: pd.DataFrame, late: list[str], window_words: str) -> str:
+    """What the freshness block of one structure says: the indicators late or never received, then those without
+    a value on the window. « Toutes les données attendues sont arrivées » only when there is neither: data can be
+    up to date and still say nothing of a window that has not been received (a running year, an old quarter)."""
+    sentences = []
+    if late:
+        sentences.append(f"{format_count(len(late), 'indicateur')} en retard ou manquant{'s' if len(late) > 1 else ''}"
+                         f" : {', '.join(late)}.")
+    missing = indicators.loc[indicators["status"] == "manquant", "indicator_code"].astype(str).tolist()
+    if missing:
+        sentences.append(f"{format_count(len(missing), 'indicateur')} sans valeur sur la fenêtre "
+                         f"« {window_words} » : {', '.join(missing)}.")
+    return " ".join(sentences) or "Toutes les données attendues sont arrivées."
 
 
 def trend_words(values: pd.Series, unit: str | None, direction: str) -> str:

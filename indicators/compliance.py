@@ -85,12 +85,30 @@ RENEWAL_NOTICE_DAYS = 183
 Z_95 = 1.959963984540054
 
 
+def latest_data(con: duckdb.DuckDBPyConnection, structure: str | None = None) -> date | None:
+    """The end of the latest period received from the structures (the baromètre's territories never count),
+    or from one of them; None without data."""
+    return db.query_value(con, "latest_period_end", {"structure": structure})
+
+
 def resolve_window(con: duckdb.DuckDBPyConnection, text: str | None, today: date | None = None) -> Window:
     """The window ``text`` names (periods.fixed_window), the default window of the settings when none is
     given; the rolling window ends with the latest data (``today`` on an empty base)."""
     window = fixed_window(text or settings.default_window())
     if window is None:
-        window = rolling_window(db.query_value(con, "latest_period_end") or today or date.today())
+        window = rolling_window(latest_data(con) or today or date.today())
+    return window
+
+
+def structure_window(con: duckdb.DuckDBPyConnection, access: rights.Access, text: str | None, structure: str,
+                     today: date | None = None) -> Window:
+    """The window one structure is evaluated on: a fixed window as named; the rolling window is the 12 months up
+    to *that structure's* latest data, so that a structure that sends late is judged on its own 12 months, not
+    on the 2 of them that fall in everybody's window (the common window when it has no data)."""
+    rights.check_structure(con, access, structure)
+    window = fixed_window(text or settings.default_window())
+    if window is None:
+        window = rolling_window(latest_data(con, structure) or latest_data(con) or today or date.today())
     return window
 
 
@@ -383,6 +401,21 @@ def assess_structures(structures: pd.DataFrame, indicators: pd.DataFrame, rules:
     out["label_supported"] = np.where(labelled, lowest >= awarded_rank, None)
     out["label_expired"] = np.where(labelled, expires < pd.Timestamp(today), None)
     return out
+
+
+def holds_label(structures: pd.DataFrame) -> pd.Series:
+    """Whether each structure holds a label today: awarded and not expired (an expired label counts nowhere)."""
+    return structures["label_level"].notna() & ~structures["label_expired"].eq(True)
+
+
+def label_states(structures: pd.DataFrame) -> pd.Series:
+    """Each structure's label said: « valide », « expiré le 08/07/2026 », empty without a label."""
+    expired = structures["label_expired"].eq(True)
+    states = pd.Series("", index=structures.index, dtype=object)
+    states[structures["label_level"].notna()] = "valide"
+    dates = pd.to_datetime(structures.loc[expired, "label_expires_on"])  # only the expired: few of 15 000
+    states[expired] = "expiré le " + dates.dt.strftime("%d/%m/%Y")
+    return states
 
 
 def subset(assessment: Assessment, codes) -> Assessment:

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from babel.dates import format_date as babel_date
+
 from indicators.text import strip_accents
 
 MONTHS_FR = {
@@ -156,10 +158,19 @@ class Window:
             return f"12 mois glissants ({self.start:%m/%Y} – {self.end:%m/%Y})"
         return self.text
 
+    @property
+    def months(self) -> int:
+        """How many calendar months the window spans."""
+        return months_between(self.start, self.end)
+
+    def months_words(self) -> str:
+        """The months the window covers, said: « de novembre 2024 à octobre 2025 » (« octobre 2025 » for one)."""
+        first, last = month_words(self.start), month_words(self.end)
+        return last if first == last else f"de {first} à {last}"
+
     def previous(self) -> "Window":
         """The window of the same length just before (for deltas)."""
-        months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
-        start = add_months(self.start, -months)
+        start = add_months(self.start, -self.months)
         return Window(f"précédent:{self.text}", start, self.start - timedelta(days=1))
 
 
@@ -200,3 +211,47 @@ def check_window(text: str) -> str:
     """``text`` stripped when it names a window, else WindowError (French): for settings read at start."""
     fixed_window(text)
     return text.strip()
+
+
+def months_between(start: date, end: date) -> int:
+    """Calendar months from the month of ``start`` to the month of ``end``, both counted (0 when end < start)."""
+    return max((end.year - start.year) * 12 + end.month - start.month + 1, 0)
+
+
+def month_words(day: date) -> str:
+    """« octobre 2025 » (Babel, the project's French dates)."""
+    return babel_date(day, "MMMM y", locale="fr")
+
+
+def is_complete(window: Window, latest: date) -> bool:
+    """Whether the data, up to the month of ``latest`` (a month with data is complete), covers the whole window."""
+    return window.end <= month_end(latest.year, latest.month)
+
+
+def running_note(window: Window, latest: date | None) -> str:
+    """« période en cours : 10 mois sur 12 » for a window the data does not cover yet, else empty."""
+    if latest is None or is_complete(window, latest):
+        return ""
+    received = min(months_between(window.start, latest), window.months)
+    return f"période en cours : {received} mois sur {window.months}"
+
+
+def latest_complete(choices: list[str], latest: date | None) -> str | None:
+    """The newest of ``choices`` (window texts, newest first) that the data covers whole: with data up to
+    October 2026, « 2025 » among years, « 2026-T3 » among quarters, « 2026-10 » among months. The newest choice
+    when none is complete; None without choices."""
+    if latest is not None:
+        for text in choices:
+            window = fixed_window(text)
+            if window is not None and is_complete(window, latest):
+                return text
+    return choices[0] if choices else None
+
+
+def window_words(window: Window, latest: date | None) -> str:
+    """The window as the pages say it: « 12 derniers mois, de novembre 2024 à octobre 2025 », or its text with
+    « (période en cours : 10 mois sur 12) » while the data does not cover it."""
+    if window.text == ROLLING:
+        return f"12 derniers mois, {window.months_words()}"
+    note = running_note(window, latest)
+    return f"{window.text} ({note})" if note else window.text

@@ -4,7 +4,7 @@ engagements, freshness and progress toward the next level."""
 import pandas as pd
 import streamlit as st
 
-from indicators import charts, compliance, reports, text, views, wording
+from indicators import charts, compliance, periods, reports, text, views, wording
 from indicators.text import markdown_literal
 from ui import access, frame
 from ui import widgets as ui
@@ -22,15 +22,21 @@ if code is None:
     st.stop()
 today = ui.today()
 who = frame.access()
-assessment = access.assessment(filters["window"], filters["version"], today, who)
+# The structure's own window: with the rolling window, its own 12 months up to its latest data.
+assessment = access.structure_assessment(filters["window"], code, filters["version"], today, who)
 previous = access.previous_assessment(filters["window"], code, filters["version"], today, who)
 structure = assessment.structures.set_index("code").loc[code]
 indicators = assessment.indicators[assessment.indicators["structure_code"] == code].reset_index(drop=True)
 
 st.subheader(markdown_literal(f"{code} – {structure['name'] or ''}"))
 where = (structure["network"], structure["typologie"], structure["departement"], structure["region"])
+window_words = periods.window_words(assessment.window, filters["latest"])
 st.caption(" · ".join(markdown_literal(x) for x in where if isinstance(x, str))
-           + f" · fenêtre : {assessment.window.label} · référentiel {assessment.version}")
+           + f" · fenêtre : {window_words} · référentiel {assessment.version}")
+if filters["latest"] and assessment.window.end < periods.month_end(filters["latest"].year, filters["latest"].month):
+    if assessment.window.text == periods.ROLLING:
+        st.caption(f"Les dernières données de cette structure datent de {periods.month_words(assessment.window.end)} "
+                   "(celles du programme vont plus loin) : elle est évaluée sur ses propres 12 derniers mois.")
 
 # Label readiness first: the question a director asks.
 level = structure["level"]
@@ -86,9 +92,7 @@ with right:
         "Dernière période reçue": pd.to_datetime(indicators["last_period_end"]).dt.strftime("%d/%m/%Y")
         .fillna("jamais"),
         "État": indicators["freshness"].map(text.status_word)}), hide_index=True)
-    late = structure["late_indicators"]
-    st.caption(f"{len(late)} indicateur(s) en retard ou manquant(s) : {', '.join(late)}." if late
-               else "Toutes les données attendues sont arrivées.")
+    st.caption(charts.freshness_sentence(indicators, structure["late_indicators"], window_words))
 
 st.markdown("#### Exporter")
 one = compliance.subset(assessment, [code])  # the programme's assessment, cut to this structure

@@ -111,6 +111,12 @@ def periods(version: tuple) -> pd.DataFrame:
     return read("periods_available")
 
 
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def latest_data(version: tuple) -> date | None:
+    """The end of the latest period of structures' data (« Données au … », complete and running periods)."""
+    return compliance.latest_data(connection())
+
+
 def imports(access: rights.Access) -> pd.DataFrame:
     return pd.DataFrame(importer.history(connection(), access))
 
@@ -145,12 +151,26 @@ def rest_of_programme_levels(window_text: str, version: tuple, today: date, acce
     return rights.rest_of_programme_levels(_programme(window_text, version, today), access)
 
 
+@st.cache_resource(max_entries=64, show_spinner="Calcul des niveaux…", hash_funcs=BY_SCOPE)
+def structure_assessment(window_text: str, code: str, version: tuple, today: date,
+                         access: rights.Access) -> compliance.Assessment:
+    """One structure over its own window (compliance.structure_window). When that window is the common one, as it
+    is for every structure up to date, the programme's shared assessment, not a second computation; else this
+    structure alone on its 12 months (one structure's aggregates: milliseconds)."""
+    con = connection()
+    window = compliance.structure_window(con, access, window_text, code, today)
+    common = assessment(window_text, version, today, access)
+    if window == common.window:
+        return common
+    return compliance.assess(con, window, access, structure=code, today=today)
+
+
 @st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_SCOPE)
 def previous_assessment(window_text: str, code: str, version: tuple, today: date,
                         access: rights.Access) -> compliance.Assessment:
-    """One structure over the window of the same length just before, for the deltas of the KPI cards."""
+    """One structure over the window of the same length just before its own, for the deltas of the KPI cards."""
     con = connection()
-    window = compliance.resolve_window(con, window_text, today).previous()
+    window = compliance.structure_window(con, access, window_text, code, today).previous()
     return compliance.assess(con, window, access, structure=code, today=today)
 
 
@@ -165,7 +185,7 @@ def comparison(window_text: str, version: tuple, today: date, access: rights.Acc
 def indicator_views(window_text: str, code: str, version: tuple, today: date,
                     access: rights.Access) -> list[views.IndicatorView]:
     """One structure's charts, sentences and tables, built once per window."""
-    return views.indicator_views(assessment(window_text, version, today, access), code,
+    return views.indicator_views(structure_assessment(window_text, code, version, today, access), code,
                                  structure_series(code, version, access))
 
 

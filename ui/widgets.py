@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from indicators import rights, settings
-from indicators.periods import ROLLING
-from indicators.text import format_number_fr, markdown_literal
+from indicators.periods import ROLLING, latest_complete
+from indicators.text import format_date, format_number_fr, markdown_literal
 from ui import access, frame
 
 WINDOW_KINDS = {ROLLING: "12 derniers mois", "annee": "Année", "trimestre": "Trimestre", "mois": "Mois"}
@@ -37,20 +37,25 @@ def first_run_screen() -> None:
     st.stop()
 
 
-# The filters' widget keys. Streamlit drops a widget's value with the page that drew it; writing each value
-# back before the widgets are drawn keeps it for the next page (Streamlit's documented way).
+# The filters are shared by the pages. A widget is a page's own (Streamlit names it by its page too): its value is
+# written back under its key before the next page draws its own (Streamlit's documented way), and it is kept for
+# the whole session (persist_state) so that it outlives the pages that do not draw it (Import, Référentiel…): with
+# the writing back alone, one visit to such a page lost the window, the network and the structure.
+SHARED = "session"
 FILTER_KEYS = ("window_kind", *(f"window_{kind}" for kind in WINDOW_KINDS), "network", "structure",
                "structure_query")
 
 
 def sidebar_filters(with_structure: bool = False) -> dict:
-    """Window, network and (optionally) structure, shared by the pages through the session."""
+    """Window, network and (optionally) structure, shared by the pages through the session. The period choices
+    open on the latest period the data covers whole (a running one can be chosen, and is said to be running)."""
     state = st.session_state
     for key in FILTER_KEYS:
         if key in state:
             state[key] = state[key]
     version = access.data_version()
     periods = access.periods(version)
+    latest = access.latest_data(version)
     structures = access.structures(version, frame.access())
     if with_structure:
         _structure_from_link(structures)
@@ -62,21 +67,27 @@ def sidebar_filters(with_structure: bool = False) -> dict:
         if kinds:
             state.setdefault(f"window_{kinds[0]}", default)
         kind = st.radio("Fenêtre", list(WINDOW_KINDS), format_func=WINDOW_KINDS.get, key="window_kind",
-                        horizontal=True)
+                        horizontal=True, persist_state=SHARED)
         window = ROLLING
         if kind != ROLLING:
             choices = periods.loc[periods["kind"] == kind, "window"].tolist()
             if choices:
-                window = st.selectbox(WINDOW_KINDS[kind], choices, key=f"window_{kind}")
+                state.setdefault(f"window_{kind}", latest_complete(choices, latest))
+                window = st.selectbox(WINDOW_KINDS[kind], choices, key=f"window_{kind}", persist_state=SHARED)
         networks = [ALL, *sorted(structures["network"].dropna().unique())]
-        network = st.selectbox("Réseau", networks, key="network")
+        network = st.selectbox("Réseau", networks, key="network", persist_state=SHARED)
         selected = structures if network == ALL else structures[structures["network"] == network]
         code = None
         if with_structure and not selected.empty:
             code = _structure_picker(selected)
-        st.caption(f"Données au {today():%d/%m/%Y} · référentiel {version[2]}")
+        st.caption(f"{data_date_words(latest)} · référentiel {version[2]}")
     return {"window": window or ROLLING, "network": None if network == ALL else network, "structure": code,
-            "version": version}
+            "version": version, "latest": latest}
+
+
+def data_date_words(latest: date | None) -> str:
+    """« Données au 31/10/2026 »: the date of the latest data received, not today's."""
+    return f"Données au {format_date(latest)}" if latest else "Aucune donnée reçue"
 
 
 def _structure_from_link(structures: pd.DataFrame) -> None:
@@ -109,7 +120,7 @@ def _structure_picker(selected: pd.DataFrame) -> str:
     page; above that, a search box narrows them first."""
     current = st.session_state.get("structure")
     if len(selected) > MAX_CHOICES:
-        query = st.text_input("Rechercher une structure (code ou nom)", key="structure_query")
+        query = st.text_input("Rechercher une structure (code ou nom)", key="structure_query", persist_state=SHARED)
         found = selected
         if query:
             found = selected[selected["code"].str.contains(query, case=False, regex=False)
@@ -126,7 +137,8 @@ def _structure_picker(selected: pd.DataFrame) -> str:
     names = dict(zip(shown["code"], shown["name"]))
     if current not in codes:
         st.session_state["structure"] = codes[0]
-    return st.selectbox("Structure", codes, key="structure", format_func=lambda c: f"{c} – {names.get(c) or ''}")
+    return st.selectbox("Structure", codes, key="structure", format_func=lambda c: f"{c} – {names.get(c) or ''}",
+                        persist_state=SHARED)
 
 
 def download_name(stem: str, window: str, extension: str) -> str:
