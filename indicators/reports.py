@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from indicators import db, peers, rights
 from indicators.export import copy_csv, csv_body, csv_header, csv_quoted, define_macros
-from indicators.compliance import Assessment, as_floats
+from indicators.compliance import Assessment, as_floats, label_states
 from indicators.periods import WINDOW_CHOICES, Window
 from indicators.method import method_lines
 from indicators.periods import MONTHS_PER_PERIODICITY
@@ -47,6 +47,7 @@ def status_table(assessment: Assessment, sentences: pd.Categorical | None = None
         "label": s["label_level"], "label_attribue_le": s["label_awarded_on"],
         "label_expire_le": s["label_expires_on"],
         "label_soutenu": s["label_supported"].map({True: "oui", False: "non"}),
+        "label_etat": label_states(s),
         "indicateurs_en_retard": s["late_indicators"].map(", ".join),
         "fenetre": assessment.window.label, "referentiel": assessment.version,
     })
@@ -360,10 +361,10 @@ def _fill_workbook(book: "_Book", assessment: Assessment) -> None:
     table = status_table(assessment, gaps)
     book.sheet("Synthèse", 1).table(
         ["Code", "Structure", "Réseau", "Niveau atteignable", "Indicateurs bloquants", "Écart au niveau suivant",
-         "Label", "Attribué le", "Expire le", "Label soutenu", "Indicateurs en retard"],
+         "Label", "Attribué le", "Expire le", "Label soutenu", "État du label", "Indicateurs en retard"],
         [table[c] for c in ("code_structure", "nom_structure", "reseau", "niveau", "indicateurs_bloquants",
                             "ecarts", "label", "label_attribue_le", "label_expire_le", "label_soutenu",
-                            "indicateurs_en_retard")],
+                            "label_etat", "indicateurs_en_retard")],
         {8: DATE, 9: DATE})
 
     sheet = book.sheet("Méthode", 4)

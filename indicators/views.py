@@ -33,6 +33,8 @@ class Comparison:
     engagement_sentence: str
     engagement_figure: go.Figure
     late: pd.DataFrame
+    holders: int  # structures holding a label today (an expired one is not held)
+    expired: int  # structures whose label has expired
     options: dict[str, list] = field(default_factory=dict)
 
 
@@ -43,16 +45,25 @@ def select(assessment: compliance.Assessment, network: str | None, labelled: str
     if network:
         mask &= s["network"] == network
     if labelled != "Toutes":
-        mask &= s["label_level"].notna() == (labelled == "Labellisées")
+        mask &= compliance.holds_label(s) == (labelled == "Labellisées")
     for column, chosen in (("typologie", typologies), ("region", regions), ("departement", departements)):
         if chosen:
             mask &= s[column].isin(chosen)
     return assessment if mask.all() else compliance.subset(assessment, s.loc[mask, "code"])
 
 
+def label_words(structures: pd.DataFrame) -> pd.Series:
+    """The label as the tables show it: « argent », « argent (expiré le 08/07/2026) », « — » without one."""
+    states = compliance.label_states(structures)
+    expired = states.str.startswith("expiré")
+    words = structures["label_level"].fillna("—").astype(object)
+    words[expired] = words[expired] + " (" + states[expired] + ")"
+    return words
+
+
 def _label_table(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"Code": frame["code"], "Structure": frame["name"], "Réseau": frame["network"],
-                         "Label": frame["label_level"].fillna("—"), "Niveau calculé": frame["level"].astype(str),
+                         "Label": label_words(frame), "Niveau calculé": frame["level"].astype(str),
                          "Expire le": pd.to_datetime(frame["label_expires_on"]).dt.strftime("%d/%m/%Y"),
                          "Bloquants": frame["blocking"].map(", ".join)})
 
@@ -71,18 +82,20 @@ def comparison(assessment: compliance.Assessment, today: date, network: str | No
     ranking = pd.DataFrame({
         "Code": chosen["code"], "Structure": chosen["name"], "Réseau": chosen["network"],
         "Niveau": chosen["level"].astype(str), "Rang": chosen["level_rank"],
-        "Bloquants": chosen["blocking"].map(", ".join), "Label": chosen["label_level"].fillna("—"),
+        "Bloquants": chosen["blocking"].map(", ".join), "Label": label_words(chosen),
         "Expire le": pd.to_datetime(chosen["label_expires_on"]),
         "Label soutenu": chosen["label_supported"].map({True: "oui", False: "non"}).fillna("—"),
         "En retard": chosen["late_indicators"].map(len),
     }).sort_values(["Rang", "Code"], ascending=[False, True]).reset_index(drop=True)
 
-    holders = chosen[chosen["label_level"].notna()]
+    # An expired label counts nowhere: not among the holders, and its structure may be a candidate again.
+    holding = compliance.holds_label(chosen)
+    holders = chosen[holding]
     expires = pd.to_datetime(holders["label_expires_on"])
     below = holders[holders["label_supported"].eq(False)]
     renewal_due = pd.Timestamp(today + timedelta(days=compliance.RENEWAL_NOTICE_DAYS))
     soon = holders[(expires >= pd.Timestamp(today)) & (expires <= renewal_due)]
-    candidates = chosen[chosen["label_level"].isna() & (chosen["level_rank"] >= compliance.Level.BRONZE)]
+    candidates = chosen[~holding & (chosen["level_rank"] >= compliance.Level.BRONZE)]
 
     engagement = compliance.EngagementStatus
     engagements = selection.engagements[selection.engagements["status"] != engagement.SANS_INDICATEUR.text]
@@ -104,6 +117,7 @@ def comparison(assessment: compliance.Assessment, today: date, network: str | No
     late = chosen[chosen["late_indicators"].map(len) > 0]
     return Comparison(
         selection=selection, counts=counts, level_figure=charts.level_distribution(counts), ranking=ranking,
+        holders=len(holders), expired=int((chosen["label_expired"].eq(True)).sum()),
         below=_label_table(below), soon=_label_table(soon.sort_values("label_expires_on")),
         candidates=_label_table(candidates.sort_values("level_rank", ascending=False)),
         engagement_matrix=matrix, engagement_sentence=sentence,

@@ -7,7 +7,7 @@ and the charts receive counts, not raw observations."""
 import pandas as pd
 import streamlit as st
 
-from indicators import charts, compliance, peers, reports, text, views
+from indicators import charts, compliance, peers, periods, reports, text, views
 from ui import access, frame
 from ui import peers as peer_section
 from ui import widgets as ui
@@ -34,7 +34,7 @@ selection, counts = view.selection, view.counts
 chosen = selection.structures
 scope = filters["network"] or ("l'ensemble du programme" if who.admin else "votre périmètre")
 st.caption(f"{text.format_value(len(chosen), decimals=0)} structure(s) · {scope} · "
-           f"fenêtre : {selection.window.label} · "
+           f"fenêtre : {periods.window_words(selection.window, filters['latest'])} · "
            f"référentiel {selection.version}")
 if chosen.empty:
     st.warning("Aucune structure ne correspond aux filtres.")
@@ -91,10 +91,12 @@ if st.session_state.pop("open_mon_service", False):
     st.switch_page("pages/mon_service.py")
 
 st.markdown("#### Labels : attribués et calculés")
-holders = int(chosen["label_level"].notna().sum())
-st.write(f"{holders} structure(s) labellisée(s) : {len(view.below)} dont les indicateurs sont aujourd'hui sous le "
-         f"niveau attribué, {len(view.soon)} dont le label expire dans les 6 mois (audit de renouvellement). "
-         f"{len(view.candidates)} structure(s) non labellisée(s) atteignent déjà au moins bronze (candidates).")
+expired = (f" Label expiré pour {text.format_count(view.expired, 'structure')} (voir « expiré le » dans les "
+           "tableaux) : elles ne comptent plus parmi les labellisées." if view.expired else "")
+st.write(f"{view.holders} structure(s) labellisée(s) : {len(view.below)} dont les indicateurs sont aujourd'hui sous "
+         f"le niveau attribué, {len(view.soon)} dont le label expire dans les 6 mois (audit de renouvellement)."
+         f"{expired} {len(view.candidates)} structure(s) sans label en cours atteignent déjà au moins bronze "
+         "(candidates).")
 below_tab, soon_tab, candidates_tab = st.tabs(["Sous le niveau attribué", "Expirent dans 6 mois", "Candidates"])
 with below_tab:
     st.dataframe(view.below, hide_index=True, lazy=True)
