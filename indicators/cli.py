@@ -347,9 +347,14 @@ def _print_structure(assessment) -> None:
     name = f" – {structure['name']}" if isinstance(structure["name"], str) else ""
     print(f"{structure['code']}{name} : niveau atteignable {structure['level']}")
     if isinstance(structure["label_level"], str):
-        state = "soutenu" if structure["label_supported"] else "non soutenu par les indicateurs actuels"
-        print(f"Label {structure['label_level']} attribué le {structure['label_awarded_on']:%d/%m/%Y}, "
-              f"expire le {structure['label_expires_on']:%d/%m/%Y} ({state})")
+        expires = f"{structure['label_expires_on']:%d/%m/%Y}"
+        if structure["label_expired"]:  # an expired label is no label: its support does not matter any more
+            print(f"Label {structure['label_level']} attribué le {structure['label_awarded_on']:%d/%m/%Y}, "
+                  f"expiré le {expires}")
+        else:
+            state = "soutenu" if structure["label_supported"] else "non soutenu par les indicateurs actuels"
+            print(f"Label {structure['label_level']} attribué le {structure['label_awarded_on']:%d/%m/%Y}, "
+                  f"expire le {expires} ({state})")
     for r in assessment.indicators.to_dict("records"):
         value = "–" if pd.isna(r["value"]) else format_number_fr(r["value"], 1)
         print(f"  {r['indicator_code']:<22} {value:>9} {r['level']:<7} {text.status_word(r['status']):<24} "

@@ -79,6 +79,8 @@ def _structure_question(digest: str) -> None:
         # The person's own structure when they have one; else the one chosen for their previous file.
         own = structures["code"].tolist() if len(structures) == 1 else []
         state[key] = own[0] if own else state.get("import_last_structure")
+        if state[key]:
+            st.rerun()  # the file was checked without it: check it again with the structure proposed
     shown = structures
     if len(structures) > MAX_CHOICES:
         query = st.text_input("Rechercher la structure (code ou nom)", key=_key(digest, "structure_query"))
