@@ -407,3 +407,25 @@ def test_the_page_asks_the_structure_then_the_unknown_column_and_remembers_the_a
     assert mappings.listing(con, rights.COMMAND_LINE).empty
     assert not [d for d in at.dataframe if "columns" in d.value.columns]
     assert not db.query(con, "mappings_remembered")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "pages/import_fichiers.py read_uploads keeps state.import_prepared while access.data_version() is unchanged, "
+    "and sql/data_version.sql counts imports, undos and référentiel versions, not column_mapping; the cache key "
+    "(importer._prepare_source: sha256, scale, source.choices) holds the person's choices without the remembered "
+    "ones (mappings.with_memory runs later): a forgotten mapping is still applied to the file already uploaded"))
+def test_a_mapping_forgotten_while_its_file_is_uploaded_applies_no_more(register):
+    con = register
+    first = importer.prepare(con, [importer.Source("tableau-2025.xlsx", content=workbook(2025, AGENTS),
+                                                   choices=Choices(structure="CAF-AIN", ignored=(AGENTS,)))])
+    importer.commit(con, first, rights.COMMAND_LINE)
+    at = upload(open_app_page("pages/import_fichiers.py"), "tableau-2026.xlsx", workbook(2026, AGENTS))
+    at = chosen(at, "Ce fichier concerne la structure :", "CAF-AIN")
+    assert "Fichier valide" in shown(at)
+    assert any(w.startswith("Correspondance des colonnes enregistrée") for w in at.warning.values)
+
+    at = click(at, "Oublier")
+    assert mappings.listing(con, rights.COMMAND_LINE).empty
+    assert not any(w.startswith("Correspondance des colonnes enregistrée") for w in at.warning.values)
+    assert labelled(at.selectbox, f"« {AGENTS} » correspond à :").value is None
+    assert "Fichier valide" not in shown(at)
