@@ -585,14 +585,17 @@ def test_formula_like_name_is_protected_in_the_export_and_comes_back_unchanged(c
     assert rows(db.connect(fresh), "SELECT name FROM structure WHERE code = 'S1'") == [('=HYPERLINK("http://x")',)]
 
 
-def test_export_of_open_data_indicators_reimports_identically(con, tmp_path, run_cli):
+def test_open_data_territories_stay_out_of_the_canonical_export(con, tmp_path, run_cli):
+    """A baromètre file describes territories, not services: the canonical export (the values of the structures)
+    leaves them out, so that re-importing it never turns a département into a service. Open-data indicators of
+    services come back from it: tests/test_territories.py."""
     path = write_csv(tmp_path / "IND-1.csv", [
         "indic_id,enforce_zone_id,metric_enforce_date,maille,indic_vi,indic_va,indic_vc,indic_ta",
         "IND-1,D01,2022-12-31,departement,10,12.5,20,0.6",
     ], encoding="utf-8")
     assert run_cli("import", path)[0] == 0
-    first = _export(run_cli, tmp_path / "export-1.csv")
-    fresh = tmp_path / "fraiche.duckdb"
-    code, _, err = run_cli("import", tmp_path / "export-1.csv", "--db", fresh)
-    assert code == 0, err
-    assert _export(run_cli, tmp_path / "export-2.csv", "--db", fresh) == first
+    assert con.execute("SELECT territorial FROM structure WHERE code = 'D01'").fetchall() == [(True,)]
+    exported = _export(run_cli, tmp_path / "export-1.csv").decode("utf-8-sig")
+    assert exported.startswith("code_structure") and "D01" not in exported
+
+
