@@ -70,7 +70,8 @@ def build_parser() -> FrenchParser:
     exp.add_argument("--period", help=f"fenêtre : {periods.WINDOW_CHOICES}")
     exp.add_argument("--structure", metavar="CODE")
     exp.add_argument("--what", choices=("valeurs", "status"), default="valeurs",
-                     help="pour --format csv : les valeurs (mise en page canonique) ou le tableau des niveaux")
+                     help="pour --format csv : les valeurs des structures (mise en page canonique, sans les "
+                          "territoires de l'open data) ou le tableau des niveaux")
 
     demo = with_db(commands.add_parser("demo", help="charger des données de démonstration"))
     demo.add_argument("--structures", type=int, default=300)
