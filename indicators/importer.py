@@ -162,7 +162,6 @@ def _prepare_content(con: duckdb.DuckDBPyConnection, content: bytes, filename: s
     digest = sha256 if sha256 is not None else sha256_of(content)
     report = ImportReport(filename, digest, "refuse")
     catalog = catalog_of(con)
-    choices = mappings.with_memory(con, choices)
     with scratch_connection() as scratch:  # spans reading and checking; closed whatever happens
         try:
             raw = read_table(content, filename, catalog.referentiel, Limits.current(), scratch, choices)
@@ -272,7 +271,9 @@ def prepare(con: duckdb.DuckDBPyConnection, sources: list[Source], rate_scale: s
     caller empties it when the database changes. ``reading(name)`` wraps the reading of each file (a
     spinner)."""
     files, seen = [], {}
+    memory = mappings.remembered(con)
     for source in sources:
+        source = dataclasses.replace(source, choices=mappings.with_memory(memory, source.choices))
         if source.sha256 in seen:
             files.append(Prepared(None, ImportReport(source.name, source.sha256, "refuse"),
                                   duplicate_of=seen[source.sha256]))

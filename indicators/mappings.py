@@ -25,11 +25,11 @@ def remembered(con: duckdb.DuckDBPyConnection) -> tuple:
     return tuple(found)
 
 
-def with_memory(con: duckdb.DuckDBPyConnection, choices: Choices | None) -> Choices:
-    """The person's choices plus the mappings remembered in the database."""
+def with_memory(memory: tuple, choices: Choices | None) -> Choices:
+    """The person's choices plus the mappings remembered in the database (:func:`remembered`): part of the
+    page's cache key, so that a mapping saved or forgotten anywhere is seen at the next check."""
     choices = choices or Choices()
-    return Choices(choices.structure, choices.columns, choices.ignored, choices.names, choices.networks,
-                   remembered(con))
+    return Choices(choices.structure, choices.columns, choices.ignored, choices.names, choices.networks, memory)
 
 
 def remember(cur, headers: tuple[str, ...], choices: Choices, access: rights.Access) -> None:

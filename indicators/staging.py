@@ -420,8 +420,9 @@ def _check_choices(con, raw: RawTable, catalog: Catalog, choices: Choices, colle
     if quiet:
         warnings.append("Colonnes ignorées (non reconnues, sans nombres) : " + ", ".join(quiet) + ".")
     if match.ignored_columns:
-        warnings.append("Colonnes ignorées à votre demande : " + ", ".join(match.headers[i] for i in
-                                                                       match.ignored_columns) + ".")
+        why = "par la correspondance enregistrée" if match.remembered else "à votre demande"
+        warnings.append(f"Colonnes ignorées {why} : " + ", ".join(match.headers[i] for i in match.ignored_columns)
+                        + ".")
     has_column = "structure_code" in match.columns or match.spec.name != "large"
     if choices.structure and has_column:
         header = match.headers[match.columns["structure_code"]] if "structure_code" in match.columns else ""

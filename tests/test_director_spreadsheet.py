@@ -409,11 +409,6 @@ def test_the_page_asks_the_structure_then_the_unknown_column_and_remembers_the_a
     assert not db.query(con, "mappings_remembered")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pages/import_fichiers.py read_uploads keeps state.import_prepared while access.data_version() is unchanged, "
-    "and sql/data_version.sql counts imports, undos and référentiel versions, not column_mapping; the cache key "
-    "(importer._prepare_source: sha256, scale, source.choices) holds the person's choices without the remembered "
-    "ones (mappings.with_memory runs later): a forgotten mapping is still applied to the file already uploaded"))
 def test_a_mapping_forgotten_while_its_file_is_uploaded_applies_no_more(register):
     con = register
     first = importer.prepare(con, [importer.Source("tableau-2025.xlsx", content=workbook(2025, AGENTS),
