@@ -177,12 +177,26 @@ def _prepare_content(con: duckdb.DuckDBPyConnection, content: bytes, filename: s
         staged.remember = (raw.match.headers, choices) if spec.name == "large" else None
     report.rows_read, report.problems, report.warnings = staged.rows_read, staged.problems, staged.warnings
     report.needs_structure, report.unknown_columns = staged.needs_structure, staged.unknown_columns
+    if staged.rows is not None and not staged.territorial:
+        _refuse_territories(con, staged, report)
     if staged.rows is not None:
         report.outcome = "simulation"
         report.preview = staged.rows.slice(0, 50)
         report.new_structures = _new_structures(con, staged)
         report.scope_note = territories.preview_sentence(staged, catalog)
     return Prepared(staged, report)
+
+
+def _refuse_territories(con: duckdb.DuckDBPyConnection, staged: Staged, report: ImportReport) -> None:
+    """A file about services that names a territory of the open data would hide its values under it."""
+    if staged.kind != "observations" or staged.structures is None:
+        return
+    codes = staged.structures.column("code").to_pylist()
+    found = [row[0] for row in db.query(con, "structure_territory_codes", {"codes": codes})]
+    if found:
+        report.problems = [Problem("structure_pas_territoire", report.filename, report.sheet, value=code)
+                           for code in found]
+        staged.rows = None
 
 
 def _new_structures(con: duckdb.DuckDBPyConnection, staged: Staged) -> list[tuple[str, str | None, str | None]]:

@@ -42,6 +42,8 @@ RULES: dict[str, str] = {
                           "Import : « Ce fichier concerne la structure : »).",
     "structure_en_double": "Le fichier a déjà une colonne de structure : --structure ne vaut que pour un fichier "
                            "sans colonne de structure.",
+    "structure_pas_territoire": "Ce code désigne un territoire de l'open data (département, région, national), "
+                                "pas une structure : ses valeurs ne viennent que des fichiers du Baromètre.",
     "colonne_reconnue": "Cette colonne contient des nombres mais ne correspond à aucun indicateur : associez-la à un "
                         "indicateur ou à un comptage, ou ignorez-la.",
     "choix_de_colonne": "Une correspondance de colonnes ne convient pas à ce fichier.",

@@ -293,3 +293,17 @@ def test_the_page_lists_the_territories_apart_and_shows_one_s_values(db_path):
     shown = national[national["Indicateur"] == first["indicateur"]].iloc[0]
     assert (shown["Période"], shown["Unité"]) == (
         format_date(date.fromisoformat(first["date_valeur_actuelle"])), first["unite"])
+
+
+def test_a_values_file_about_services_may_not_name_a_territory(con, tmp_path):
+    """Values filed under « national » would be hidden (territories are no structures) and mixed with the open
+    data: the file is refused, in French, and nothing is stored."""
+    importer.import_path(con, SYNTHESE, rights.COMMAND_LINE)
+    before = count(con, "SELECT count(*) FROM observation")
+    path = write_csv(tmp_path / "services.csv", ["code_structure;code_indicateur;debut_periode;fin_periode;valeur",
+                                                  "national;decroche;2025-01-01;2025-01-31;80"])
+    report = importer.import_path(con, path, rights.COMMAND_LINE)
+    assert report.outcome == "refuse"
+    assert [(p.rule, p.value) for p in report.problems] == [("structure_pas_territoire", "national")]
+    assert "territoire de l'open data" in report.problems[0].describe()
+    assert count(con, "SELECT count(*) FROM observation") == before
