@@ -68,6 +68,7 @@ class ImportReport:
     new_structures: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     # What the file is about, when it is not services of the référentiel (territories.preview_sentence).
     scope_note: str | None = None
+    territorial: bool = False  # the structures it names are territories of the open data
 
     def summary(self) -> str:
         """One French sentence for the user."""
@@ -82,9 +83,10 @@ class ImportReport:
         if self.kind == "structures":
             return (f"{self.filename} : {verb} ; {_n(self.structures_added)} structure(s) ajoutée(s), "
                     f"{_n(self.structures_updated)} mise(s) à jour.")
+        created = "territoire(s) créé(s)" if self.territorial else "structure(s) créée(s)"
         return (f"{self.filename} : {verb} ; {_n(self.rows_added)} valeur(s) ajoutée(s), "
                 f"{_n(self.rows_replaced)} remplacée(s), {_n(self.rows_unchanged)} inchangée(s)"
-                + (f", {_n(self.structures_added)} structure(s) créée(s)" if self.structures_added else "")
+                + (f", {_n(self.structures_added)} {created}" if self.structures_added else "")
                 + (f", {_n(self.indicators_added)} indicateur(s) créé(s)" if self.indicators_added else "") + ".")
 
 
@@ -177,6 +179,7 @@ def _prepare_content(con: duckdb.DuckDBPyConnection, content: bytes, filename: s
         staged.remember = (raw.match.headers, choices) if spec.name == "large" else None
     report.rows_read, report.problems, report.warnings = staged.rows_read, staged.problems, staged.warnings
     report.needs_structure, report.unknown_columns = staged.needs_structure, staged.unknown_columns
+    report.territorial = staged.territorial
     if staged.rows is not None and not staged.territorial:
         _refuse_territories(con, staged, report)
     if staged.rows is not None:
