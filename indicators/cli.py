@@ -296,6 +296,8 @@ def _assessment(con, args):
     unknown = _unknown_structure(con, args)
     if unknown:
         return None, unknown
+    if args.structure:  # as Mon service: the rolling window is the 12 months up to the structure's own data
+        window = compliance.structure_window(con, ACCESS, args.period, args.structure)
     return compliance.assess(con, window, ACCESS, args.structure), None
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from indicators import charts, compliance, periods, reports, text, views, wording
 from indicators.text import markdown_literal
-from ui import access, frame
+from ui import access, frame, territories
 from ui import widgets as ui
 
 frame.require()
@@ -75,6 +75,8 @@ for item in access.indicator_views(filters["window"], code, filters["version"], 
             st.plotly_chart(item.progress, key=f"progression-{row['indicator_code']}")
         with table_tab:
             st.dataframe(item.table, hide_index=True)
+
+territories.other_indicators_section(code)  # open-data indicators outside the référentiel, apart
 
 left, right = st.columns(2)
 with left:

@@ -363,7 +363,7 @@ def test_an_empty_base_gives_an_empty_report_a_french_sentence_and_exit_0(db_pat
         assert out.splitlines()[0] == NO_DATA, fmt
         assert output.exists()
     book = openpyxl.load_workbook(tmp_path / "vide-xlsx-0.xlsx")
-    assert [ws.max_row for ws in book][:3] == [1, 1, 1] and book["Synthèse"].auto_filter.ref == "A1:K1"
+    assert [ws.max_row for ws in book][:3] == [1, 1, 1] and book["Synthèse"].auto_filter.ref == "A1:L1"
     for name in ("vide-csv-0.csv", "vide-csv-2.csv", "vide-opendata-0.opendata"):
         assert len((tmp_path / name).read_text(encoding="utf-8-sig").splitlines()) == 1, name  # the header
 

@@ -4,6 +4,8 @@ the filters are shared by the pages, and an expired label is expired everywhere.
 
 from __future__ import annotations
 
+import json
+
 import io
 from datetime import date, timedelta
 
@@ -120,6 +122,17 @@ def test_the_structure_window_of_the_domain_is_its_own_twelve_months(windows_bas
     assert compliance.structure_window(con, rights.COMMAND_LINE, "2025", "S-RETARD").text == "2025"
     with pytest.raises(rights.AccessRefused):
         compliance.structure_window(con, rights.COMMAND_LINE, "12m", "INCONNUE")
+
+
+def test_the_command_line_judges_one_structure_on_its_own_twelve_months_as_mon_service(windows_base, run_cli):
+    code, out, err = run_cli("status", "--structure", "S-RETARD", "--format", "json")
+    assert code == 0, err
+    found = json.loads(out)
+    assert (found["window"]["start"], found["window"]["end"]) == ("2025-05-01", "2026-04-30"), found["window"]
+    decroche = next(i for i in found["structures"][0]["indicators"] if i["code"] == "decroche")
+    assert decroche["value"] == pytest.approx(87.5)  # (6 × 950 + 6 × 800) / 12 000, as on Mon service
+    # The whole programme keeps one common window.
+    assert json.loads(run_cli("status", "--format", "json")[1])["window"]["end"] == "2026-10-31"
 
 
 def test_the_freshness_block_never_says_all_arrived_over_a_window_without_values(windows_base):
