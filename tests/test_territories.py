@@ -307,3 +307,14 @@ def test_a_values_file_about_services_may_not_name_a_territory(con, tmp_path):
     assert [(p.rule, p.value) for p in report.problems] == [("structure_pas_territoire", "national")]
     assert "territoire de l'open data" in report.problems[0].describe()
     assert count(con, "SELECT count(*) FROM observation") == before
+
+
+def test_mon_service_shows_the_other_indicators_apart(db_path, tmp_path):
+    con = db.connect(db_path)
+    assert importer.import_path(con, services_file(tmp_path), rights.COMMAND_LINE).outcome == "importe"
+    at = open_app_page("pages/mon_service.py")
+    at.selectbox(key="structure").select("S1").run()
+    assert not at.exception, at.exception
+    assert "Autres indicateurs (hors référentiel)" in [h.value for h in at.subheader]
+    shown = next(d.value for d in at.dataframe if "Rappels sous 48 h" in d.value.to_string())
+    assert "72,5" in shown.to_string()
