@@ -91,12 +91,15 @@ def latest_data(con: duckdb.DuckDBPyConnection, structure: str | None = None) ->
     return db.query_value(con, "latest_period_end", {"structure": structure})
 
 
-def resolve_window(con: duckdb.DuckDBPyConnection, text: str | None, today: date | None = None) -> Window:
+def resolve_window(con: duckdb.DuckDBPyConnection, text: str | None, today: date | None = None,
+                   structure: str | None = None) -> Window:
     """The window ``text`` names (periods.fixed_window), the default window of the settings when none is
-    given; the rolling window ends with the latest data (``today`` on an empty base)."""
+    given; the rolling window ends with the latest data, of ``structure`` when given and it has some (``today``
+    on an empty base)."""
     window = fixed_window(text or settings.default_window())
     if window is None:
-        window = rolling_window(latest_data(con) or today or date.today())
+        latest = (latest_data(con, structure) if structure else None) or latest_data(con)
+        window = rolling_window(latest or today or date.today())
     return window
 
 
@@ -106,10 +109,7 @@ def structure_window(con: duckdb.DuckDBPyConnection, access: rights.Access, text
     to *that structure's* latest data, so that a structure that sends late is judged on its own 12 months, not
     on the 2 of them that fall in everybody's window (the common window when it has no data)."""
     rights.check_structure(con, access, structure)
-    window = fixed_window(text or settings.default_window())
-    if window is None:
-        window = rolling_window(latest_data(con, structure) or latest_data(con) or today or date.today())
-    return window
+    return resolve_window(con, text, today, structure)
 
 
 @dataclass

@@ -7,9 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from babel.dates import format_date as babel_date
-
-from indicators.text import strip_accents
+from indicators.text import month_words, strip_accents
 
 MONTHS_FR = {
     "janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4,
@@ -216,11 +214,6 @@ def check_window(text: str) -> str:
 def months_between(start: date, end: date) -> int:
     """Calendar months from the month of ``start`` to the month of ``end``, both counted (0 when end < start)."""
     return max((end.year - start.year) * 12 + end.month - start.month + 1, 0)
-
-
-def month_words(day: date) -> str:
-    """« octobre 2025 » (Babel, the project's French dates)."""
-    return babel_date(day, "MMMM y", locale="fr")
 
 
 def is_complete(window: Window, latest: date) -> bool:

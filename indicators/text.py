@@ -7,6 +7,8 @@ import re
 import unicodedata
 from datetime import date, datetime
 
+MONTH_NAMES = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+               "novembre", "décembre")
 _UNIT_IN_PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 # Characters that turn a cell into a formula in Excel or LibreOffice (OWASP CSV injection).
@@ -20,6 +22,11 @@ FORMULA_PATTERN = "^[" + "".join(f"\\x{point:02x}" for point in FORMULA_CODE_POI
 def strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def month_words(day: date) -> str:
+    """« octobre 2025 »."""
+    return f"{MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 def normalize_header(header: object) -> str:

@@ -35,7 +35,7 @@ st.caption(" · ".join(markdown_literal(x) for x in where if isinstance(x, str))
            + f" · fenêtre : {window_words} · référentiel {assessment.version}")
 if filters["latest"] and assessment.window.end < periods.month_end(filters["latest"].year, filters["latest"].month):
     if assessment.window.text == periods.ROLLING:
-        st.caption(f"Les dernières données de cette structure datent de {periods.month_words(assessment.window.end)} "
+        st.caption(f"Les dernières données de cette structure datent de {text.month_words(assessment.window.end)} "
                    "(celles du programme vont plus loin) : elle est évaluée sur ses propres 12 derniers mois.")
 
 # Label readiness first: the question a director asks.
