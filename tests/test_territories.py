@@ -17,8 +17,10 @@ from indicators.demo import load_demo
 from indicators.export import canonical_table
 from indicators.text import format_count, format_date, format_number_fr
 
-SAMPLES = PROJECT.parent / "shared" / "samples"
-DEPARTEMENTAL = SAMPLES / "barometre-services-publics-detail-departemental.csv"
+# Unmodified open data of the baromètre (tests/data/README.md says which lines): the repository's own copies, so
+# that the tests run on a clean clone.
+SAMPLES = PROJECT / "tests" / "data"
+DEPARTEMENTAL = SAMPLES / "barometre-detail-departemental-cinq-departements.csv"
 SYNTHESE = SAMPLES / "barometre-synthese-national.csv"
 # The column of each sample that names its territory.
 TERRITORY_COLUMN = {DEPARTEMENTAL: "code_departement", SYNTHESE: "maille_geographique"}
