@@ -1,5 +1,5 @@
-"""Command line: ``python -m indicators import|status|export|demo|history|undo|acces``; parses arguments and
-calls the library.
+"""Command line: ``python -m indicators import|status|export|fiche|demo|history|undo|acces``; parses arguments
+and calls the library.
 
 Exit status: 0 done, 1 input refused (French messages on stderr, nothing stored), 2 usage error."""
 
@@ -72,6 +72,18 @@ def build_parser() -> FrenchParser:
     exp.add_argument("--what", choices=("valeurs", "status"), default="valeurs",
                      help="pour --format csv : les valeurs des structures (mise en page canonique, sans les "
                           "territoires de l'open data) ou le tableau des niveaux")
+
+    sheet = with_db(commands.add_parser("fiche", help="la fiche de résultats (PDF, une page A4) d'une structure, "
+                                                      "ou de chaque structure d'un réseau ; --affiche : l'affiche"))
+    whose = sheet.add_mutually_exclusive_group()  # one of them is required: said in French by _usage_problem
+    whose.add_argument("--structure", metavar="CODE", help="la structure ; --output nomme le fichier PDF")
+    whose.add_argument("--reseau", metavar="RESEAU", help="chaque structure du réseau ; --output nomme le dossier, "
+                                                         "un fichier par structure (CODE.pdf)")
+    sheet.add_argument("--output", type=Path, required=True, metavar="FICHIER|DOSSIER")
+    sheet.add_argument("--period", help=f"fenêtre : {periods.WINDOW_CHOICES} (par défaut les 12 mois jusqu'aux "
+                                        "dernières données de chaque structure)")
+    sheet.add_argument("--affiche", action="store_true",
+                       help="l'affiche des résultats pour l'accueil du public (engagement 6) plutôt que la fiche")
 
     demo = with_db(commands.add_parser("demo", help="charger des données de démonstration"))
     demo.add_argument("--structures", type=int, default=300)
@@ -175,7 +187,11 @@ def _usage_problem(args) -> str | None:
         return _file_problem([args.file])
     if args.command == "import":
         return _file_problem(args.files) or _mapping_problem(args.colonne)
-    if args.command != "export":
+    if args.command == "fiche" and not (args.structure or args.reseau):
+        return "Indiquez la structure (--structure CODE) ou le réseau (--reseau RESEAU) dont faire la fiche."
+    if args.command == "fiche" and args.reseau:
+        return _folder_problem(args.output)
+    if args.command not in ("export", "fiche"):
         return None
     output = args.output
     database = Path(target).resolve()
@@ -188,6 +204,18 @@ def _usage_problem(args) -> str | None:
         return f"Le dossier de sortie « {folder} » n'existe pas : créez-le ou choisissez-en un autre."
     if not os.access(folder, os.W_OK) or (output.exists() and not os.access(output, os.W_OK)):
         return f"Impossible d'écrire « {output} » : permission refusée."
+    return None
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """An output folder that exists and may be written, or that can be made in one that does."""
+    if folder.exists() and not folder.is_dir():
+        return f"Le dossier de sortie « {folder} » est un fichier : indiquez un dossier."
+    parent = folder if folder.exists() else folder.parent
+    if not parent.is_dir():
+        return f"Le dossier « {parent} » n'existe pas : créez-le ou choisissez-en un autre."
+    if not os.access(parent, os.W_OK):
+        return f"Impossible d'écrire dans « {parent} » : permission refusée."
     return None
 
 
@@ -342,6 +370,34 @@ def _status(con, args) -> int:
     counts = assessment.structures["level"].value_counts()
     print("Structures par niveau : " + ", ".join(f"{level} {counts.get(level, 0)}"
                                                  for level in reversed(compliance.LEVELS)))
+    return EXIT_OK
+
+
+def _fiche(con, args) -> int:
+    """One structure's fiche (or affiche) into a file, or every structure of a network's into a folder."""
+    from indicators import fiche  # reportlab and the charts' plotly: only for this command
+
+    today = date.today()
+    one, many = ("affiche", "affiches") if args.affiche else ("fiche de résultats", "fiches de résultats")
+    try:
+        if args.structure:
+            rights.check_structure(con, ACCESS, args.structure)
+            args.output.write_bytes(fiche.document_pdf(con, ACCESS, args.structure, args.period, today, args.affiche))
+            print(f"{one.capitalize()} de {args.structure} écrite dans {args.output}.")
+            return EXIT_OK
+        common = compliance.assess(con, compliance.resolve_window(con, args.period, today), ACCESS, today=today)
+        codes = fiche.network_codes(common, args.reseau)
+    except (periods.WindowError, rights.AccessRefused) as unknown:  # a typo, not a refusal: usage (exit 2)
+        print(str(unknown), file=sys.stderr)
+        return EXIT_USAGE
+    args.output.mkdir(exist_ok=True)
+    render = fiche.affiche_pdf if args.affiche else fiche.fiche_pdf
+    for number, code in enumerate(codes, start=1):
+        print(f"{number}/{len(codes)} {code}", file=sys.stderr)
+        assessment = fiche.structure_assessment(con, ACCESS, code, args.period, today, common)
+        (args.output / fiche.file_name(code, args.affiche)).write_bytes(render(assessment, code, today))
+    written = "écrites" if len(codes) > 1 else "écrite"
+    print(f"{text.format_count(len(codes), one, many)} {written} dans {args.output} (réseau {args.reseau}).")
     return EXIT_OK
 
 
@@ -519,5 +575,5 @@ def _grants_journal(con, args) -> int:
 
 ACCESS_ACTIONS = {"liste": _grants_list, "ajouter": _grants_add, "retirer": _grants_revoke,
                   "importer": _grants_import, "journal": _grants_journal}
-COMMANDS = {"import": _import, "status": _status, "export": _export, "demo": _demo, "history": _history,
-            "undo": _undo, "acces": _access}
+COMMANDS = {"import": _import, "status": _status, "export": _export, "fiche": _fiche, "demo": _demo,
+            "history": _history, "undo": _undo, "acces": _access}
