@@ -416,7 +416,7 @@ def _print_structure(assessment) -> None:
                   f"expire le {expires} ({state})")
     for r in assessment.indicators.to_dict("records"):
         value = "–" if pd.isna(r["value"]) else format_number_fr(r["value"], 1)
-        print(f"  {r['indicator_code']:<22} {value:>9} {r['level']:<7} {text.status_word(r['status']):<24} "
+        print(f"  {r['label']:<44} {value:>9} {r['level']:<7} {text.status_word(r['status']):<24} "
               f"{wording.gap_sentence(r)}")
 
 
