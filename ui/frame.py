@@ -13,6 +13,7 @@ import streamlit as st
 from indicators import rights
 from ui import access as door
 from ui import auth
+from ui import french
 
 TITLE = "Services Publics+ · Indicateurs de qualité"
 
@@ -88,6 +89,9 @@ def _configure() -> rights.Access | None:
     """Page configuration, the server's protections, and who is there. None when the person may only see the
     sign-in screen or the no-grant page: it has been drawn as the run's only page."""
     st.set_page_config(page_title=TITLE, page_icon=":material/leaderboard:", layout="wide")
+    # Before anything else, the sign-in screen included: the page declares lang="fr" and Streamlit's own words
+    # are French (ui/french.py says why a script, and what it touches).
+    st.html(french.SCRIPT, unsafe_allow_javascript=True)
     door.protect_server(auth.sign_in_configured())
     found = auth.current(door.connection())
     if callable(found):  # the sign-in screen or the no-grant page, at every page's address
