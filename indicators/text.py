@@ -29,6 +29,32 @@ def month_words(day: date) -> str:
     return f"{MONTH_NAMES[day.month - 1]} {day.year}"
 
 
+_PERIOD_YEAR = re.compile(r"^(\d{4})$")
+_PERIOD_PART = re.compile(r"^(\d{4})-([TS])([1-4])$", re.IGNORECASE)
+_PERIOD_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+def period_words(window_text: str) -> str:
+    """A window or a period as a person reads it: « 2025 » → « année 2025 », « 2026-T4 » → « T4 2026 »,
+    « 2026-10 » → « octobre 2026 », « 12m » → « 12 derniers mois »; any other text as it is."""
+    text = str(window_text).strip()
+    if text == "12m":  # periods.ROLLING, not imported: periods reads its month names from this module
+        return "12 derniers mois"
+    if m := _PERIOD_YEAR.match(text):
+        return f"année {m[1]}"
+    if m := _PERIOD_PART.match(text):
+        return f"{m[2].upper()}{m[3]} {m[1]}"
+    if (m := _PERIOD_MONTH.match(text)) and 1 <= int(m[2]) <= 12:
+        return f"{MONTH_NAMES[int(m[2]) - 1]} {m[1]}"
+    return text
+
+
+def window_label(window) -> str:
+    """A periods.Window as a person reads it: « année 2025 », « T4 2026 », and the rolling window with its months
+    (its ``label``: « 12 mois glissants (11/2024 – 10/2025) »)."""
+    return window.label if window.text == "12m" else period_words(window.text)
+
+
 def normalize_header(header: object) -> str:
     """« Taux de décroché (%) » → ``taux_de_decroche``: case, accents, units and punctuation ignored."""
     text = "" if header is None else str(header)
@@ -88,16 +114,44 @@ def format_data_number(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value).replace(".", ",")
 
 
+# Words a unit or a counted noun keeps alike in the singular, and those after which its complement starts
+# (« démarches traitées dans les délais » → « démarche traitée dans les délais »).
+_INVARIABLE = frozenset({"avis", "mois", "fois", "plus", "pris", "accès", "cas", "j", "min", "pt"})
+_COMPLEMENT_START = frozenset({"à", "au", "aux", "de", "des", "du", "dans", "en", "ou", "par", "pour", "sur", "sous",
+                               "avec", "sans", "et", "les", "la", "le"})
+
+
+def singular(words: str) -> str:
+    """The singular of a plural noun group, up to its complement: « minutes » → « minute », « jours ouvrés » →
+    « jour ouvré », « appels décrochés » → « appel décroché », « avis à 8/10 ou plus » unchanged."""
+    parts = words.split(" ")
+    for i, word in enumerate(parts):
+        if word in _COMPLEMENT_START:
+            break
+        if word.endswith("s") and word not in _INVARIABLE and len(word) > 2:
+            parts[i] = word[:-1]
+    return " ".join(parts)
+
+
+def plural(count: float, noun: str, plural_form: str | None = None) -> str:
+    """The word that goes with ``count`` (singular below 2, as in French: « 0,4 minute », « 1 problème »,
+    « 3 problèmes »); ``noun`` in the plural gives its singular itself when ``plural_form`` is the plural."""
+    if plural_form is not None:
+        return noun if abs(count) < 2 else plural_form
+    return singular(noun) if abs(count) < 2 else noun
+
+
 def format_value(value, unit: str | None = None, decimals: int = 1, trim: bool = False) -> str:
     """A value with its unit: 85.3 and « % » → « 85,3 % »; 10600 → « 10 600 »; 2.5 and « jours » →
-    « 2,5 jours »; a yes/no → « oui »; missing → « – »."""
+    « 2,5 jours », 0.4 and « minutes » → « 0,4 minute » (singular below 2); a yes/no → « oui »; missing → « – »."""
     if _missing(value):
         return "–"
     if unit == "oui/non":
         return "oui" if value >= 0.5 else "non"
     if unit and unit.startswith("%"):
         return format_percent(value, decimals, trim)
-    return f"{format_number_fr(value, decimals, trim)} {unit or ''}".strip()
+    # The number as shown decides the agreement: 1.96 shows as « 2,0 minutes ».
+    return f"{format_number_fr(value, decimals, trim)} {plural(round(value, decimals), unit) if unit else ''}".strip()
 
 
 # Units short enough for a KPI card.
@@ -109,19 +163,47 @@ def format_compact(value, unit: str | None) -> str:
     return format_value(value, SHORT_UNITS.get(unit, unit))
 
 
+def _shown_change(change) -> float:
+    """The change as a card shows it, to one decimal: 0.04 is « 0,0 », no change."""
+    return round(float(change), 1) + 0.0  # + 0.0: -0.0 becomes 0.0
+
+
 def format_change(change, unit: str | None) -> str | None:
-    """A signed change: rates in points (« +1,6 pt »), others in their short unit; none for yes/no."""
+    """A signed change: rates in points (« +1,6 pt »), others in their short unit; none for yes/no; a change
+    that rounds to zero has no sign (« 0,0 pt »)."""
     if _missing(change) or unit == "oui/non":
         return None
-    sign = "+" if change > 0 else "-" if change < 0 else ""  # ASCII minus: st.metric reads the sign
-    suffix = "pt" if unit and unit.startswith("%") else SHORT_UNITS.get(unit, unit or "")
-    return f"{sign}{format_number_fr(abs(change), 1)} {suffix}".strip()
+    shown = _shown_change(change)
+    sign = "+" if shown > 0 else "-" if shown < 0 else ""  # ASCII minus: st.metric reads the sign
+    suffix = "pt" if unit and unit.startswith("%") else plural(shown, SHORT_UNITS.get(unit, unit or ""))
+    return f"{sign}{format_number_fr(abs(shown), 1)} {suffix}".strip()
 
 
-def format_count(count: int, noun: str, plural: str | None = None) -> str:
-    """« 1 valeur », « 3 valeurs », « 1 159 valeurs »: the right number, never « valeur(s) »."""
-    word = noun if abs(count) < 2 else (plural or noun + "s")
+def change_color(change, direction: str | None) -> str:
+    """st.metric's ``delta_color`` for a change: « off » (grey) when there is none or it shows as zero, else green
+    when it goes the good way (« normal » for plus haut = mieux, « inverse » for plus bas = mieux)."""
+    if _missing(change) or _shown_change(change) == 0:
+        return "off"
+    return "inverse" if direction == "baisse" else "normal"
+
+
+def format_count(count: int, noun: str, plural_form: str | None = None) -> str:
+    """« 1 valeur », « 3 valeurs », « 1 159 valeurs »: the right number, never « valeur(s) ». ``noun`` is the
+    singular; ``plural_form`` when adding an « s » to each word is not the plural (« 2 valeurs ajoutées » from
+    « valeur ajoutée »; « 3 mises à jour » needs « mises à jour »)."""
+    word = noun if abs(count) < 2 else plural_form or _plural_of(noun)
     return f"{format_number_fr(count, 0)} {word}"
+
+
+def _plural_of(noun: str) -> str:
+    """« valeur ajoutée » → « valeurs ajoutées », up to the complement (« fichier de valeurs »)."""
+    parts = noun.split(" ")
+    for i, word in enumerate(parts):
+        if word in _COMPLEMENT_START:
+            break
+        if not word.endswith(("s", "x", "z")):
+            parts[i] = word + "s"
+    return " ".join(parts)
 
 
 # Characters that make Markdown inline syntax (links and images need « [ », Streamlit's icons and colours

@@ -1,23 +1,50 @@
-"""The French words for a gap to the next level, shared by the command line, the exports and the pages."""
+"""The French words for a gap to the next level and for lists of indicators (their labels, never their codes),
+shared by the command line, the exports and the pages."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from indicators.text import format_number_fr
+from indicators.text import format_number_fr, plural
 
 
 def gap_amount(row: dict) -> str:
-    """« 412 appels décrochés », « 1,6 minutes », « 2,4 points » (no direction)."""
+    """« 412 appels décrochés », « 1 appel décroché », « 0,4 minute », « 2,4 points » (no direction)."""
     gap = row["gap_to_next"]
     if row["gap_unit"] == "numerateur":
-        return f"{format_number_fr(gap, 0)} {row.get('numerator_label') or 'unités au numérateur'}"
+        return f"{format_number_fr(gap, 0)} {plural(round(gap), row.get('numerator_label') or 'unités au numérateur')}"
     unit = "points" if str(row["unit"]).startswith("%") else row["unit"]
-    return f"{format_number_fr(gap, 1)} {unit}"
+    return f"{format_number_fr(gap, 1)} {plural(round(gap, 1), unit)}"
+
+
+def indicator_names(rules: pd.DataFrame) -> dict[str, str]:
+    """Code → the référentiel's label (« decroche » → « Taux de décroché »), from a rules frame (code, label)."""
+    return dict(zip(rules["code"].astype(str), rules["label"].fillna(rules["code"]).astype(str)))
+
+
+def indicator_list(codes, names: dict[str, str]) -> str:
+    """Indicator codes as a person reads them: « Taux de décroché, Délai de réponse aux courriels »; a code
+    outside the référentiel as it is."""
+    return ", ".join(names.get(code, code) for code in codes)
+
+
+def indicator_lists(codes: pd.Series, rules: pd.DataFrame) -> pd.Series:
+    """:func:`indicator_list` of each list of codes (a structure's blocking or late indicators), lists alike
+    sharing one join: at 15 000 structures there are a few dozen distinct lists."""
+    names = indicator_names(rules)
+    joined: dict[tuple, str] = {}
+
+    def words(row) -> str:
+        key = tuple(row)
+        if key not in joined:
+            joined[key] = indicator_list(key, names)
+        return joined[key]
+
+    return codes.map(words).astype(object)
 
 
 def gap_words(row: dict) -> str:
-    """« 412 appels décrochés de plus » / « 1,6 minutes de moins » / « une réponse « oui » »."""
+    """« 412 appels décrochés de plus » / « 1,6 minute de moins » / « une réponse « oui » »."""
     if row["unit"] == "oui/non":
         return "une réponse « oui »"
     lower_is_better = row["direction"] == "baisse" and row["gap_unit"] != "numerateur"
@@ -25,7 +52,7 @@ def gap_words(row: dict) -> str:
 
 
 def need_words(row: dict) -> str:
-    """« Il manque 412 appels décrochés » / « Il faut 1,6 minutes de moins »."""
+    """« Il manque 412 appels décrochés » / « Il faut 2,5 minutes de moins »."""
     if row["unit"] == "oui/non":
         return "Il faut publier les résultats (réponse « oui » attendue)"
     if row["direction"] == "baisse" and row["gap_unit"] != "numerateur":

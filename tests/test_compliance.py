@@ -460,7 +460,7 @@ def test_gap_for_delays_and_waits_is_in_their_unit(con, load):
     assert reports.gap_sentence(r) == "2,0 jours ouvrés de moins pour argent"
     r = ind(a, "S1", "attente_guichet")
     assert r["gap_to_next"] == pytest.approx(1.6) and r["gap_unit"] == "minutes"
-    assert reports.gap_sentence(r) == "1,6 minutes de moins pour argent"
+    assert reports.gap_sentence(r) == "1,6 minute de moins pour argent"  # singular below 2
     r = ind(a, "S1", "delai_courriels")
     assert (r["level"], r["gap_to_next"], r["next_level"]) == ("aucun", 1, "bronze")
 
@@ -470,7 +470,7 @@ def test_gap_for_a_rate_without_counts_is_in_points(con, load):
     load([line("S1", "decroche", "2025-01-01", "2025-01-31", "84,49")])
     r = ind(assess(con), "S1", "decroche")
     assert r["gap_unit"] == "%" and r["gap_to_next"] == pytest.approx(0.51)
-    assert reports.gap_sentence(r) == "0,5 points de plus pour argent"
+    assert reports.gap_sentence(r) == "0,5 point de plus pour argent"  # singular below 2
 
 
 # --- Freshness ----------------------------------------------------------------------------------------------
