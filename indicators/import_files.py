@@ -15,6 +15,7 @@ from openpyxl.styles import Font
 
 from indicators.export import template_table
 from indicators.problems import Problem
+from indicators.referentiel import Referentiel
 from indicators.reports import csv_bytes
 from indicators.importer import STATUS_IMPORTED, ImportReport, Prepared
 from indicators.text import IMPORT_STATUS_WORDS, format_number_fr, layout_label, markdown_literal
@@ -63,18 +64,17 @@ def template_xlsx() -> bytes:
 
 
 def problems_frame(problems: list[Problem]) -> pd.DataFrame:
-    """The validation report as a table with French headers, texts empty rather than missing."""
+    """The validation report as a table with French headers, every cell text: a problem about the whole file
+    has an empty « ligne », never « None » (a table shows a missing number so)."""
     frame = pd.DataFrame([p.as_dict() for p in problems], columns=[*PROBLEM_COLUMNS, "rule"])
     frame = frame[list(PROBLEM_COLUMNS)].rename(columns=PROBLEM_COLUMNS)
-    text = [c for c in frame.columns if c != "ligne"]
-    frame[text] = frame[text].astype(object).where(frame[text].notna(), "")
-    frame["ligne"] = frame["ligne"].astype("Int64")
-    return frame
+    frame["ligne"] = frame["ligne"].map(lambda line: "" if pd.isna(line) else str(int(line)))
+    return frame.astype(object).where(frame.notna(), "")
 
 
 def problems_csv(frame: pd.DataFrame) -> bytes:
     """The validation report for a spreadsheet, by the one CSV writer: no cell a spreadsheet would run."""
-    return csv_bytes(frame.astype({c: "string" for c in frame.columns if c != "ligne"}))
+    return csv_bytes(frame.astype("string"))
 
 
 # The preview's columns, in French: numbers as French text, dates as dates.
@@ -91,9 +91,14 @@ PREVIEW_DATES = {"period_start": "Début de période", "period_end": "Fin de pé
 _ALWAYS_SHOWN = ("source_line", "structure_code", "indicator_code", "value", "code")
 
 
-def preview_frame(preview: pa.Table) -> pd.DataFrame:
-    """The first rows a file would store, in file order, without empty optional columns, numbers in French."""
+def preview_frame(preview: pa.Table, referentiel: Referentiel | None = None) -> pd.DataFrame:
+    """The first rows a file would store, in file order, without empty optional columns, numbers in French,
+    indicators by the référentiel's labels (« decroche » → « Taux de décroché »; a code outside it as it is),
+    texts and line numbers empty rather than « None »."""
     frame = preview.to_pandas()
+    if referentiel is not None and "indicator_code" in frame:
+        labels = {indicator.code: indicator.label for indicator in referentiel.indicators}
+        frame["indicator_code"] = frame["indicator_code"].map(lambda code: labels.get(code, code))
     if "source_line" in frame:
         frame = frame.sort_values("source_line", kind="stable")
     keep = [c for c in frame.columns if c in _ALWAYS_SHOWN or frame[c].notna().any()]
@@ -104,6 +109,8 @@ def preview_frame(preview: pa.Table) -> pd.DataFrame:
         if name in frame:
             # As the user wrote it (85.3 → « 85,3 », 1000 → « 1 000 »); an empty cell stays empty.
             frame[name] = frame[name].map(lambda v: "" if pd.isna(v) else format_number_fr(v, 9, trim=True))
+    texts = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
+    frame[texts] = frame[texts].astype(object).where(frame[texts].notna(), "")
     return frame
 
 
@@ -144,6 +151,7 @@ def history_frame(imports: pd.DataFrame) -> pd.DataFrame:
     shown = imports[list(HISTORY_COLUMNS)].copy()
     shown["status"] = shown["status"].map(lambda s: IMPORT_STATUS_WORDS.get(s, s))
     shown["layout"] = shown["layout"].map(layout_label)
+    shown["created_by"] = shown["created_by"].fillna("")
     for name in HISTORY_COUNTS:
         shown[name] = shown[name].map(lambda n: format_number_fr(n, 0))
     return shown

@@ -28,7 +28,7 @@ from indicators.reading import clean_stale_scratch, read_table, sha256_of
 from indicators.referentiel import REFERENTIEL_DIR, load_default, load_referentiel_file
 from indicators.settings import Limits
 from indicators.staging import MAX_PROBLEMS_PER_RULE, Catalog, NewIndicator, Staged, stage
-from indicators.text import format_number_fr
+from indicators.text import format_count, format_number_fr
 
 STATUS_IMPORTED = "importe"
 STATUS_UNDONE = "annule"
@@ -78,20 +78,18 @@ class ImportReport:
         if self.outcome == "non_importe":
             return f"{self.filename} : non importé, car un autre fichier du même envoi a été refusé."
         if self.outcome == "refuse":
-            return f"{self.filename} : refusé, {len(self.problems)} problème(s) ; rien n'a été enregistré."
+            problems = format_count(len(self.problems), "problème")
+            return f"{self.filename} : refusé, {problems} ; rien n'a été enregistré."
         verb = "serait importé" if self.outcome == "simulation" else f"importé (import n°{self.import_id})"
         if self.kind == "structures":
-            return (f"{self.filename} : {verb} ; {_n(self.structures_added)} structure(s) ajoutée(s), "
-                    f"{_n(self.structures_updated)} mise(s) à jour.")
-        created = "territoire(s) créé(s)" if self.territorial else "structure(s) créée(s)"
-        return (f"{self.filename} : {verb} ; {_n(self.rows_added)} valeur(s) ajoutée(s), "
-                f"{_n(self.rows_replaced)} remplacée(s), {_n(self.rows_unchanged)} inchangée(s)"
-                + (f", {_n(self.structures_added)} {created}" if self.structures_added else "")
-                + (f", {_n(self.indicators_added)} indicateur(s) créé(s)" if self.indicators_added else "") + ".")
-
-
-def _n(count: int) -> str:
-    return format_number_fr(count, 0)
+            return (f"{self.filename} : {verb} ; {format_count(self.structures_added, 'structure ajoutée')}, "
+                    f"{format_count(self.structures_updated, 'mise à jour', 'mises à jour')}.")
+        created = "territoire créé" if self.territorial else "structure créée"
+        return (f"{self.filename} : {verb} ; {format_count(self.rows_added, 'valeur ajoutée')}, "
+                f"{format_count(self.rows_replaced, 'remplacée')}, {format_count(self.rows_unchanged, 'inchangée')}"
+                + (f", {format_count(self.structures_added, created)}" if self.structures_added else "")
+                + (f", {format_count(self.indicators_added, 'indicateur créé')}" if self.indicators_added else "")
+                + ".")
 
 
 @dataclass
@@ -361,9 +359,9 @@ def rights_problem(con: duckdb.DuckDBPyConnection, access: rights.Access, batch:
     if not outside:
         return None
     many = "s" if len(outside) > 1 else ""
-    return (f"Import refusé : le fichier contient des valeurs pour {len(outside)} structure{many} hors de votre "
-            f"périmètre ou inconnue{many} ({rights.names_list(outside)}). Rien n'a été enregistré ; retirez ces "
-            "lignes ou demandez l'import à un administrateur.")
+    return (f"Import refusé : le fichier contient des valeurs pour {format_count(len(outside), 'structure')} hors "
+            f"de votre périmètre ou inconnue{many} ({rights.names_list(outside)}). Rien n'a été enregistré ; "
+            "retirez ces lignes ou demandez l'import à un administrateur.")
 
 
 # An already-typed table (the demo's) has the columns a checked file would have, of these kinds.
@@ -515,7 +513,7 @@ def _store_observations(cur, import_id: int, sheet: str | None, new_indicators: 
         ]
         if conflicts > len(rows):
             report.problems.append(Problem("valeur_deja_enregistree", report.filename, report.sheet,
-                                           detail=f"… et {conflicts - len(rows)} autres lignes."))
+                                           detail=f"… et {format_count(conflicts - len(rows), 'autre ligne')}."))
         return
     if conflicts:
         db.run(cur, "observation_archive_replaced", params)
@@ -575,7 +573,7 @@ def undo(con: duckdb.DuckDBPyConnection, import_id: int, access: rights.Access) 
         removed = db.run(cur, "undo_delete_observations", {"import_id": import_id}).fetchall()[0][0]
         db.run_script(cur, "undo_restore", {"import_id": import_id})
         db.run(cur, "undo_mark_import", {"status": STATUS_UNDONE, "undone_at": datetime.now(), "import_id": import_id})
-        message = (f"Import n°{import_id} ({row[1]}) annulé : {_n(removed)} valeur(s) retirée(s), "
+        message = (f"Import n°{import_id} ({row[1]}) annulé : {format_count(removed, 'valeur retirée')}, "
                    "les valeurs et structures qu'il avait remplacées sont rétablies.")
         rights.log(cur, access, "annulation", message, import_id)
     return message
@@ -589,7 +587,7 @@ def _blocked_message(con: duckdb.DuckDBPyConnection, access: rights.Access, impo
     parts = [f"annulez d'abord l'import {', '.join(f'n°{n}' for n in seen)}"] if seen else []
     if hidden:
         parts.append("1 autre import, que vous ne voyez pas, en dépend" if hidden == 1 else
-                     f"{hidden} autres imports, que vous ne voyez pas, en dépendent")
+                     f"{format_count(hidden, 'autre import')}, que vous ne voyez pas, en dépendent")
         parts[-1] += " : demandez l'annulation à un administrateur"
     return (f"Des imports plus récents s'appuient sur l'import n°{import_id} (ils ont remplacé ses valeurs ou "
             f"utilisent ses structures) : {' ; '.join(parts)}.")

@@ -12,7 +12,7 @@ from indicators.import_files import (HISTORY_COUNTS, PREVIEW_DATES, PREVIEW_LABE
                                      file_facts, history_frame, not_offered_notice, preview_frame, problems_csv,
                                      problems_frame, safe_stem, template_csv, template_xlsx, undo_choices)
 from indicators.problems import Problem
-from indicators.text import format_number_fr, markdown_literal
+from indicators.text import format_count, format_number_fr, markdown_literal
 from ui import access, frame
 from ui import import_assistant as assistant
 
@@ -37,7 +37,7 @@ state.setdefault("import_prepared", {})     # (SHA-256, rate scale) → Prepared
 def show_problems(problems: list[Problem], name: str, key: str) -> None:
     frame = problems_frame(problems)
     st.dataframe(frame, hide_index=True, width="stretch", column_config={
-        "ligne": st.column_config.NumberColumn("ligne", format="%d", width=55),
+        "ligne": st.column_config.TextColumn("ligne", width=55, alignment="right"),
         **{column: st.column_config.TextColumn(column, width=width) for column, width in PROBLEM_WIDTHS.items()}})
     st.download_button("Télécharger le rapport (CSV)", problems_csv(frame), f"problemes-{safe_stem(name)}.csv",
                        mime="text/csv", on_click="ignore", key=f"problems_{key}", icon=":material/download:")
@@ -49,7 +49,8 @@ def show_preview(report: importer.ImportReport) -> None:
     config["source_line"] = st.column_config.NumberColumn("Ligne", format="%d")
     config.update({name: st.column_config.DateColumn(label, format="DD/MM/YYYY")
                    for name, label in PREVIEW_DATES.items()})
-    st.dataframe(preview_frame(report.preview), hide_index=True, width="stretch", column_config=config)
+    referentiel = importer.catalog_of(access.connection()).referentiel
+    st.dataframe(preview_frame(report.preview, referentiel), hide_index=True, width="stretch", column_config=config)
 
 
 def read_uploads(files) -> importer.Batch:
@@ -87,7 +88,7 @@ def describe_upload(upload: importer.Prepared, single: bool) -> None:
         # The questions above answer these two problems: the table lists only what the file must correct.
         problems = [p for p in report.problems if p.rule not in ASKED]
         if problems:
-            st.error(f"{format_number_fr(len(problems), 0)} problème(s) : ce fichier ne peut pas être "
+            st.error(f"{format_count(len(problems), 'problème')} : ce fichier ne peut pas être "
                      "importé. Corrigez-le puis déposez-le à nouveau, ou retirez-le de la liste.",
                      icon=":material/error:")
             show_problems(problems, report.filename, report.sha256[:16])
@@ -100,8 +101,9 @@ def describe_upload(upload: importer.Prepared, single: bool) -> None:
             st.info(markdown_literal(report.scope_note), icon=":material/public:")
         if report.preview is not None and report.preview.num_rows:
             shown = report.preview.num_rows
-            with st.expander(f"Aperçu des {format_number_fr(shown, 0)} premières lignes, telles qu'elles seront "
-                             "enregistrées", expanded=single):
+            rows = ("de la première ligne, telle qu'elle sera enregistrée" if shown == 1 else
+                    f"des {format_number_fr(shown, 0)} premières lignes, telles qu'elles seront enregistrées")
+            with st.expander(f"Aperçu {rows}", expanded=single):
                 show_preview(report)
 
 
@@ -109,8 +111,8 @@ def run_import(batch: importer.Batch, replace: bool) -> list[importer.ImportRepo
     try:
         with st.status("Import en cours…", expanded=True) as status:
             for upload in batch.ready:
-                name, rows = markdown_literal(upload.report.filename), format_number_fr(upload.report.rows_read, 0)
-                st.write(f"« {name} » : {rows} ligne(s) vérifiée(s).")
+                name, rows = markdown_literal(upload.report.filename), upload.report.rows_read
+                st.write(f"« {name} » : {format_count(rows, 'ligne vérifiée')}.")
             st.write("Écriture dans la base, en une seule transaction (tous les fichiers ou aucun)…")
             results = importer.commit(access.connection(), batch, frame.access(), replace=replace)
             if importer.all_stored(results):
@@ -263,8 +265,8 @@ if files:
                    "signalés, ou retirez-les de la liste.")
     elif not batch.offered:
         st.caption("Aucun nouveau fichier à importer.")
-    clicked = st.button(f"Importer {len(ready)} fichier(s)", type="primary", disabled=blocked or not ready,
-                        icon=":material/upload:")
+    clicked = st.button(f"Importer {format_count(len(ready), 'fichier')}", type="primary",
+                        disabled=blocked or not ready, icon=":material/upload:")
     if clicked:
         results = run_import(batch, replace)
         if results is not None and importer.all_stored(results):

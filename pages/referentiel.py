@@ -10,7 +10,7 @@ from indicators import rights
 from indicators.method import method_markdown
 from indicators.referentiel import LEVELS
 from indicators.text import (DIRECTION_WORDS, ENGAGEMENT_THEMES, KIND_WORDS, REFERENTIEL_ORIGIN_WORDS, format_date,
-                             markdown_literal, theme_title, yes_no)
+                             format_number_fr, markdown_literal, plural, theme_title, yes_no)
 from ui import access, frame
 
 frame.require()
@@ -19,10 +19,6 @@ VIEW = "referentiel_vue"
 NEXT_VIEW = "referentiel_vue_suivante"
 MESSAGE = "referentiel_message"
 TITLE = "referentiel_titre"
-
-
-def plural(count: int, one: str, many: str) -> str:
-    return one if count < 2 else many
 
 
 def provenance(text) -> str:
@@ -123,8 +119,8 @@ st.header("Indicateurs et seuils")
 kinds = pd.Series([rv.provenance_kind(rules.loc[i, f"provenance_{level}"]) for i in rules.index for level in LEVELS])
 n_public, n_default, n_edited = ((kinds == kind).sum() for kind in ("source publique", "défaut", "modifié"))
 rely = plural(n_public, "s'appuie", "s'appuient")
-st.markdown(f"Sur les {len(kinds)} seuils de la version {viewed} : **{n_public}** {rely} sur une source publique "
-            f"(cible officielle ou règle du label Marianne), **{n_default}** "
+st.markdown(f"Sur les {format_number_fr(len(kinds), 0)} seuils de la version {viewed} : **{n_public}** {rely} sur "
+            f"une source publique (cible officielle ou règle du label Marianne), **{n_default}** "
             f"{plural(n_default, 'est une valeur', 'sont des valeurs')} **par défaut** à ajuster et **{n_edited}** "
             f"{plural(n_edited, 'a été modifié', 'ont été modifiés')} par un administrateur. Les seuils de "
             "l'audit du label ne sont pas publiés : la colonne « Provenance des seuils » dit d'où vient chacun.")

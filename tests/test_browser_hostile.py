@@ -24,7 +24,7 @@ def test_aborting_workbook_is_refused_and_the_dashboard_goes_on(server, page, tm
     page.goto(f"{server}/import_fichiers")
     page.get_by_text("Fichiers à importer").wait_for(timeout=60_000)
     page.locator('input[type="file"]').set_input_files(str(bomb))
-    page.get_by_text("problème(s) : ce fichier ne peut pas être importé").wait_for(timeout=60_000)
+    page.get_by_text(" : ce fichier ne peut pas être importé").wait_for(timeout=60_000)
     problems = page.locator('[data-testid="stDataFrame"]:visible').first
     problems.locator('[data-testid^="glide-cell-"]').filter(
         has_text="Le fichier dépasse le nombre maximal de colonnes.").first.wait_for(state="attached",
@@ -35,14 +35,14 @@ def test_aborting_workbook_is_refused_and_the_dashboard_goes_on(server, page, tm
 
     # The same session goes on: the hostile file is removed, a valid one is imported.
     page.get_by_role("button", name=f"Remove {bomb.name}").click()
-    page.get_by_text("problème(s) : ce fichier ne peut pas être importé").wait_for(state="detached",
+    page.get_by_text(" : ce fichier ne peut pas être importé").wait_for(state="detached",
                                                                                  timeout=30_000)
     valid = tmp_path / "indicateurs-lyon.csv"
     valid.write_bytes((CANONICAL_HEADER + "\n" + "\n".join(LYON_ROWS) + "\n").encode("cp1252"))
     page.locator('input[type="file"]').set_input_files(str(valid))
     page.get_by_text("format long canonique").first.wait_for(timeout=60_000)
-    page.get_by_role("button", name="Importer 1 fichier(s)").click()
-    page.get_by_text("9 valeur(s) ajoutée(s)").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Importer 1 fichier").click()
+    page.get_by_text("9 valeurs ajoutées").first.wait_for(timeout=60_000)
 
     page.get_by_role("link", name="Mon service").click()
     page.get_by_text("Niveau atteignable").wait_for(timeout=60_000)

@@ -11,6 +11,7 @@ import pytest
 from openpyxl import Workbook
 
 from helpers import shot
+from indicators.text import format_count
 
 pytestmark = pytest.mark.browser
 
@@ -64,8 +65,8 @@ def upload(page, path) -> None:
 
 def import_now(page, values: int) -> None:
     """Import, and read the summary: ``values`` values added (the server holds the database file)."""
-    page.get_by_role("button", name="Importer 1 fichier(s)").click()
-    page.get_by_text(f"{values} valeur(s) ajoutée(s)").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Importer 1 fichier").click()
+    page.get_by_text(format_count(values, "valeur ajoutée")).first.wait_for(timeout=60_000)
     settle(page)
 
 

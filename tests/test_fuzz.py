@@ -68,7 +68,7 @@ def test_a_case_is_the_same_bytes_from_its_seed_and_index_alone():
 
 
 COUNTS = dict.fromkeys(fuzzing.COUNTED_TABLES, 0)
-FRENCH_REFUSAL = {"rc": 1, "stdout": "", "stderr": "cas.csv : refusé, 1 problème(s) ; rien n'a été enregistré.\n"
+FRENCH_REFUSAL = {"rc": 1, "stdout": "", "stderr": "cas.csv : refusé, 1 problème ; rien n'a été enregistré.\n"
                   "  - cas.csv, ligne 3, colonne valeur : « abc » (attendu : un nombre)\n"
                   "Aucun fichier n'a été importé.\n",
                   "counts_before": COUNTS, "counts": COUNTS, "leftovers": [], "peak_rss": 200 << 20, "size": 900,

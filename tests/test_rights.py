@@ -266,7 +266,7 @@ def test_a_director_undoes_its_own_import(demo):
     access = director(demo)
     report = imported(demo, access, "CAF-0001")
     message = importer.undo(demo, report.import_id, access)
-    assert message.startswith(f"Import n°{report.import_id} (valeurs-CAF-0001.csv) annulé : 1 valeur(s) retirée(s)")
+    assert message.startswith(f"Import n°{report.import_id} (valeurs-CAF-0001.csv) annulé : 1 valeur retirée")
     assert demo.cursor().execute("SELECT count(*) FROM observation WHERE import_id = ?",
                                  [report.import_id]).fetchall()[0][0] == 0
     who, subject, _, import_id = audit(demo, "annulation")[-1]

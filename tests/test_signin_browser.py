@@ -230,7 +230,7 @@ def upload(seen: Visitor, path: Path, refusal: str | None = None) -> None:
     seen.open("/import_fichiers", "Fichiers à importer")
     seen.page.locator('input[type="file"]').set_input_files(str(path))
     seen.page.get_by_text("format long canonique" if refusal is None else refusal).first.wait_for(timeout=SETTLE_MS)
-    button = seen.page.get_by_role("button", name="Importer 1 fichier(s)")
+    button = seen.page.get_by_role("button", name="Importer 1 fichier")
     if refusal is None:
         button.click()
     else:
@@ -316,7 +316,7 @@ def test_director_history_holds_no_demo_import_then_its_own_import_only(directri
     assert "démonstration" not in directrice.sent()
 
     upload(directrice, values_file(tmp_path, "caf-0001-janvier.csv", [OWN], "2022-01"))
-    directrice.page.get_by_text("1 valeur(s) ajoutée(s)").first.wait_for(timeout=SETTLE_MS)
+    directrice.page.get_by_text("1 valeur ajoutée").first.wait_for(timeout=SETTLE_MS)
 
     # A file that also holds another structure: refused whole, with the list; nothing stored.
     refusal = ("Import refusé : le fichier contient des valeurs pour 1 structure hors de votre périmètre ou "
@@ -334,7 +334,7 @@ def test_director_history_holds_no_demo_import_then_its_own_import_only(directri
 def test_director_is_offered_to_undo_its_own_imports_only_and_undoes_one(directrice, tmp_path):
     upload(directrice, values_file(tmp_path, "caf-0001-avril.csv", [OWN], "2022-04"))
     page = directrice.page
-    page.get_by_text("1 valeur(s) ajoutée(s)").first.wait_for(timeout=SETTLE_MS)
+    page.get_by_text("1 valeur ajoutée").first.wait_for(timeout=SETTLE_MS)
     directrice.open("/import_fichiers", "Import à annuler")
     options = picker_options(page, "Import à annuler", within='[data-testid="stMain"]')
     assert options and all(re.match(r"n°\d+ – caf-0001-\w+\.csv \(", option) for option in options), options
@@ -356,7 +356,7 @@ def test_director_may_not_import_the_structures_register(directrice, tmp_path):
     directrice.page.locator('input[type="file"]').set_input_files(str(register))
     directrice.page.get_by_text("Seul un administrateur peut importer le registre des structures.") \
         .wait_for(timeout=SETTLE_MS)
-    assert directrice.page.get_by_role("button", name="Importer 1 fichier(s)").is_disabled()
+    assert directrice.page.get_by_role("button", name="Importer 1 fichier").is_disabled()
     directrice.open("/", "Niveau atteignable")
     assert directrice.page.get_by_text("Nouveau nom").count() == 0
 
@@ -375,7 +375,7 @@ def test_network_head_comparaison_names_every_caf_and_nothing_else(tete, program
 
 def test_network_head_imports_for_a_caf_structure(tete, tmp_path):
     upload(tete, values_file(tmp_path, "caf-0005-mars.csv", ["CAF-0005"], "2022-03"))
-    tete.page.get_by_text("1 valeur(s) ajoutée(s)").first.wait_for(timeout=SETTLE_MS)
+    tete.page.get_by_text("1 valeur ajoutée").first.wait_for(timeout=SETTLE_MS)
     tete.open("/donnees", "Historique des imports")
     # The director's import (CAF-0001, in the network) is there too; the demo's (every network) is not.
     assert "caf-0005-mars.csv" in tete.sent() and "démonstration" not in tete.sent()

@@ -116,7 +116,7 @@ def test_undone_file_can_be_imported_again(con, tmp_path, run_cli):
 def test_dry_run_reports_counts_and_stores_nothing(con, tmp_path, run_cli):
     before = snapshot(con)
     code, out, _ = run_cli("import", canonical(tmp_path / "a.csv", ROWS), "--dry-run")
-    assert code == 0 and "serait importé" in out and "3 valeur(s) ajoutée(s)" in out
+    assert code == 0 and "serait importé" in out and "3 valeurs ajoutées" in out
     assert snapshot(con) == before
 
 
@@ -144,7 +144,7 @@ def test_structures_register_updates_without_touching_observations(con, tmp_path
                         "S1;CAF du Rhône – Lyon;CAF;69;Auvergne-Rhône-Alpes;argent;2024-03-15\n"
                         "S5;CAF de l'Ain;CAF;01;Auvergne-Rhône-Alpes;;\n", encoding="utf-8")
     code, out, _ = run_cli("import", register)
-    assert code == 0 and "1 structure(s) ajoutée(s), 1 mise(s) à jour" in out
+    assert code == 0 and "1 structure ajoutée, 1 mise à jour" in out
     assert snapshot(con)["observation"] == observations
     row = con.cursor().execute("SELECT name, departement, label_level, label_awarded_on::VARCHAR FROM structure "
                                "WHERE code = 'S1'").fetchall()[0]

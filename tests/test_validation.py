@@ -464,7 +464,7 @@ def test_cli_refused_file_exits_1_with_french_messages_and_no_traceback(seeded, 
                                                "S2;;;delai_courriels;2025-01-01;2025-01-31;-2;;;"])
     code, out, err = run_cli("import", path)
     assert code == 1
-    assert "refuse.csv : refusé, 2 problème(s) ; rien n'a été enregistré." in err
+    assert "refuse.csv : refusé, 2 problèmes ; rien n'a été enregistré." in err
     assert "refuse.csv, ligne 2, colonne « valeur » : Un taux doit être compris entre 0 et 100." in err
     assert "refuse.csv, ligne 3, colonne « valeur » : Un délai ou une durée ne peut pas être négatif." in err
     assert "Aucun fichier n'a été importé." in err

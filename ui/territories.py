@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from indicators import rights, territories
-from indicators.text import format_count
+from indicators.text import format_count, plural
 from ui import access, frame
 
 RIGHT = {name: st.column_config.TextColumn(name, alignment="right") for name in ("Valeurs", "Indicateurs", "Valeur")}
@@ -36,7 +36,7 @@ def section() -> None:
     if found.empty:
         return
     st.subheader("Territoires (open data)")
-    st.caption(f"{format_count(len(found), 'territoire')} décrit{'s' if len(found) > 1 else ''} par les fichiers "
+    st.caption(f"{format_count(len(found), 'territoire')} {plural(len(found), 'décrit', 'décrits')} par les fichiers "
                "open data du Baromètre des résultats. Ce ne sont pas des structures : ils ne comptent ni dans les "
                "niveaux, ni dans la comparaison.")
     st.dataframe(territories.listing_table(found), hide_index=True, column_config=RIGHT)
