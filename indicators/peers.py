@@ -24,6 +24,7 @@ from indicators.text import (
     format_value,
     ordinal,
     status_word,
+    window_label,
 )
 
 MIN_PEERS = 5
@@ -91,7 +92,7 @@ def peer_view(assessment: compliance.Assessment, own_codes, group: str = "reseau
         table = _indicator_table(rules, values[row], judged[row], status[row], peers.sorted_values)
         positions.append(_position(codes[row], structures["name"].iloc[row], peers.phrase, group, table,
                                    level_ranks[row], peers.levels))
-    return PeerView(group, assessment.window.label, assessment.version, tuple(positions))
+    return PeerView(group, window_label(assessment.window), assessment.version, tuple(positions))
 
 
 @dataclass(frozen=True)

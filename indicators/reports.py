@@ -27,8 +27,8 @@ from indicators.periods import WINDOW_CHOICES, Window
 from indicators.method import method_lines
 from indicators.periods import MONTHS_PER_PERIODICITY
 from indicators.text import (DIRECTION_WORDS, FORMULA_PATTERN, format_data_number, neutralize_formula,
-                             status_word)
-from indicators.wording import gap_sentence
+                             status_word, window_label)
+from indicators.wording import gap_sentence, indicator_lists, indicator_names
 
 BLUE = "000091"
 # Excel format codes are written in the en-US form; a French Excel shows them as « 10 600,0 ».
@@ -42,13 +42,13 @@ def status_table(assessment: Assessment, sentences: pd.Categorical | None = None
     s = assessment.structures
     return pd.DataFrame({
         "code_structure": s["code"], "nom_structure": s["name"], "reseau": s["network"],
-        "niveau": s["level"], "indicateurs_bloquants": s["blocking"].map(", ".join),
+        "niveau": s["level"], "indicateurs_bloquants": indicator_lists(s["blocking"], assessment.rules),
         "ecarts": pd.Series(blocking_gaps(assessment, sentences), index=s.index, dtype=object),
         "label": s["label_level"], "label_attribue_le": s["label_awarded_on"],
         "label_expire_le": s["label_expires_on"],
         "label_soutenu": s["label_supported"].map({True: "oui", False: "non"}),
         "label_etat": label_states(s),
-        "indicateurs_en_retard": s["late_indicators"].map(", ".join),
+        "indicateurs_en_retard": indicator_lists(s["late_indicators"], assessment.rules),
         "fenetre": assessment.window.label, "referentiel": assessment.version,
     })
 
@@ -72,7 +72,7 @@ def gap_sentences(indicators: pd.DataFrame) -> pd.Categorical:
 
 
 def blocking_gaps(assessment: Assessment, sentences: pd.Categorical | None = None) -> list[str]:
-    """Per structure, « decroche : 51 appels décrochés de plus pour argent ; … » for its blocking indicators
+    """Per structure, « Taux de décroché : 51 appels décrochés de plus pour argent ; … » for its blocking indicators
     (in their order), "" when none. ``sentences``: :func:`gap_sentences` of the indicator rows when already
     computed; else only the blocking rows get one."""
     s, indicators = assessment.structures, assessment.indicators
@@ -103,9 +103,10 @@ def blocking_gaps(assessment: Assessment, sentences: pd.Categorical | None = Non
         sentences = dict(zip(found, np.asarray(gap_sentences(indicators.iloc[found]), dtype=object).tolist()))
     else:
         sentences = np.asarray(sentences, dtype=object).tolist()
+    names = indicator_names(assessment.rules)
     texts: list[list[str]] = [[] for _ in blocking]
     for (i, indicator), row in zip(pairs, rows):
-        texts[i].append(f"{indicator} : {'' if row is None else sentences[row]}")
+        texts[i].append(f"{names.get(indicator, indicator)} : {'' if row is None else sentences[row]}")
     return [" ; ".join(parts) for parts in texts]
 
 
@@ -126,7 +127,7 @@ def no_data_sentence(con: duckdb.DuckDBPyConnection, selection: Assessment | Sco
     if found:
         return None
     whom = f" pour « {structure} »" if structure else ""
-    return (f"Aucune valeur{whom} sur la fenêtre {selection.window.label} : choisissez une autre période "
+    return (f"Aucune valeur{whom} sur la fenêtre « {window_label(selection.window)} » : choisissez une autre période "
             f"(--period {WINDOW_CHOICES}).")
 
 
@@ -369,7 +370,7 @@ def _fill_workbook(book: "_Book", assessment: Assessment) -> None:
 
     sheet = book.sheet("Méthode", 4)
     window = assessment.window
-    for label, value in (("Référentiel", assessment.version), ("Fenêtre", window.label), ("Du", window.start),
+    for label, value in (("Référentiel", assessment.version), ("Fenêtre", window_label(window)), ("Du", window.start),
                          ("Au", window.end), ("Calculé le", assessment.today)):
         sheet.row([label, value], {2: DATE} if isinstance(value, date) else {})
     rules = assessment.rules

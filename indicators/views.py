@@ -14,10 +14,12 @@ import plotly.graph_objects as go
 
 import duckdb
 
-from indicators import charts, compliance, db, rights, text
+from indicators import charts, compliance, db, rights, text, wording
 from indicators.text import format_number_fr
 
 LABEL_FILTERS = ("Toutes", "Labellisées", "Non labellisées")
+# What a table shows for a name, a network or a date it does not have: never « None » nor « nan ».
+NOTHING = "—"
 
 
 @dataclass
@@ -56,16 +58,38 @@ def label_words(structures: pd.DataFrame) -> pd.Series:
     """The label as the tables show it: « argent », « argent (expiré le 08/07/2026) », « — » without one."""
     states = compliance.label_states(structures)
     expired = states.str.startswith("expiré")
-    words = structures["label_level"].fillna("—").astype(object)
+    words = structures["label_level"].fillna(NOTHING).astype(object)
     words[expired] = words[expired] + " (" + states[expired] + ")"
     return words
 
 
-def _label_table(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"Code": frame["code"], "Structure": frame["name"], "Réseau": frame["network"],
+def _texts(values: pd.Series) -> pd.Series:
+    return values.astype(object).where(values.notna(), NOTHING)
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """« 08/07/2026 », « — » without a date."""
+    return _texts(pd.to_datetime(values).dt.strftime("%d/%m/%Y"))
+
+
+def structures_table(structures: pd.DataFrame) -> pd.DataFrame:
+    """The register as « Structures et imports » shows it (sql/structures_list.sql): every cell French text,
+    « — » for what a structure lacks, « sans label », counts « 61 607 » and dates « 31/10/2026 »."""
+    return pd.DataFrame({
+        "Code": structures["code"], "Nom": _texts(structures["name"]), "Réseau": _texts(structures["network"]),
+        "Typologie": _texts(structures["typologie"]), "Département": _texts(structures["departement"]),
+        "Région": _texts(structures["region"]), "Label": structures["label_level"].fillna("sans label"),
+        "Label attribué le": _dates(structures["label_awarded_on"]),
+        "Valeurs": structures["n_values"].map(lambda n: format_number_fr(n, 0)),
+        "Dernière période": _dates(structures["last_period_end"]),
+    })
+
+
+def _label_table(frame: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"Code": frame["code"], "Structure": _texts(frame["name"]), "Réseau": _texts(frame["network"]),
                          "Label": label_words(frame), "Niveau calculé": frame["level"].astype(str),
-                         "Expire le": pd.to_datetime(frame["label_expires_on"]).dt.strftime("%d/%m/%Y"),
-                         "Bloquants": frame["blocking"].map(", ".join)})
+                         "Expire le": _dates(frame["label_expires_on"]),
+                         "Bloquants": wording.indicator_lists(frame["blocking"], rules)})
 
 
 def comparison(assessment: compliance.Assessment, today: date, network: str | None = None,
@@ -80,11 +104,11 @@ def comparison(assessment: compliance.Assessment, today: date, network: str | No
     chosen = selection.structures
     counts = chosen["level"].value_counts()
     ranking = pd.DataFrame({
-        "Code": chosen["code"], "Structure": chosen["name"], "Réseau": chosen["network"],
+        "Code": chosen["code"], "Structure": _texts(chosen["name"]), "Réseau": _texts(chosen["network"]),
         "Niveau": chosen["level"].astype(str), "Rang": chosen["level_rank"],
-        "Bloquants": chosen["blocking"].map(", ".join), "Label": label_words(chosen),
-        "Expire le": pd.to_datetime(chosen["label_expires_on"]),
-        "Label soutenu": chosen["label_supported"].map({True: "oui", False: "non"}).fillna("—"),
+        "Bloquants": wording.indicator_lists(chosen["blocking"], selection.rules), "Label": label_words(chosen),
+        "Expire le": _dates(chosen["label_expires_on"]),
+        "Label soutenu": chosen["label_supported"].map({True: "oui", False: "non"}).fillna(NOTHING),
         "En retard": chosen["late_indicators"].map(len),
     }).sort_values(["Rang", "Code"], ascending=[False, True]).reset_index(drop=True)
 
@@ -110,20 +134,22 @@ def comparison(assessment: compliance.Assessment, today: date, network: str | No
         means = matrix.mean()
         who = "structures" if by_structure else "structures, en moyenne par réseau"
         sentence = (f"L'engagement {means.idxmax()} est le plus souvent conforme "
-                    f"({format_number_fr(means.max(), 0)} % des {who}), l'engagement {means.idxmin()} le moins "
-                    f"souvent ({format_number_fr(means.min(), 0)} %).")
+                    f"({text.format_percent(means.max(), 0)} des {who}), l'engagement {means.idxmin()} le moins "
+                    f"souvent ({text.format_percent(means.min(), 0)}).")
     title = ("Structures × engagements (% conforme)" if by_structure
              else "Réseaux × engagements (% de structures conformes)")
     late = chosen[chosen["late_indicators"].map(len) > 0]
     return Comparison(
         selection=selection, counts=counts, level_figure=charts.level_distribution(counts), ranking=ranking,
         holders=len(holders), expired=int((chosen["label_expired"].eq(True)).sum()),
-        below=_label_table(below), soon=_label_table(soon.sort_values("label_expires_on")),
-        candidates=_label_table(candidates.sort_values("level_rank", ascending=False)),
+        below=_label_table(below, selection.rules),
+        soon=_label_table(soon.sort_values("label_expires_on"), selection.rules),
+        candidates=_label_table(candidates.sort_values("level_rank", ascending=False), selection.rules),
         engagement_matrix=matrix, engagement_sentence=sentence,
         engagement_figure=charts.engagement_heatmap(matrix, title),
-        late=pd.DataFrame({"Code": late["code"], "Structure": late["name"], "Réseau": late["network"],
-                           "Indicateurs en retard ou manquants": late["late_indicators"].map(", ".join)}),
+        late=pd.DataFrame({"Code": late["code"], "Structure": _texts(late["name"]), "Réseau": _texts(late["network"]),
+                           "Indicateurs en retard ou manquants": wording.indicator_lists(late["late_indicators"],
+                                                                                         selection.rules)}),
         options=options)
 
 
@@ -195,9 +221,11 @@ def distribution(selection: compliance.Assessment, code: str) -> Distribution:
     sentence = ""
     if not values.empty:
         unit = rule["unit"]
-        sentence = (f"{rule['label']} : médiane {text.format_value(median, unit)}, la moitié des {len(values)} "
-                    f"structures entre {text.format_value(q1, unit)} et {text.format_value(q3, unit)} ; "
-                    f"{int((values['level_rank'] >= compliance.Level.BRONZE).sum())} atteignent au moins bronze.")
+        reaching = int((values["level_rank"] >= compliance.Level.BRONZE).sum())
+        sentence = (f"{rule['label']} : médiane {text.format_value(median, unit)}, la moitié des "
+                    f"{text.format_count(len(values), 'structure')} entre {text.format_value(q1, unit)} et "
+                    f"{text.format_value(q3, unit)} ; {format_number_fr(reaching, 0)} "
+                    f"{'atteignent' if reaching > 1 else 'atteint'} au moins bronze.")
     by_level = (values.groupby(values["level"].astype(str))["value"].agg(["count", "min", "median", "max"])
                 .rename(columns={"count": "Structures", "min": "Minimum", "median": "Médiane", "max": "Maximum"}))
     return Distribution(rule, values, (q1, median, q3), sentence, by_level)

@@ -31,6 +31,11 @@ def show_refusal(messages: list[str], intro: str) -> None:
              icon=":material/error:")
 
 
+def when(moments: pd.Series) -> pd.Series:
+    """« 08/07/2026 14:05 », empty without a moment."""
+    return pd.to_datetime(moments).dt.strftime("%d/%m/%Y %H:%M").fillna("")
+
+
 def grants_frame(table: pd.DataFrame) -> pd.DataFrame:
     """The grants as people read them: the person, the role and the scope in words."""
     return pd.DataFrame({
@@ -39,10 +44,10 @@ def grants_frame(table: pd.DataFrame) -> pd.DataFrame:
         "role": table["role"].map(lambda role: rights.ROLE_WORDS.get(role, role)),
         "perimetre": [grants.scope_label(r, n, s) for r, n, s in
                       zip(table["role"], table["networks"], table["structures"])],
-        "granted_by": table["granted_by"],
-        "granted_at": table["granted_at"],
-        "revoked_by": table["revoked_by"],
-        "revoked_at": table["revoked_at"],
+        "granted_by": table["granted_by"].fillna(""),
+        "granted_at": when(table["granted_at"]),
+        "revoked_by": table["revoked_by"].fillna(""),  # a grant in force: empty, never « None »
+        "revoked_at": when(table["revoked_at"]),
         "subject": table["subject"].map(lambda subject: subject if isinstance(subject, str) else NOT_SIGNED_IN),
     })
 
@@ -50,8 +55,7 @@ def grants_frame(table: pd.DataFrame) -> pd.DataFrame:
 GRANT_COLUMNS = {
     "id": st.column_config.NumberColumn("N°", format="%d", width=50),
     "personne": "Personne", "role": "Rôle", "perimetre": "Périmètre", "granted_by": "Accordé par",
-    "granted_at": st.column_config.DatetimeColumn("Le", format="DD/MM/YYYY HH:mm"),
-    "revoked_by": "Retiré par", "revoked_at": st.column_config.DatetimeColumn("Retiré le", format="DD/MM/YYYY HH:mm"),
+    "granted_at": "Le", "revoked_by": "Retiré par", "revoked_at": "Retiré le",
     "subject": st.column_config.TextColumn("Identifiant (fournisseur)",
                                            help="Rempli à la première connexion de la personne."),
 }
@@ -168,6 +172,6 @@ actions = st.multiselect("Actions", sorted(journal["action"].unique()), placehol
 if actions:
     journal = journal[journal["action"].isin(actions)]
 # Text, not numbers: an empty cell stays empty rather than « None ».
-st.dataframe(journal.assign(subject=journal["subject"].fillna(""),
+st.dataframe(journal.assign(subject=journal["subject"].fillna(""), who=journal["who"].fillna(""),
                             import_id=journal["import_id"].map(lambda n: "" if pd.isna(n) else str(int(n)))),
              hide_index=True, width="stretch", column_config=JOURNAL_COLUMNS)

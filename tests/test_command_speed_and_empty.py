@@ -187,7 +187,8 @@ def test_json_of_structures_listed_in_any_order_and_subsets(demo_base):
 
 def reference_gaps(a: compliance.Assessment) -> list[str]:
     rows = {(r["structure_code"], r["indicator_code"]): r for r in a.indicators.to_dict("records")}
-    return [" ; ".join(f"{i} : {gap_sentence(rows[(code, i)])}" for i in blocking)
+    labels = dict(zip(a.rules["code"], a.rules["label"]))  # a person reads the référentiel's labels
+    return [" ; ".join(f"{labels[i]} : {gap_sentence(rows[(code, i)])}" for i in blocking)
             for code, blocking in zip(a.structures["code"], a.structures["blocking"])]
 
 
@@ -310,7 +311,7 @@ def test_excel_report_holds_what_the_assessment_says_cell_for_cell(demo_base, tm
                                     status_fr[r["status"]]] for r in a.engagements.to_dict("records")]
     table = reports.status_table(a)
     assert rows("Synthèse") == [[_cell_value(v) for v in row[:-2]] for row in table.itertuples(index=False)]
-    assert [r[:2] for r in rows("Méthode")[:4]] == [["Fenêtre", a.window.label],
+    assert [r[:2] for r in rows("Méthode")[:4]] == [["Fenêtre", "année 2024"],
                                                    ["Du", datetime(2024, 1, 1)], ["Au", datetime(2024, 12, 31)],
                                                    ["Calculé le", datetime.combine(date.today(), datetime.min.time())]]
 
@@ -396,7 +397,7 @@ def test_a_structure_without_data_in_the_window_says_so(db_path, run_cli, tmp_pa
     register = tmp_path / "structures.csv"
     register.write_text("code_structure;nom_structure\nS9;Nouvelle structure\n", encoding="utf-8")
     assert run_cli("import", register)[0] == 0
-    sentence = "Aucune valeur pour « S9 » sur la fenêtre 2025 : choisissez une autre période"
+    sentence = "Aucune valeur pour « S9 » sur la fenêtre « année 2025 » : choisissez une autre période"
 
     code, out, err = run_cli("status", "--period", "2025", "--structure", "S9", "--format", "json")
     assert code == 0 and sentence in err
@@ -413,7 +414,7 @@ def test_a_structure_without_data_in_the_window_says_so(db_path, run_cli, tmp_pa
     assert code == 0 and "Aucune" not in out
     code, out, err = run_cli("export", "--format", "opendata", "--period", "2024", "--structure", "S1",
                              "--output", tmp_path / "s1.csv")
-    assert code == 0 and "Aucune valeur pour « S1 » sur la fenêtre 2024" in out
+    assert code == 0 and "Aucune valeur pour « S1 » sur la fenêtre « année 2024 »" in out
 
 
 # --- Counts in French ---------------------------------------------------------------------------------------------

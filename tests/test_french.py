@@ -76,9 +76,11 @@ def test_structures_page_writes_counts_in_french_and_leaves_the_shared_frame_alo
     at.run()
     assert not at.exception, at.exception
     structures, history = (frame.value for frame in at.dataframe)
-    assert structures["n_values"].tolist() == ["1\u202f200"] and structures["label_level"].tolist() == ["sans label"]
+    assert structures["Valeurs"].tolist() == ["1\u202f200"] and structures["Label"].tolist() == ["sans label"]
     assert history["rows_added"].tolist() == ["1\u202f200"] and history["status"].tolist() == ["importé"]
-    assert "," not in " ".join(map(str, [*structures["n_values"], *history["rows_added"]]))
+    assert "," not in " ".join(map(str, [*structures["Valeurs"], *history["rows_added"]]))
+    # What the structure lacks reads « — », never « None » (no typology, no department, no label date).
+    assert structures[["Typologie", "Département", "Label attribué le"]].iloc[0].tolist() == ["—", "—", "—"]
     # The next session reads the cached frame: still the stored values, not the page's texts.
     cached = access.structures(access.data_version(), rights.local())
     assert cached["label_level"].isna().all() and cached["n_values"].tolist() == [1200]

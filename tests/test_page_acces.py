@@ -80,7 +80,7 @@ def test_a_grant_made_through_the_form_shows_in_the_table_then_is_revoked(regist
     row = grants_table(at).iloc[0]
     assert (row["id"], row["personne"], row["role"], row["perimetre"], row["granted_by"]) == (
         1, "claire.martin@caf.fr", "directeur", "structures S-CAEN, S-LYON", rights.local().who)
-    assert f"{row['granted_at']:%d/%m/%Y}" == TODAY and row["subject"] == "pas encore connecté"
+    assert row["granted_at"].startswith(f"{TODAY} ") and row["subject"] == "pas encore connecté"
     assert labelled(at.text_input, "Adresse e-mail").value == ""  # the form starts empty again
 
     assert labelled(at.selectbox, "Droit à retirer").value == 1
@@ -96,7 +96,7 @@ def test_a_grant_made_through_the_form_shows_in_the_table_then_is_revoked(regist
     labelled(at.toggle, "Afficher aussi les droits retirés").set_value(True)
     rerun(at)
     revoked = grants_table(at).iloc[0]
-    assert revoked["revoked_by"] == rights.local().who and f"{revoked['revoked_at']:%d/%m/%Y}" == TODAY
+    assert revoked["revoked_by"] == rights.local().who and revoked["revoked_at"].startswith(f"{TODAY} ")
 
 
 def test_a_wrong_grant_is_refused_with_every_reason_in_french_and_nothing_stored(register):

@@ -174,9 +174,9 @@ def test_status_table_says_levels_blocking_indicators_and_gaps_in_french(three_s
     assert lines[0] == "Fenêtre : 2025 — référentiel 2023"
     s1 = next(ln for ln in lines if ln.startswith("S1 "))
     assert "bronze" in s1 and "Mairie de Romans" in s1
-    assert "decroche : 51 appels décrochés de plus pour argent" in s1
+    assert "Taux de décroché : 51 appels décrochés de plus pour argent" in s1
     s2 = next(ln for ln in lines if ln.startswith("S2 "))
-    assert "aucun" in s2 and "attente_guichet : aucune donnée sur la période" in s2
+    assert "aucun" in s2 and "Temps d'attente au guichet : aucune donnée sur la période" in s2
     assert "or" in next(ln for ln in lines if ln.startswith("S3 ")).split()
     assert lines[-1] == "Structures par niveau : or 1, argent 0, bronze 1, aucun 1"
 
@@ -187,7 +187,7 @@ def test_status_table_for_one_structure_details_label_and_indicators(three_struc
     assert "S1 – Mairie de Romans : niveau atteignable bronze" in out
     assert ("Label argent attribué le 15/03/2024, expire le 15/03/2027 "
             "(non soutenu par les indicateurs actuels)") in out
-    decroche = next(ln for ln in out.splitlines() if ln.strip().startswith("decroche"))
+    decroche = next(ln for ln in out.splitlines() if ln.strip().startswith("Taux de décroché"))
     assert "84,5" in decroche and "conforme" in decroche and "51 appels décrochés de plus pour argent" in decroche
 
 
@@ -211,7 +211,7 @@ def test_xlsx_report_round_trip(three_structures, run_cli, tmp_path):
     by_code = {r[0]: dict(zip(header, r)) for r in rows_of(summary)[1:]}
     assert set(by_code) == {"S1", "S2", "S3"}
     assert by_code["S1"]["Niveau atteignable"] == "bronze"
-    assert by_code["S1"]["Indicateurs bloquants"] == "decroche"
+    assert by_code["S1"]["Indicateurs bloquants"] == "Taux de décroché"  # the référentiel's label, not its code
     assert "51 appels décrochés de plus pour argent" in by_code["S1"]["Écart au niveau suivant"]
     assert by_code["S1"]["Label soutenu"] == "non" and by_code["S3"]["Label soutenu"] == "oui"
     assert by_code["S2"]["Niveau atteignable"] == "aucun"
@@ -267,8 +267,8 @@ def test_status_csv_has_one_row_per_structure_with_level_and_blocking(three_stru
     assert output.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel
     rows = {r["code_structure"]: r for r in read_csv(output)}
     assert list(rows) == ["S1", "S2", "S3"]
-    assert (rows["S1"]["niveau"], rows["S1"]["indicateurs_bloquants"]) == ("bronze", "decroche")
-    assert (rows["S2"]["niveau"], rows["S2"]["indicateurs_bloquants"]) == ("aucun", "attente_guichet")
+    assert (rows["S1"]["niveau"], rows["S1"]["indicateurs_bloquants"]) == ("bronze", "Taux de décroché")
+    assert (rows["S2"]["niveau"], rows["S2"]["indicateurs_bloquants"]) == ("aucun", "Temps d'attente au guichet")
     assert (rows["S3"]["niveau"], rows["S3"]["indicateurs_bloquants"]) == ("or", "")
     assert rows["S1"]["label_expire_le"] == "2027-03-15" and rows["S1"]["label_soutenu"] == "non"
     assert rows["S2"]["label"] == ""
