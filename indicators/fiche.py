@@ -80,7 +80,12 @@ class Subject:
 
     @property
     def window_words(self) -> str:
-        return periods.window_words(self.window, self.latest)
+        """« 12 derniers mois, de novembre 2025 à octobre 2026 », « année 2025 », « T3 2026 (période en cours : 2
+        mois sur 3) »."""
+        if self.window.text == periods.ROLLING:
+            return periods.window_words(self.window, self.latest)
+        note = periods.running_note(self.window, self.latest)
+        return text.period_words(self.window.text) + (f" ({note})" if note else "")
 
     @property
     def label_valid(self) -> bool:
@@ -516,7 +521,7 @@ def _affiche_header(canvas: Canvas, about: Subject) -> float:
     _write(canvas, MARGIN, PAGE_HEIGHT - 44, "Nos résultats de qualité de service", BOLD, 26, WIDTH, color=white)
     top = _write(canvas, MARGIN, PAGE_HEIGHT - band - 16, about.name, BOLD, 18, WIDTH, max_lines=2)
     top = _write(canvas, MARGIN, top - 6, f"Résultats des {about.window_words}" if about.window.text ==
-                 periods.ROLLING else f"Résultats de la période {about.window_words}", REGULAR, 12, WIDTH)
+                 periods.ROLLING else f"Résultats : {about.window_words}", REGULAR, 12, WIDTH)
     structure = about.structure
     if about.label_valid:
         label = (f"Label Services Publics+ {structure['label_level']}, valable jusqu'au "
