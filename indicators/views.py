@@ -209,7 +209,7 @@ class Distribution:
     values: pd.DataFrame  # the judged rows of the assessment, for the histogram
     quartiles: tuple[float, float, float]  # first quartile, median, third quartile (NaN without values)
     sentence: str  # median, interquartile range and how many reach bronze; empty without values
-    by_level: pd.DataFrame  # per level: structures, minimum, median, maximum
+    by_level: pd.DataFrame  # per level: structures, minimum, median, maximum, as French text
 
 
 def distribution(selection: compliance.Assessment, code: str) -> Distribution:
@@ -226,6 +226,10 @@ def distribution(selection: compliance.Assessment, code: str) -> Distribution:
                     f"{text.format_count(len(values), 'structure')} entre {text.format_value(q1, unit)} et "
                     f"{text.format_value(q3, unit)} ; {format_number_fr(reaching, 0)} "
                     f"{'atteignent' if reaching > 1 else 'atteint'} au moins bronze.")
-    by_level = (values.groupby(values["level"].astype(str))["value"].agg(["count", "min", "median", "max"])
-                .rename(columns={"count": "Structures", "min": "Minimum", "median": "Médiane", "max": "Maximum"}))
+    stats = values.groupby(values["level"].astype(str))["value"].agg(["count", "min", "median", "max"])
+    # In French, as the sentence and the cards write them (« 89,0 % »): a table's numbers follow the browser.
+    by_level = pd.DataFrame({"Structures": stats["count"].map(lambda n: format_number_fr(n, 0)),
+                             **{title: stats[name].map(lambda v: text.format_value(v, rule["unit"]))
+                                for name, title in (("min", "Minimum"), ("median", "Médiane"), ("max", "Maximum"))}},
+                            index=stats.index)
     return Distribution(rule, values, (q1, median, q3), sentence, by_level)

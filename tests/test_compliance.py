@@ -638,7 +638,7 @@ def test_distribution_says_the_median_the_middle_half_and_the_levels_of_the_judg
     assert spread.quartiles == pytest.approx((82.5, 95, 95))
     assert spread.sentence == (f"{spread.rule['label']} : médiane {percent(95)}, la moitié des 3 structures "
                                f"entre {percent(82.5)} et {percent(95)} ; 2 atteignent au moins bronze.")
-    assert spread.by_level.loc["or", "Structures"] == 2 and spread.by_level.loc["aucun", "Maximum"] == 70
+    assert spread.by_level.loc["or", "Structures"] == "2" and spread.by_level.loc["aucun", "Maximum"] == percent(70)
     nothing = views.distribution(assess(con, "2024"), "decroche")
     assert nothing.values.empty and nothing.sentence == ""
 

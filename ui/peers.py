@@ -51,7 +51,7 @@ def position_figure(position: peers.Position) -> go.Figure:
     figure = go.Figure(go.Bar(
         x=table["better_than"], y=table["label"], orientation="h", marker_color=LINE_COLOR,
         text=[format_percent(share, 0) for share in table["better_than"]], textposition="outside",
-        hovertemplate="%{y} : fait mieux que %{x:.0f} % des pairs<extra></extra>"))
+        hovertemplate="%{y} : fait mieux que %{x:.0f}\u202f% des pairs<extra></extra>"))
     figure.add_vline(x=50, line_dash="dash", line_color="#333333", annotation_text="médiane",
                      annotation_position="top")
     figure.update_layout(**{**LAYOUT, "height": 80 + 40 * len(table)},
