@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from indicators import db, rights
-from indicators.text import format_count, format_date, normalize_header
+from indicators.text import format_count, format_date, format_number_fr, normalize_header
 
 GRANTED, REVOKED = "droit accordé", "droit retiré"
 MANAGE = "gérer les droits d'accès"
@@ -342,7 +342,7 @@ def _rows(text: str) -> tuple[dict[str, int], int, list[tuple[int, list[str]]], 
 
 def _messages(problems: list[Problem]) -> list[str]:
     """« Ligne 4 : … » in the order of the file, the first hundred and then how many more."""
-    ordered = [f"Ligne {line} : {message}" if line else message
+    ordered = [f"Ligne {format_number_fr(line, 0)} : {message}" if line else message
                for line, message in sorted(problems, key=lambda problem: problem[0])]
     if len(ordered) <= MAX_PROBLEMS:
         return ordered
