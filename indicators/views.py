@@ -176,7 +176,7 @@ def indicator_views(assessment: compliance.Assessment, code: str, series: pd.Dat
     views = []
     for row in rows:
         values = series[series["indicator_code"] == row["indicator_code"]]
-        views.append(IndicatorView(row, charts.indicator_reading(row, values, assessment.window.label),
+        views.append(IndicatorView(row, charts.indicator_reading(row, values, text.window_label(assessment.window)),
                                    charts.time_series(row, values) if not values.empty else None,
                                    charts.progress_bar(row), charts.series_table(row, values)))
     return views
