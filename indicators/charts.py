@@ -13,13 +13,19 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from indicators.compliance import RENEWAL_NOTICE_DAYS, wilson_interval
+from indicators.periods import Window
 from indicators.text import format_count, format_date, format_number_fr, format_percent, format_value
-from indicators.wording import need_words
+from indicators.wording import indicator_list, need_words
 
 LEVELS = ("bronze", "argent", "or")
 BAND_COLORS = {"aucun": "rgba(206,5,0,0.08)", "bronze": "rgba(179,64,0,0.10)", "argent": "rgba(146,146,146,0.15)",
                "or": "rgba(195,153,42,0.18)"}
 LINE_COLOR = "#000091"
+# « aucun » and « bronze » are two close shades: the band below bronze is hatched too, and each band is named.
+NO_LEVEL_PATTERN = dict(shape="/", fgcolor="rgba(206,5,0,0.45)", size=8, solidity=0.15)
+BAND_LABEL_FONT = dict(size=11, color="#3a3a3a")
+WINDOW_COLOR = "rgba(0,0,145,0.05)"
+WINDOW_LABEL = "fenêtre évaluée"
 LAYOUT = dict(separators=", ", margin=dict(l=10, r=10, t=30, b=10), height=320, showlegend=False,
               plot_bgcolor="white", font=dict(family="Arial, sans-serif", size=13))
 
@@ -67,14 +73,15 @@ def freshness_sentence(indicators: pd.DataFrame, late: list[str], window_words: 
     """What the freshness block of one structure says: the indicators late or never received, then those without
     a value on the window. « Toutes les données attendues sont arrivées » only when there is neither: data can be
     up to date and still say nothing of a window that has not been received (a running year, an old quarter)."""
+    names = dict(zip(indicators["indicator_code"].astype(str), indicators["label"].astype(str)))
     sentences = []
     if late:
         sentences.append(f"{format_count(len(late), 'indicateur')} en retard ou manquant{'s' if len(late) > 1 else ''}"
-                         f" : {', '.join(late)}.")
+                         f" : {indicator_list(late, names)}.")
     missing = indicators.loc[indicators["status"] == "manquant", "indicator_code"].astype(str).tolist()
     if missing:
         sentences.append(f"{format_count(len(missing), 'indicateur')} sans valeur sur la fenêtre "
-                         f"« {window_words} » : {', '.join(missing)}.")
+                         f"« {window_words} » : {indicator_list(missing, names)}.")
     return " ".join(sentences) or "Toutes les données attendues sont arrivées."
 
 
@@ -130,40 +137,64 @@ def _axis_range(row: dict, values: list[float], margin_share: float) -> tuple[fl
     return (max(low, 0), min(high, 100)) if str(row["unit"]).startswith("%") else (low, high)
 
 
-def time_series(row: dict, values: pd.DataFrame) -> go.Figure:
-    """Values over time with the bronze / argent / or bands and, for surveys, the Wilson interval."""
+def _no_level_hatch(x: list, y: list) -> go.Scatter:
+    """The « aucun » band as a hatched area (plotly's shapes take no pattern, a filled trace does)."""
+    return go.Scatter(x=x, y=y, fill="toself", mode="lines", line_width=0, fillcolor="rgba(0,0,0,0)",
+                      fillpattern=NO_LEVEL_PATTERN, hoverinfo="skip", showlegend=False)
+
+
+def time_series(row: dict, values: pd.DataFrame, window: Window | None = None) -> go.Figure:
+    """Values over time with the bronze / argent / or bands (« aucun » hatched, each band named), the evaluated
+    window shaded and, for surveys, the Wilson interval."""
     figure = go.Figure()
     y = values["value"].astype(float)
+    starts = pd.to_datetime(values["period_start"])
+    # The x axis is fixed so that the hatched band, a trace, spans it whole as the other bands do.
+    first, last = [starts.min(), starts.max()]
+    if window is not None:
+        first, last = min(first, pd.Timestamp(window.start)), max(last, pd.Timestamp(window.end))
+    x_range = [first - pd.Timedelta(days=20), last + pd.Timedelta(days=20)]
+    axis = _axis_range(row, y.dropna().tolist(), 0.15)
+    if axis:
+        for name, lower, upper in _band_edges(row, *axis):
+            figure.add_hrect(y0=lower, y1=upper, fillcolor=BAND_COLORS[name], line_width=0, layer="below",
+                             annotation_text=name, annotation_position="right", annotation_font=BAND_LABEL_FONT)
+            if name == "aucun":
+                figure.add_trace(_no_level_hatch([*x_range, *x_range[::-1], x_range[0]],
+                                                 [lower, lower, upper, upper, lower]))
+        for level in LEVELS:
+            if pd.notna(row[level]):
+                figure.add_hline(y=row[level], line_dash="dot", line_width=1, line_color="#666666")
+        figure.update_yaxes(range=list(axis))
+    if window is not None:
+        figure.add_vrect(x0=pd.Timestamp(window.start), x1=pd.Timestamp(window.end), fillcolor=WINDOW_COLOR,
+                         line=dict(color=LINE_COLOR, width=1, dash="dash"), layer="below",
+                         annotation_text=WINDOW_LABEL, annotation_position="top left",
+                         annotation_font=dict(size=11, color=LINE_COLOR))
     error = None
     if pd.notna(row.get("wilson_low")) and values["sample_size"].notna().any():
         low, high = wilson_interval(y, values["sample_size"].fillna(values["denominator"]))
         error = dict(type="data", symmetric=False, array=high - y, arrayminus=y - low, color="#6a6af4",
                      thickness=1)
-    figure.add_trace(go.Scatter(x=pd.to_datetime(values["period_start"]), y=y, mode="lines+markers",
+    figure.add_trace(go.Scatter(x=starts, y=y, mode="lines+markers",
                                 line=dict(color=LINE_COLOR, width=2), error_y=error, name=row["label"],
                                 hovertemplate="%{x|%m/%Y} : %{y:,.1f}<extra></extra>"))
-    axis = _axis_range(row, y.dropna().tolist(), 0.15)
-    if axis:
-        for name, lower, upper in _band_edges(row, *axis):
-            figure.add_hrect(y0=lower, y1=upper, fillcolor=BAND_COLORS[name], line_width=0, layer="below",
-                             annotation_text=name, annotation_position="right", annotation_font_size=11)
-        for level in LEVELS:
-            if pd.notna(row[level]):
-                figure.add_hline(y=row[level], line_dash="dot", line_width=1, line_color="#666666")
-        figure.update_yaxes(range=list(axis))
+    figure.update_xaxes(range=x_range)
     figure.update_layout(**LAYOUT, yaxis_title=row["unit"], xaxis_tickformat="%m/%Y")
     return figure
 
 
 def progress_bar(row: dict) -> go.Figure:
-    """Where the value sits between the bronze, argent and or thresholds."""
+    """Where the value sits between the bronze, argent and or thresholds (« aucun » hatched, each band named)."""
     figure = go.Figure()
     axis = _axis_range(row, [row["value"]], 0.25)
     if axis is None:
         return figure
     for name, lower, upper in _band_edges(row, *axis):
         figure.add_vrect(x0=lower, x1=upper, fillcolor=BAND_COLORS[name], line_width=0,
-                         annotation_text=name, annotation_position="top left", annotation_font_size=11)
+                         annotation_text=name, annotation_position="top left", annotation_font=BAND_LABEL_FONT)
+        if name == "aucun":
+            figure.add_trace(_no_level_hatch([lower, upper, upper, lower, lower], [-1, -1, 1, 1, -1]))
     if pd.notna(row["value"]):
         figure.add_trace(go.Scatter(x=[row["value"]], y=[0], mode="markers+text", marker=dict(size=16,
                                     color=LINE_COLOR, symbol="diamond"), text=[format_value(row["value"], row["unit"])],
@@ -187,10 +218,13 @@ def series_table(row: dict, values: pd.DataFrame) -> pd.DataFrame:
 
 
 def engagements_sentence(engagements: pd.DataFrame) -> str:
+    """« 6 engagements conformes sur 7 mesurés ; 1 non conforme, 0 incomplet. »"""
     counts = engagements["status"].value_counts()
     measured = len(engagements) - int(counts.get("sans_indicateur", 0))
-    return (f"{int(counts.get('conforme', 0))} engagement(s) conforme(s) sur {measured} mesuré(s) ; "
-            f"{int(counts.get('non_conforme', 0))} non conforme(s), {int(counts.get('incomplet', 0))} incomplet(s).")
+    passing = format_count(int(counts.get("conforme", 0)), "engagement conforme")
+    failing = format_count(int(counts.get("non_conforme", 0)), "non conforme", "non conformes")
+    incomplete = format_count(int(counts.get("incomplet", 0)), "incomplet")
+    return f"{passing} sur {format_count(measured, 'mesuré')} ; {failing}, {incomplete}."
 
 
 def level_distribution(counts: pd.Series) -> go.Figure:
