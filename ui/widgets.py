@@ -14,6 +14,15 @@ from ui import access, frame
 
 WINDOW_KINDS = {ROLLING: "12 derniers mois", "annee": "Année", "trimestre": "Trimestre", "mois": "Mois"}
 ALL = "Tous les réseaux"
+METHOD_PAGE = "pages/methode.py"
+METHOD_TITLE = "Comment est calculé mon niveau ?"
+# The sidebar holds the menu and the filters; on a phone it folds behind an icon alone (« Expand sidebar » for
+# screen readers): a visible French word beside the icon says what it opens. Streamlit offers no setting for it.
+SIDEBAR_TOGGLE_CSS = """<style>
+[data-testid="stExpandSidebarButton"]::after {
+  content: "Menu et filtres"; margin-left: 0.25rem; font-size: 0.95rem; font-weight: 600; white-space: nowrap;
+}
+</style>"""
 
 
 def today() -> date:
@@ -59,6 +68,7 @@ def sidebar_filters(with_structure: bool = False) -> dict:
     structures = access.structures(version, frame.access())
     if with_structure:
         _structure_from_link(structures)
+    st.html(SIDEBAR_TOGGLE_CSS)
     with st.sidebar:
         st.header("Filtres")
         default = settings.default_window()  # the window a page opens on, from the settings
@@ -145,3 +155,10 @@ def download_name(stem: str, window: str, extension: str) -> str:
     """A download's file name: only ASCII letters, digits, « - » and « _ » survive (codes come from files)."""
     safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in f"{stem}-{window}")
     return f"{safe}.{extension}"
+
+
+def method_link() -> None:
+    """« Comment est calculé mon niveau ? », beside every level a page shows."""
+    # Until ui/frame.py lists the page, Streamlit refuses a link to it: none is drawn.
+    if any(script == METHOD_PAGE for pages in frame.SECTIONS.values() for script, _, _ in pages):
+        st.page_link(METHOD_PAGE, label=METHOD_TITLE, icon=":material/help:")
