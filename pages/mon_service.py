@@ -6,7 +6,7 @@ import streamlit as st
 
 from indicators import charts, compliance, periods, reports, text, views, wording
 from indicators.text import markdown_literal
-from ui import access, frame, territories
+from ui import access, frame, french, territories
 from ui import widgets as ui
 
 frame.require()
@@ -24,7 +24,6 @@ today = ui.today()
 who = frame.access()
 # The structure's own window: with the rolling window, its own 12 months up to its latest data.
 assessment = access.structure_assessment(filters["window"], code, filters["version"], today, who)
-previous = access.previous_assessment(filters["window"], code, filters["version"], today, who)
 structure = assessment.structures.set_index("code").loc[code]
 indicators = assessment.indicators[assessment.indicators["structure_code"] == code].reset_index(drop=True)
 
@@ -38,23 +37,34 @@ if filters["latest"] and assessment.window.end < periods.month_end(filters["late
         st.caption(f"Les dernières données de cette structure datent de {text.month_words(assessment.window.end)} "
                    "(celles du programme vont plus loin) : elle est évaluée sur ses propres 12 derniers mois.")
 
+if indicators["value"].isna().all():  # nothing to judge: one sentence, not a page of empty panels
+    last = pd.to_datetime(indicators["last_period_end"]).max()
+    st.info("Aucune valeur reçue pour cette structure : importez ses données pour connaître son niveau."
+            if pd.isna(last) else
+            f"Aucune valeur de cette structure sur la fenêtre « {window_words} » : ses dernières données "
+            f"datent de {text.month_words(last)}, choisissez une autre fenêtre.", icon=":material/info:")
+    st.stop()
+
 # Label readiness first: the question a director asks.
 level = structure["level"]
 readiness = f"Niveau atteignable : **{text.LEVEL_WORDS[level]}**"
 (st.success if level in ("argent", "or") else st.warning if level == "bronze" else st.error)(readiness)
 for sentence in charts.blocking_sentences(indicators, structure["blocking"]):
     st.markdown(f"- {sentence}")
+ui.method_link()
 if isinstance(structure["label_level"], str):
     st.info(charts.label_sentence(structure, today))
 
 st.markdown("#### Indicateurs")
-columns = st.columns(4)
-for i, card in enumerate(views.kpi_cards(assessment, previous, code)):
-    row = card.row
-    with columns[i % 4]:
+previous = access.previous_assessment(filters["window"], code, filters["version"], today, who)
+# A wrapping row, not st.columns: a phone stacks the cards in reading order, and each card is as wide as its
+# whole title.
+with st.container(horizontal=True, wrap=True, gap="small"):
+    for card in views.kpi_cards(assessment, previous, code):
+        row = card.row
         st.metric(row["label"], text.format_compact(row["value"], row["unit"]),
                   text.format_change(card.change, row["unit"]),
-                  delta_color="inverse" if row["direction"] == "baisse" else "normal",
+                  delta_color=text.change_color(card.change, row["direction"]),
                   help=f"{text.status_word(row['status'])} · niveau {row['level']} · "
                        f"{wording.gap_sentence(row) or 'niveau or atteint'} · variation : fenêtre précédente",
                   border=True)
@@ -70,31 +80,35 @@ for item in access.indicator_views(filters["window"], code, filters["version"], 
             if item.time_series is None:
                 st.caption("Aucune valeur reçue pour cet indicateur.")
             else:
-                st.plotly_chart(item.time_series, key=f"serie-{row['indicator_code']}")
+                st.plotly_chart(item.time_series, key=f"serie-{row['indicator_code']}",
+                                config=french.PLOTLY_CONFIG)
         with progress_tab:
-            st.plotly_chart(item.progress, key=f"progression-{row['indicator_code']}")
+            st.plotly_chart(item.progress, key=f"progression-{row['indicator_code']}",
+                            config=french.PLOTLY_CONFIG)
         with table_tab:
             st.dataframe(item.table, hide_index=True)
 
 territories.other_indicators_section(code)  # open-data indicators outside the référentiel, apart
 
-left, right = st.columns(2)
-with left:
-    st.markdown("#### Engagements")
-    engagements = assessment.engagements[assessment.engagements["structure_code"] == code].merge(
-        assessment.engagement_labels, on="number")
-    st.dataframe(pd.DataFrame({
-        "N°": engagements["number"], "Thème": engagements["theme"], "Engagement": engagements["label"],
-        "Statut": engagements["status"].map(text.status_word)}), hide_index=True)
-    st.caption(charts.engagements_sentence(engagements))
-with right:
-    st.markdown("#### Fraîcheur des données")
-    st.dataframe(pd.DataFrame({
-        "Indicateur": indicators["label"], "Périodicité": indicators["periodicity"],
-        "Dernière période reçue": pd.to_datetime(indicators["last_period_end"]).dt.strftime("%d/%m/%Y")
-        .fillna("jamais"),
-        "État": indicators["freshness"].map(text.status_word)}), hide_index=True)
-    st.caption(charts.freshness_sentence(indicators, structure["late_indicators"], window_words))
+# One above the other, the status beside the name: side by side, each table had half the width and its
+# « Statut » or « État » column beyond the scroll.
+st.markdown("#### Engagements")
+engagements = assessment.engagements[assessment.engagements["structure_code"] == code].merge(
+    assessment.engagement_labels, on="number")
+st.dataframe(pd.DataFrame({
+    "N°": engagements["number"], "Statut": engagements["status"].map(text.status_word),
+    "Engagement": engagements["label"], "Thème": engagements["theme"]}), hide_index=True,
+    column_config={"N°": st.column_config.NumberColumn(width=40), "Statut": st.column_config.TextColumn(width=130),
+                   "Engagement": st.column_config.TextColumn(width="large")})
+st.caption(charts.engagements_sentence(engagements))
+st.markdown("#### Fraîcheur des données")
+st.dataframe(pd.DataFrame({
+    "Indicateur": indicators["label"], "État": indicators["freshness"].map(text.status_word),
+    "Dernière période reçue": pd.to_datetime(indicators["last_period_end"]).dt.strftime("%d/%m/%Y").fillna("jamais"),
+    "Périodicité": indicators["periodicity"]}), hide_index=True,
+    column_config={"Indicateur": st.column_config.TextColumn(width=220),
+                   "État": st.column_config.TextColumn(width=100)})
+st.caption(charts.freshness_sentence(indicators, structure["late_indicators"], window_words))
 
 st.markdown("#### Exporter")
 one = compliance.subset(assessment, [code])  # the programme's assessment, cut to this structure
