@@ -8,9 +8,21 @@ import pandas as pd
 import streamlit as st
 
 from indicators import charts, compliance, peers, periods, reports, text, views
-from ui import access, frame
+from ui import access, frame, french
 from ui import peers as peer_section
 from ui import widgets as ui
+
+# The columns a person needs first, in this order, each table's others after them: a phone shows two or three
+# columns, a desktop the label columns without scrolling.
+RANKING_COLUMNS = ("Structure", "Niveau", "Bloquants", "Label", "Expire le", "Label soutenu", "En retard", "Réseau",
+                   "Code", "Rang")
+LABEL_COLUMNS = ("Structure", "Niveau calculé", "Bloquants", "Label", "Expire le", "Réseau", "Code")
+LATE_COLUMNS = ("Structure", "Indicateurs en retard ou manquants", "Réseau", "Code")
+WIDTHS = {"Structure": st.column_config.Column(width=180), "Niveau": st.column_config.Column(width=70),
+          "Niveau calculé": st.column_config.Column(width=110), "Bloquants": st.column_config.Column(width=220),
+          "Label": st.column_config.Column(width=130), "Expire le": st.column_config.Column(width=95),
+          "Label soutenu": st.column_config.Column(width=110),
+          "Indicateurs en retard ou manquants": st.column_config.Column(width=360)}
 
 frame.require()
 
@@ -33,7 +45,7 @@ view = access.comparison(filters["window"], filters["version"], today, who, filt
 selection, counts = view.selection, view.counts
 chosen = selection.structures
 scope = filters["network"] or ("l'ensemble du programme" if who.admin else "votre périmètre")
-st.caption(f"{text.format_value(len(chosen), decimals=0)} structure(s) · {scope} · "
+st.caption(f"{text.format_count(len(chosen), 'structure')} · {scope} · "
            f"fenêtre : {periods.window_words(selection.window, filters['latest'])} · "
            f"référentiel {selection.version}")
 if chosen.empty:
@@ -48,16 +60,17 @@ if who.director_only:  # the other structures only as anonymised aggregates, com
     peer_section.show(peer_view)
     st.markdown("#### Vos structures")
 
-cards = st.columns(5)
-cards[0].metric("Structures", text.format_value(len(chosen), decimals=0), border=True)
-for column, level in zip(cards[1:], ("or", "argent", "bronze", "aucun")):
-    column.metric(f"Niveau {level}", text.format_value(int(counts.get(level, 0)), decimals=0), border=True)
+with st.container(horizontal=True, wrap=True, gap="small"):  # a phone puts two cards a row, in reading order
+    st.metric("Structures", text.format_value(len(chosen), decimals=0), border=True)
+    for level in ("or", "argent", "bronze", "aucun"):
+        st.metric(f"Niveau {level}", text.format_value(int(counts.get(level, 0)), decimals=0), border=True)
 
 st.markdown("#### Répartition des niveaux")
 st.write(charts.level_sentence(counts))
+ui.method_link()
 chart_tab, table_tab = st.tabs(["Graphique", "Tableau"])
 with chart_tab:
-    st.plotly_chart(view.level_figure, key="levels")
+    st.plotly_chart(view.level_figure, key="levels", config=french.PLOTLY_CONFIG)
 with table_tab:
     st.dataframe(pd.DataFrame({"Niveau": list(compliance.LEVELS),
                                "Structures": [int(counts.get(level, 0)) for level in compliance.LEVELS]}),
@@ -73,10 +86,9 @@ st.markdown("#### Classement")
 ranking = view.ranking
 st.caption("Cliquez sur un en-tête pour trier. Les lignes arrivent au fil du défilement.")
 st.dataframe(
-    ranking, hide_index=True, key="ranking", lazy=True,
-    column_config={"Rang": st.column_config.NumberColumn("Rang (0 aucun – 3 or)"),
-                   "Expire le": st.column_config.DateColumn("Expire le", format="DD/MM/YYYY"),
-                   "En retard": st.column_config.NumberColumn("Indicateurs en retard")})
+    ranking, hide_index=True, key="ranking", lazy=True, column_order=RANKING_COLUMNS,
+    column_config={**WIDTHS, "Rang": st.column_config.NumberColumn("Rang (0 aucun – 3 or)"),
+                   "En retard": st.column_config.NumberColumn("Indicateurs en retard", width=150)})
 search, open_column = st.columns([3, 1], vertical_alignment="bottom")
 query = search.text_input("Ouvrir une structure dans « Mon service » (code ou nom)", key="drill_query")
 matches = ranking[ranking["Code"].str.contains(query, case=False, regex=False)
@@ -93,23 +105,26 @@ if st.session_state.pop("open_mon_service", False):
 st.markdown("#### Labels : attribués et calculés")
 expired = (f" Label expiré pour {text.format_count(view.expired, 'structure')} (voir « expiré le » dans les "
            "tableaux) : elles ne comptent plus parmi les labellisées." if view.expired else "")
-st.write(f"{view.holders} structure(s) labellisée(s) : {len(view.below)} dont les indicateurs sont aujourd'hui sous "
-         f"le niveau attribué, {len(view.soon)} dont le label expire dans les 6 mois (audit de renouvellement)."
-         f"{expired} {len(view.candidates)} structure(s) sans label en cours atteignent déjà au moins bronze "
-         "(candidates).")
+candidates = len(view.candidates)
+st.write(f"{text.format_count(view.holders, 'structure labellisée')} : {text.format_number_fr(len(view.below), 0)} "
+         "dont les indicateurs sont aujourd'hui sous le niveau attribué, "
+         f"{text.format_number_fr(len(view.soon), 0)} dont le label expire dans les 6 mois (audit de renouvellement)."
+         f"{expired} {text.format_count(candidates, 'structure')} sans label en cours "
+         f"{'atteignent' if candidates > 1 else 'atteint'} déjà au moins bronze "
+         f"({'candidates' if candidates > 1 else 'candidate'}).")
 below_tab, soon_tab, candidates_tab = st.tabs(["Sous le niveau attribué", "Expirent dans 6 mois", "Candidates"])
 with below_tab:
-    st.dataframe(view.below, hide_index=True, lazy=True)
+    st.dataframe(view.below, hide_index=True, lazy=True, column_order=LABEL_COLUMNS, column_config=WIDTHS)
 with soon_tab:
-    st.dataframe(view.soon, hide_index=True, lazy=True)
+    st.dataframe(view.soon, hide_index=True, lazy=True, column_order=LABEL_COLUMNS, column_config=WIDTHS)
 with candidates_tab:
-    st.dataframe(view.candidates, hide_index=True, lazy=True)
+    st.dataframe(view.candidates, hide_index=True, lazy=True, column_order=LABEL_COLUMNS, column_config=WIDTHS)
 
 st.markdown("#### Engagements")
 st.write(view.engagement_sentence)
 heat_tab, heat_table_tab = st.tabs(["Carte de chaleur", "Tableau"])
 with heat_tab:
-    st.plotly_chart(view.engagement_figure, key="heatmap")
+    st.plotly_chart(view.engagement_figure, key="heatmap", config=french.PLOTLY_CONFIG)
 with heat_table_tab:
     st.dataframe(view.engagement_matrix.round(0).rename(columns=lambda n: f"Engagement {n}"))
 
@@ -124,13 +139,16 @@ else:
     st.write(spread.sentence)
     dist_tab, dist_table_tab = st.tabs(["Histogramme", "Tableau"])
     with dist_tab:
-        st.plotly_chart(charts.histogram(spread.values["value"], spread.rule), key="histogram")
+        st.plotly_chart(charts.histogram(spread.values["value"], spread.rule), key="histogram",
+                        config=french.PLOTLY_CONFIG)
     with dist_table_tab:
         st.dataframe(spread.by_level)
 
 st.markdown("#### Structures en retard dans l'envoi des données")
-st.write(f"{len(view.late)} structure(s) ont au moins un indicateur en retard ou manquant.")
-st.dataframe(view.late, hide_index=True, lazy=True)
+late = len(view.late)
+st.write(f"{text.format_count(late, 'structure')} {'ont' if late > 1 else 'a'} au moins un indicateur en retard ou "
+         "manquant.")
+st.dataframe(view.late, hide_index=True, lazy=True, column_order=LATE_COLUMNS, column_config=WIDTHS)
 
 st.markdown("#### Exporter la sélection")
 left, middle, right = st.columns(3)
