@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from indicators.text import month_words, strip_accents
+from indicators.text import month_words, period_words, strip_accents
 
 MONTHS_FR = {
     "janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4,
@@ -164,7 +164,9 @@ class Window:
     def months_words(self) -> str:
         """The months the window covers, said: « de novembre 2024 à octobre 2025 » (« octobre 2025 » for one)."""
         first, last = month_words(self.start), month_words(self.end)
-        return last if first == last else f"de {first} à {last}"
+        # « d'avril », « d'août », « d'octobre »: the elision French writes before a vowel.
+        since = "d'" if first[0] in "aeiouy" else "de "
+        return last if first == last else f"{since}{first} à {last}"
 
     def previous(self) -> "Window":
         """The window of the same length just before (for deltas)."""
@@ -247,4 +249,4 @@ def window_words(window: Window, latest: date | None) -> str:
     if window.text == ROLLING:
         return f"12 derniers mois, {window.months_words()}"
     note = running_note(window, latest)
-    return f"{window.text} ({note})" if note else window.text
+    return f"{period_words(window.text)} ({note})" if note else period_words(window.text)

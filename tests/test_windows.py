@@ -74,17 +74,18 @@ def test_period_choices_open_on_the_latest_complete_period_and_a_running_one_say
     at = open_app_page("pages/comparaison.py")
     # The latest data of structures is October 2026 (the territory's December does not count).
     assert "Données au 31/10/2026 · référentiel 2023" in captions(at)
-    expected = {"annee": "2025", "trimestre": "2026-T3", "mois": "2026-10"}
-    for kind, window in expected.items():
+    expected = {"annee": ("2025", "année 2025"), "trimestre": ("2026-T3", "T3 2026"),
+                "mois": ("2026-10", "octobre 2026")}
+    for kind, (window, words) in expected.items():
         at.radio(key="window_kind").set_value(kind).run()
         assert at.selectbox(key=f"window_{kind}").value == window
-        assert any(f"fenêtre : {window} · " in caption for caption in captions(at)), captions(at)
+        assert any(f"fenêtre : {words} · " in caption for caption in captions(at)), captions(at)
     # 2026 is running: October is its 10th month with data; 2026-T4 holds October only.
     at.radio(key="window_kind").set_value("annee").run()
     at.selectbox(key="window_annee").select("2026").run()
-    assert any("fenêtre : 2026 (période en cours : 10 mois sur 12) · " in c for c in captions(at)), captions(at)
+    assert any("fenêtre : année 2026 (période en cours : 10 mois sur 12) · " in c for c in captions(at)), captions(at)
     at.switch_page("pages/mon_service.py").run()
-    assert any("fenêtre : 2026 (période en cours : 10 mois sur 12) · " in c for c in captions(at)), captions(at)
+    assert any("fenêtre : année 2026 (période en cours : 10 mois sur 12) · " in c for c in captions(at)), captions(at)
 
 
 def test_running_and_complete_periods_are_judged_on_the_data_not_on_today():
@@ -182,7 +183,7 @@ def test_the_filters_are_shared_by_the_pages_and_kept_across_the_others(windows_
     at.button(key="drill_open").click().run()
     assert at.title[0].value == "Mon service" and at.subheader[0].value.startswith("S-AJOUR")
     assert at.selectbox(key="window_trimestre").value == "2026-T2"
-    assert any("fenêtre : 2026-T2 · " in c for c in captions(at)), captions(at)
+    assert any("fenêtre : T2 2026 · " in c for c in captions(at)), captions(at)
 
 
 @pytest.fixture
@@ -250,3 +251,11 @@ def test_after_the_demo_data_a_year_shows_levels_not_all_aucun(db_path):
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Niveau aucun"]) < 40
     assert sum(int(metrics[f"Niveau {level}"]) for level in ("bronze", "argent", "or")) > 0
+
+
+def test_months_are_said_with_the_french_elision():
+    from indicators.periods import Window
+
+    assert Window("12m", date(2025, 4, 1), date(2026, 3, 31)).months_words() == "d'avril 2025 à mars 2026"
+    assert Window("12m", date(2024, 8, 1), date(2025, 7, 31)).months_words() == "d'août 2024 à juillet 2025"
+    assert Window("12m", date(2025, 5, 1), date(2026, 4, 30)).months_words() == "de mai 2025 à avril 2026"
