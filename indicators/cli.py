@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -24,8 +25,40 @@ EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 ACCESS = rights.COMMAND_LINE
 
 
+# argparse writes its own words in English; they are said in French here, on what it formats (its public output),
+# rather than by replacing its translation hook.
+_HELP_WORDS = (("usage: ", "utilisation : "), ("positional arguments:", "arguments :"), ("options:", "options :"),
+               ("show this help message and exit", "afficher cette aide et quitter"))
+_ERROR_WORDS = (
+    (r"the following arguments are required: (.*)", r"arguments obligatoires manquants : \1"),
+    (r"argument (\S+): invalid choice: '?([^']*)'? \(choose from (.*)\)", r"argument \1 : « \2 » n'est pas un choix "
+     r"possible (choix : \3)"),
+    (r"argument (\S+): expected one argument", r"argument \1 : une valeur est attendue"),
+    (r"argument (\S+): invalid (\S+) value: '?([^']*)'?", r"argument \1 : « \3 » n'est pas une valeur possible"),
+    (r"unrecognized arguments: (.*)", r"arguments non reconnus : \1"),
+    (r"argument (\S+): not allowed with argument (\S+)", r"argument \1 : incompatible avec \2"),
+    (r"one of the arguments (.*) is required", r"un de ces arguments est obligatoire : \1"),
+)
+
+
+def _french(text: str, words) -> str:
+    for english, french in words:
+        text = text.replace(english, french)
+    return text
+
+
 class FrenchParser(argparse.ArgumentParser):
+    """argparse, speaking French: help, usage and errors."""
+
+    def format_usage(self) -> str:
+        return _french(super().format_usage(), _HELP_WORDS)
+
+    def format_help(self) -> str:
+        return _french(super().format_help(), _HELP_WORDS)
+
     def error(self, message: str):
+        for english, french in _ERROR_WORDS:
+            message = re.sub(english, french, message)
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"Erreur d'utilisation : {message}\n")
 
@@ -33,7 +66,7 @@ class FrenchParser(argparse.ArgumentParser):
 def build_parser() -> FrenchParser:
     parser = FrenchParser(prog="python -m indicators",
                           description="Indicateurs de qualité de service Services Publics+.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=FrenchParser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=FrenchParser, metavar="COMMANDE")
 
     def with_db(sub):
         sub.add_argument("--db", type=Path, help="fichier DuckDB (défaut : INDICATEURS_DB ou data/indicateurs.duckdb)")

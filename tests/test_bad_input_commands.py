@@ -188,3 +188,25 @@ def test_a_file_above_the_size_limit_is_refused_before_it_is_read(con, tmp_path,
     assert code == 1
     assert "dépasse la taille maximale" in err and "trouvé « 3 Mo »" in err and "au plus 2 Mo" in err
     assert snapshot(con) == before
+
+
+@pytest.mark.parametrize("args, said", [
+    ((), "arguments obligatoires manquants : COMMANDE"),
+    (("status", "--format", "xml"), "argument --format : « xml » n'est pas un choix possible"),
+    (("import",), "arguments obligatoires manquants : FICHIER"),
+    (("status", "--inconnu"), "arguments non reconnus : --inconnu"),
+    (("status", "--structure"), "argument --structure : une valeur est attendue"),
+    (("demo", "--structures", "abc"), "argument --structures : « abc » n'est pas une valeur possible"),
+])
+def test_usage_errors_and_help_are_in_french(run_cli, args, said):
+    code, out, err = run_cli(*args)
+    assert code == 2
+    assert err.startswith("utilisation : python -m indicators") and f"Erreur d'utilisation : {said}" in err, err
+    assert not any(word in err for word in ("usage:", "required", "invalid", "unrecognized", "expected"))
+
+
+def test_help_is_in_french(run_cli):
+    code, out, _ = run_cli("--help")
+    assert code == 0
+    assert out.startswith("utilisation : ") and "arguments :" in out and "afficher cette aide et quitter" in out
+    assert not any(word in out for word in ("usage:", "positional arguments", "show this help"))
