@@ -448,7 +448,8 @@ def _print_structure(assessment) -> None:
             print(f"Label {structure['label_level']} attribué le {structure['label_awarded_on']:%d/%m/%Y}, "
                   f"expire le {expires} ({state})")
     for r in assessment.indicators.to_dict("records"):
-        value = "–" if pd.isna(r["value"]) else format_number_fr(r["value"], 1)
+        # Numbers without their unit (the column lines up); a yes/no indicator says oui or non.
+        value = text.format_value(r["value"], r["unit"] if r["unit"] == "oui/non" else None)
         print(f"  {r['label']:<44} {value:>9} {r['level']:<7} {text.status_word(r['status']):<24} "
               f"{wording.gap_sentence(r)}")
 
