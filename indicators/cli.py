@@ -386,7 +386,7 @@ def _status(con, args) -> int:
             sys.stdout.write(chunk)
         sys.stdout.write("\n")
         return EXIT_OK
-    print(f"Fenêtre : {assessment.window.label} — référentiel {assessment.version}")
+    print(f"Fenêtre : {text.window_label(assessment.window)} — référentiel {assessment.version}")
     if note:
         print(note)
     if args.structure:
@@ -401,7 +401,7 @@ def _status(con, args) -> int:
                  + blocking.where(blocking == "", "  bloquants : " + blocking))
         sys.stdout.write("\n".join(lines.tolist()) + "\n")
     counts = assessment.structures["level"].value_counts()
-    print("Structures par niveau : " + ", ".join(f"{level} {counts.get(level, 0)}"
+    print("Structures par niveau : " + ", ".join(f"{level} {format_number_fr(counts.get(level, 0), 0)}"
                                                  for level in reversed(compliance.LEVELS)))
     return EXIT_OK
 
@@ -501,7 +501,7 @@ def _export(con, args) -> int:
     else:
         reports.write_csv(reports.status_table(selection), args.output)
     print(f"Évaluation de {format_count(len(selection.structures), 'structure')} "
-          f"({selection.window.label}) exportée dans {args.output}.")
+          f"({text.window_label(selection.window)}) exportée dans {args.output}.")
     return EXIT_OK
 
 

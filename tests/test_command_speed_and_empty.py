@@ -194,7 +194,7 @@ def reference_gaps(a: compliance.Assessment) -> list[str]:
 
 def test_status_table_lines_are_those_written_line_by_line(demo_base):
     a = assessment_of(demo_base, "2024")
-    expected = [f"Fenêtre : {a.window.label} — référentiel {a.version}"]
+    expected = [f"Fenêtre : {text.window_label(a.window)} — référentiel {a.version}"]
     for row, gaps in zip(a.structures.to_dict("records"), reference_gaps(a)):
         name = row["name"] if isinstance(row["name"], str) else ""
         expected.append(f"{row['code']:<12} {row['level']:<7} {name}" + (f"  bloquants : {gaps}" if gaps else ""))

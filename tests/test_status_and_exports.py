@@ -171,7 +171,7 @@ def test_status_table_says_levels_blocking_indicators_and_gaps_in_french(three_s
     code, out, err = run_cli("status", "--period", "2025", "--format", "table")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "Fenêtre : 2025 — référentiel 2023"
+    assert lines[0] == "Fenêtre : année 2025 — référentiel 2023"
     s1 = next(ln for ln in lines if ln.startswith("S1 "))
     assert "bronze" in s1 and "Mairie de Romans" in s1
     assert "Taux de décroché : 51 appels décrochés de plus pour argent" in s1
