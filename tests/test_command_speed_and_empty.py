@@ -427,7 +427,7 @@ def test_export_messages_count_in_french(db_path, run_cli, tmp_path):
     assert code == 0 and out == f"1 valeur exportée dans {tmp_path / 'a.csv'}.\n"
     code, out, err = run_cli("export", "--format", "csv", "--what", "status", "--period", "2025",
                              "--output", tmp_path / "b.csv")
-    assert out == f"Évaluation de 1 structure (2025) exportée dans {tmp_path / 'b.csv'}.\n"
+    assert out == f"Évaluation de 1 structure (année 2025) exportée dans {tmp_path / 'b.csv'}.\n"
 
     rows = [f"S{i};Structure {i};Réseau;decroche;2025-02-01;2025-02-28;9{i};;;" for i in (1, 2, 3)]
     assert run_cli("import", canonical(tmp_path / "trois.csv", rows))[0] == 0
@@ -435,7 +435,7 @@ def test_export_messages_count_in_french(db_path, run_cli, tmp_path):
     assert out == f"3 valeurs exportées dans {tmp_path / 'c.csv'}.\n"
     for fmt in ("xlsx", "opendata"):
         code, out, err = run_cli("export", "--format", fmt, "--period", "2025", "--output", tmp_path / f"d.{fmt}")
-        assert out == f"Évaluation de 3 structures (2025) exportée dans {tmp_path / f'd.{fmt}'}.\n"
+        assert out == f"Évaluation de 3 structures (année 2025) exportée dans {tmp_path / f'd.{fmt}'}.\n"
         assert "(s)" not in out
 
 
