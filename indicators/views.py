@@ -177,7 +177,7 @@ def indicator_views(assessment: compliance.Assessment, code: str, series: pd.Dat
     for row in rows:
         values = series[series["indicator_code"] == row["indicator_code"]]
         views.append(IndicatorView(row, charts.indicator_reading(row, values, text.window_label(assessment.window)),
-                                   charts.time_series(row, values) if not values.empty else None,
+                                   charts.time_series(row, values, assessment.window) if not values.empty else None,
                                    charts.progress_bar(row), charts.series_table(row, values)))
     return views
 

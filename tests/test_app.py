@@ -237,7 +237,7 @@ def test_the_default_window_of_the_settings_is_the_one_the_pages_open_on(demo, m
     at = open_page("pages/comparaison.py")
     assert at.radio(key="window_kind").value == "annee"
     assert at.selectbox(key="window_annee").value == year
-    assert any(f"fenêtre : {year} ·" in caption.value for caption in at.caption), [c.value for c in at.caption]
+    assert any(f"fenêtre : année {year} ·" in caption.value for caption in at.caption), [c.value for c in at.caption]
     monkeypatch.delenv("INDICATEURS_FENETRE_DEFAUT")
     assert open_page("pages/comparaison.py").radio(key="window_kind").value == "12m"
 
@@ -249,7 +249,7 @@ def test_the_window_chosen_on_one_page_is_kept_on_the_next(demo):
     year = at.selectbox(key="window_annee").value
     at.switch_page("pages/comparaison.py").run()
     assert at.radio(key="window_kind").value == "annee" and at.selectbox(key="window_annee").value == year
-    assert any(f"fenêtre : {year} ·" in caption.value for caption in at.caption), [c.value for c in at.caption]
+    assert any(f"fenêtre : année {year} ·" in caption.value for caption in at.caption), [c.value for c in at.caption]
 
 
 def test_a_link_with_a_structure_opens_it_and_an_unknown_one_is_said_as_text(demo):

@@ -144,18 +144,20 @@ def test_the_freshness_block_never_says_all_arrived_over_a_window_without_values
     # holds for the 12 months up to the window's end).
     freshness = captions(at)
     assert not any("Toutes les données attendues sont arrivées" in c for c in freshness), freshness
-    said = next(c for c in freshness if "sans valeur sur la fenêtre « 2026-10 »" in c)
-    assert said.endswith("2 indicateurs sans valeur sur la fenêtre « 2026-10 » : demarches_en_ligne_8, "
-                         "satisfaction_globale.")
+    said = next(c for c in freshness if "sans valeur sur la fenêtre" in c)
+    assert said.endswith("2 indicateurs sans valeur sur la fenêtre « octobre 2026 » : Démarches en ligne notées "
+                         "≥ 8/10, Satisfaction globale."), said
 
 
 def test_the_freshness_sentence_names_late_and_windowless_indicators():
     indicators = pd.DataFrame({"indicator_code": ["decroche", "satisfaction_globale"],
+                               "label": ["Taux de décroché", "Satisfaction globale"],
                                "status": ["conforme", "manquant"]})
-    assert charts.freshness_sentence(indicators, [], "2026-10") == \
-        "1 indicateur sans valeur sur la fenêtre « 2026-10 » : satisfaction_globale."
-    assert charts.freshness_sentence(indicators, ["decroche", "delai_courriels"], "2026-10").startswith(
-        "2 indicateurs en retard ou manquants : decroche, delai_courriels. 1 indicateur sans valeur")
+    assert charts.freshness_sentence(indicators, [], "octobre 2026") == \
+        "1 indicateur sans valeur sur la fenêtre « octobre 2026 » : Satisfaction globale."
+    # Labels for the indicators of the frame; a code the frame does not name stays as it is.
+    assert charts.freshness_sentence(indicators, ["decroche", "delai_courriels"], "octobre 2026").startswith(
+        "2 indicateurs en retard ou manquants : Taux de décroché, delai_courriels. 1 indicateur sans valeur")
     everything = indicators.assign(status="conforme")
     assert charts.freshness_sentence(everything, [], "2025") == "Toutes les données attendues sont arrivées."
 
@@ -229,8 +231,8 @@ def test_an_expired_label_is_not_counted_and_says_when_it_expired(labelled_base)
 def test_comparaison_and_mon_service_say_an_expired_label(labelled_base):
     _, expired = labelled_base
     at = open_app_page("pages/comparaison.py")
-    sentence = next(m.value for m in at.markdown if "labellisée(s)" in m.value)
-    assert sentence.startswith("1 structure(s) labellisée(s)") and "Label expiré pour 1 structure" in sentence
+    sentence = next(m.value for m in at.markdown if "labellisée" in m.value)
+    assert sentence.startswith("1 structure labellisée") and "Label expiré pour 1 structure" in sentence
     ranking = next(frame.value for frame in at.dataframe if "Rang" in frame.value.columns)
     assert ranking.set_index("Code").loc["S-AJOUR", "Label"] == f"or ({expired})"
     at.sidebar.radio(key="labelled").set_value("Labellisées").run()
