@@ -7,10 +7,12 @@ import streamlit as st
 from indicators import charts, compliance, periods, reports, text, views, wording
 from indicators.text import markdown_literal
 from ui import access, frame, french, territories
+from ui import fiche as printable
 from ui import widgets as ui
 
 frame.require()
 
+printable.print_stylesheet()  # printed from the browser: no sidebar, no chart cut across two sheets
 st.title("Mon service")
 if access.is_empty():
     ui.first_run_screen()
@@ -123,3 +125,4 @@ right.download_button("Résultats open data (CSV)",
                       data=lambda: reports.csv_bytes(reports.opendata_table(access.connection(), one)),
                       on_click="ignore", file_name=ui.download_name(f"resultats-{code}", assessment.window.text,
                                                                     "csv"), mime="text/csv")
+printable.fiche_buttons(assessment, code, today)  # the one-page fiche and the poster, in PDF
