@@ -84,7 +84,7 @@ STREAMLIT_WORDS = {
     "Choose options": "Choisir des options",
     "No results": "Aucun résultat",
     "No options to select": "Aucune option",
-    "Open": "Ouvrir",
+    "Open": "Afficher la liste",
     "Close": "Fermer",
     "Selected values": "Valeurs choisies",
     "Multiselect options": "Options",
@@ -108,6 +108,8 @@ STREAMLIT_WORDS = {
     "Copy column name": "Copier le nom de la colonne",
     "Dataframe column menu": "Menu de la colonne",
     "Statistics": "Statistiques",
+    "Add row": "Ajouter une ligne",
+    "Delete row(s)": "Supprimer les lignes",
     "Loading...": "Chargement…",
     "No data": "Aucune donnée",
     "Empty": "Vide",
@@ -146,6 +148,7 @@ _WORD_PATTERNS = [
     (r"^Cancel upload of (.+)$", "Annuler l'envoi de $1"),
     (r"^Select (\d+) matches$", "Sélectionner les $1 résultats"),
     (r"^(.+) files are not allowed\.$", "Fichiers $1 refusés."),
+    (r"^File must be (\d+)(?:\.0)?MB or smaller\.$", f"Le fichier ne doit pas dépasser $1{NBSP}Mo."),
 ]
 _UNITS = {"GB": "Go", "MB": "Mo", "KB": "ko", "B": "o"}
 
@@ -201,13 +204,21 @@ _SCRIPT = """<style>
       if (done !== null && done !== value) element.setAttribute(name, done);
     }
   };
+  // One walk over what was added, its attributes and its texts. Charts' drawings (svg) hold no word of
+  // Streamlit's, plotly's are French by PLOTLY_CONFIG: skipped, they are most of what a page adds.
+  const drawn = element => !element || element instanceof SVGElement || ["SCRIPT", "STYLE"].includes(element.tagName);
+  const visit = node => {
+    if (node.nodeType === Node.TEXT_NODE) translateText(node);
+    else if (drawn(node)) return NodeFilter.FILTER_REJECT;
+    else translateAttributes(node);
+    return NodeFilter.FILTER_SKIP;
+  };
   const translateTree = root => {
+    if (drawn(root.nodeType === Node.TEXT_NODE ? root.parentElement : root)) return;
     if (root.nodeType === Node.TEXT_NODE) return translateText(root);
     if (root.nodeType !== Node.ELEMENT_NODE) return;
     translateAttributes(root);
-    root.querySelectorAll(ATTRIBUTES.map(name => `[${name}]`).join(",")).forEach(translateAttributes);
-    const texts = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-    while (texts.nextNode()) translateText(texts.currentNode);
+    document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT, {acceptNode: visit}).nextNode();
   };
   new MutationObserver(records => {
     for (const record of records) {
