@@ -126,7 +126,13 @@ def test_mon_service_reads_in_french(address, page):
     help_button = page.get_by_role("button", name=re.compile(r"^Aide\s: ")).first
     help_button.wait_for(timeout=SETTLE_MS)
     assert english_read(page) == []
-    assert page.locator('[data-testid="stMainMenuButton"]').count() == 0  # Print, Record…: no app menu
+
+
+def test_there_is_no_app_menu_and_its_english(address, page):
+    """« Print », « Record a screencast », « Settings », « About »: the menu is not needed (toolbarMode minimal)."""
+    open_page(page, address, "Niveau atteignable")
+    page.get_by_role("link", name="Comparaison").wait_for(timeout=SETTLE_MS)
+    assert page.locator('[data-testid="stMainMenuButton"], [data-testid="stMainMenu"]').count() == 0
 
 
 def test_the_chart_toolbar_is_french(address, page):
