@@ -21,7 +21,7 @@ def protect_server(sign_in: bool) -> None:
     .streamlit/config.toml beside app.py, but a flag, an environment variable or another file can override it.
     Without sign-in (mode local) the server must listen on the loopback address only."""
     st.set_option("client.showErrorDetails", "none")
-    st.set_option("client.toolbarMode", "viewer")
+    st.set_option("client.toolbarMode", "minimal")  # no app menu: its words are English (README)
     try:
         settings.check_all()  # once per run, here, rather than on every read
     except settings.SettingError as wrong:

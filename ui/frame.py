@@ -29,6 +29,7 @@ SECTIONS = {
     ],
     "Référentiel": [
         ("pages/referentiel.py", "Référentiel", ":material/rule:"),
+        ("pages/methode.py", "Calcul du niveau", ":material/help:"),
     ],
     "Administration": [
         ("pages/acces.py", "Accès", ":material/admin_panel_settings:"),

@@ -9,6 +9,7 @@ import streamlit as st
 from indicators import peers
 from indicators.charts import LAYOUT, LINE_COLOR
 from indicators.text import format_percent, markdown_literal
+from ui import french
 
 TITLE = "Vos structures parmi leurs pairs (anonymisés)"
 
@@ -40,7 +41,8 @@ def _show_position(group: str, position: peers.Position) -> None:
     with table_tab:
         st.dataframe(peers.display_table(position), hide_index=True)
     with chart_tab:
-        st.plotly_chart(position_figure(position), key=f"peers_{group}_{position.code}")
+        st.plotly_chart(position_figure(position), key=f"peers_{group}_{position.code}",
+                        config=french.PLOTLY_CONFIG)
     st.markdown("\n".join(f"- {markdown_literal(sentence)}" for sentence in position.indicators["sentence"]))
 
 

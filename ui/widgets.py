@@ -159,6 +159,4 @@ def download_name(stem: str, window: str, extension: str) -> str:
 
 def method_link() -> None:
     """« Comment est calculé mon niveau ? », beside every level a page shows."""
-    # Until ui/frame.py lists the page, Streamlit refuses a link to it: none is drawn.
-    if any(script == METHOD_PAGE for pages in frame.SECTIONS.values() for script, _, _ in pages):
-        st.page_link(METHOD_PAGE, label=METHOD_TITLE, icon=":material/help:")
+    st.page_link(METHOD_PAGE, label=METHOD_TITLE, icon=":material/help:")
