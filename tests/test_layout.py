@@ -162,6 +162,8 @@ def cards_in_reading_order(page) -> list[tuple[str, bool]]:
 
 def fully_visible_headers(page, grid_index: int) -> list[str]:
     grid = page.locator('[data-testid="stDataFrame"]:visible').nth(grid_index)
+    grid.scroll_into_view_if_needed()  # a grid far down the page draws its cells once it comes near the view
+    grid.locator("th").first.wait_for(state="attached", timeout=60_000)
     headers = grid.evaluate(RENDERED_HEADERS)
     total = int(grid.locator("table[role=grid]").get_attribute("aria-colcount"))
     return headers if len(headers) == total else headers[:-1]
