@@ -57,6 +57,11 @@ def offers_the_uploader_and_templates(at: AppTest) -> None:
     assert "Aucun import pour l'instant." in at.caption.values
 
 
+def shows_the_method(at: AppTest) -> None:
+    """The one method text, whatever the database holds, and the way to the thresholds."""
+    assert any("niveau" in m.value for m in at.markdown)
+
+
 def shows_the_referentiel_in_force(at: AppTest) -> None:
     """The référentiel is in the schema: the page shows it even before any value is imported."""
     assert at.selectbox(key="referentiel_vue").label == "Version affichée"
@@ -88,6 +93,7 @@ ON_EMPTY = {
     "pages/donnees.py": ("Structures et imports", offers_the_first_steps),
     "pages/referentiel.py": ("Référentiel", shows_the_referentiel_in_force),
     "pages/acces.py": ("Accès", offers_to_manage_grants),
+    "pages/methode.py": ("Comment est calculé mon niveau ?", shows_the_method),
 }
 
 
@@ -149,6 +155,7 @@ ON_DEMO = {
     "pages/donnees.py": ("Structures et imports", counts_structures_and_imports),
     "pages/referentiel.py": ("Référentiel", shows_the_referentiel_in_force),
     "pages/acces.py": ("Accès", lists_the_demo_scope_for_grants),
+    "pages/methode.py": ("Comment est calculé mon niveau ?", shows_the_method),
 }
 
 
