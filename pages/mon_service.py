@@ -72,23 +72,32 @@ with st.container(horizontal=True, wrap=True, gap="small"):
                   border=True)
 
 st.markdown("#### Évolution et progression vers le niveau suivant")
+# Only what is open is drawn: a collapsed indicator, or a tab not shown, sends no chart (16 plotly figures drawn at
+# each change of structure took the browser 2 to 4 s). Opening one reruns the page, which draws it.
 for item in access.indicator_views(filters["window"], code, filters["version"], today, who):
     row = item.row
-    with st.expander(f"{row['label']} — {text.status_word(row['status'])}, niveau {row['level']}",
-                     expanded=row["indicator_code"] in structure["blocking"]):
+    indicator = row["indicator_code"]
+    shown = st.expander(f"{row['label']} — {text.status_word(row['status'])}, niveau {row['level']}",
+                        expanded=indicator in structure["blocking"], key=f"ouvert-{code}-{indicator}",
+                        on_change="rerun")
+    if not shown.open:
+        continue
+    with shown:
         st.write(item.reading)
-        chart_tab, progress_tab, table_tab = st.tabs(["Évolution", "Progression", "Tableau"])
-        with chart_tab:
-            if item.time_series is None:
-                st.caption("Aucune valeur reçue pour cet indicateur.")
-            else:
-                st.plotly_chart(item.time_series, key=f"serie-{row['indicator_code']}",
-                                config=french.PLOTLY_CONFIG)
-        with progress_tab:
-            st.plotly_chart(item.progress, key=f"progression-{row['indicator_code']}",
-                            config=french.PLOTLY_CONFIG)
-        with table_tab:
-            st.dataframe(item.table, hide_index=True)
+        chart_tab, progress_tab, table_tab = st.tabs(["Évolution", "Progression", "Tableau"],
+                                                     key=f"onglet-{code}-{indicator}", on_change="rerun")
+        if chart_tab.open:
+            with chart_tab:
+                if item.time_series is None:
+                    st.caption("Aucune valeur reçue pour cet indicateur.")
+                else:
+                    st.plotly_chart(item.time_series, key=f"serie-{indicator}", config=french.PLOTLY_CONFIG)
+        if progress_tab.open:
+            with progress_tab:
+                st.plotly_chart(item.progress, key=f"progression-{indicator}", config=french.PLOTLY_CONFIG)
+        if table_tab.open:
+            with table_tab:
+                st.dataframe(item.table, hide_index=True)
 
 territories.other_indicators_section(code)  # open-data indicators outside the référentiel, apart
 

@@ -186,7 +186,15 @@ def test_mon_service_says_the_level_the_blocking_gap_and_french_numbers(db_path,
     assert "Il manque 51 appels décrochés pour le niveau argent" in texts
     decroche = next(m for m in at.metric if m.label == "Taux de décroché")
     assert decroche.value == "84,5\u202f%"
-    assert len(at.get("plotly_chart")) >= 8  # a time series and a progress bar per indicator
+    # Only what is open is drawn: the blocking indicator's time series, its expander opened for it.
+    assert [c.key for c in at.get("plotly_chart")] == ["serie-decroche"]
+    # Opening another indicator draws its chart; its « Progression » tab, once chosen, draws the progress bar.
+    at.session_state["ouvert-S1-satisfaction_globale"] = True
+    at.run()
+    assert "serie-satisfaction_globale" in [c.key for c in at.get("plotly_chart")]
+    at.session_state["onglet-S1-satisfaction_globale"] = "Progression"
+    at.run()
+    assert "progression-satisfaction_globale" in [c.key for c in at.get("plotly_chart")]
 
 
 def test_mon_service_shows_the_label_and_whether_it_is_still_supported(db_path, tmp_path, run_cli):

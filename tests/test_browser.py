@@ -43,14 +43,14 @@ def test_upload_then_mon_service_then_sorted_comparaison(server, page, tmp_path)
     grid.locator('[data-testid="glide-cell-0-0"]').wait_for(state="attached", timeout=30_000)
     # Ranked by level, best first: S-CAEN (95 %, or on its only indicator… but missing the others: aucun)
     # and S-LYON (bronze) → S-LYON first.
-    assert grid.locator('[data-testid="glide-cell-0-0"]').inner_text() == "S-LYON"
-    # The grid is drawn on a canvas: click where the « Code » header is drawn (sort ascending, S-CAEN first).
+    assert grid.locator('[data-testid="glide-cell-0-0"]').inner_text() == "Accueil de Lyon – Œuvre €"
+    # The grid is drawn on a canvas: click where the « Structure » header is drawn (sort ascending: Caen first).
     grid.scroll_into_view_if_needed()  # the mode-local banner pushes it below the fold
     box = grid.locator("canvas").first.bounding_box()
     page.mouse.click(box["x"] + 25, box["y"] + 17)
     page.wait_for_function(
         """() => { const c = document.querySelector('[data-testid="stDataFrame"] [data-testid="glide-cell-0-0"]');
-                   return c && c.textContent === 'S-CAEN'; }""", timeout=30_000)
+                   return c && c.textContent === 'Accueil de Caen'; }""", timeout=30_000)
     shot(page, "comparaison-triee")
 
 
