@@ -51,21 +51,27 @@ def settled(page, started: float) -> float:
     return calm_since - started
 
 
-def timed(page, action, name: str = "") -> float:
+def timed(page, action, name: str = "", ready: str | None = None) -> float:
+    """Click to settled; ``ready``: a text the new page shows, waited for first (a new page's run may begin after
+    the look for a running indicator)."""
     started = time.perf_counter()
     action()
+    if ready:
+        page.get_by_text(ready).first.wait_for(timeout=120_000)
     seconds = settled(page, started)
     print(f"    {name} {seconds:.2f} s", flush=True)
     return seconds
 
 
-def sidebar_select(page, label: str, option: str, search: str | None = None) -> None:
+def search(page, text: str) -> None:
+    """Above 200 structures the picker is narrowed by a search box first (a person's own step)."""
+    box = page.locator('[data-testid="stSidebar"]').get_by_label("Rechercher une structure (code ou nom)")
+    box.fill(text)
+    box.press("Enter")
+
+
+def sidebar_select(page, label: str, option: str) -> None:
     sidebar = page.locator('[data-testid="stSidebar"]')
-    if search is not None and sidebar.get_by_label("Rechercher une structure (code ou nom)").count():
-        box = sidebar.get_by_label("Rechercher une structure (code ou nom)")
-        box.fill(search)
-        box.press("Enter")
-        settled(page, time.perf_counter())
     picker = sidebar.locator('[data-testid="stSelectbox"]').filter(has_text=label)
     picker.locator("input").click()
     page.get_by_role("option", name=option).first.click()
@@ -74,27 +80,27 @@ def sidebar_select(page, label: str, option: str, search: str | None = None) -> 
 def walk(page, url: str, other: str) -> dict[str, float]:
     """One director's walk; seconds per click."""
     times = {}
-    times["ouvrir Mon service"] = timed(page, lambda: page.goto(url), "ouvrir Mon service")
-    page.get_by_text("Niveau atteignable").wait_for(timeout=120_000)
-    times["changer de structure"] = timed(page, lambda: sidebar_select(page, "Structure", other, other),
+    times["ouvrir Mon service"] = timed(page, lambda: page.goto(url), "ouvrir Mon service", "Niveau atteignable")
+    if page.locator('[data-testid="stSidebar"]').get_by_label("Rechercher une structure (code ou nom)").count():
+        times["chercher une structure"] = timed(page, lambda: search(page, other), "chercher une structure")
+    times["changer de structure"] = timed(page, lambda: sidebar_select(page, "Structure", other),
                                           "changer de structure")
     page.get_by_text(other).first.wait_for(timeout=120_000)
     year = page.get_by_test_id("stRadioGroup").get_by_text("Année", exact=True)
     times["changer de fenêtre (Année)"] = timed(page, year.click, "changer de fenêtre (Année)")
-    times["ouvrir Comparaison"] = timed(page, lambda: page.get_by_role("link", name="Comparaison").click(),
-                                        "ouvrir Comparaison")
-    page.get_by_text("Répartition des niveaux").wait_for(timeout=120_000)
+    times["ouvrir Comparaison"] = timed(page, page.get_by_role("link", name="Comparaison", exact=True).click,
+                                        "ouvrir Comparaison", "Répartition des niveaux")
     grid = page.locator('[data-testid="stDataFrame"]:visible').first
     grid.scroll_into_view_if_needed()
     box = grid.locator("canvas").first.bounding_box()
     times["trier le classement"] = timed(page, lambda: page.mouse.click(box["x"] + 25, box["y"] + 17),
                                          "trier le classement")
     opener = page.get_by_role("button", name="Ouvrir")
-    times["ouvrir une structure (Ouvrir)"] = timed(page, opener.first.click, "ouvrir une structure (Ouvrir)")
-    page.get_by_text("Niveau atteignable").wait_for(timeout=120_000)
-    times["référence : ouvrir la page Import (sans calcul)"] = timed(
-        page, page.get_by_role("link", name="Import").click, "référence : ouvrir la page Import (sans calcul)")
-    page.get_by_text("Fichiers à importer").wait_for(timeout=120_000)
+    times["ouvrir une structure (Ouvrir)"] = timed(page, opener.first.click, "ouvrir une structure (Ouvrir)",
+                                                   "Niveau atteignable")
+    reference = "référence : ouvrir la page Import (sans calcul)"
+    times[reference] = timed(page, page.get_by_role("link", name="Import", exact=True).click, reference,
+                             "Fichiers à importer")
     return times
 
 
