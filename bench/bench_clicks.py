@@ -14,21 +14,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from pathlib import Path
 
-from indicators import db, rights
-from indicators.demo import load_demo
+from bench.bench_app import build  # the same demo base as the pages' benchmark (bench/out/app_<n>.duckdb)
+from indicators import db
 from tests.helpers import PROJECT, chromium, served
 
 OUT = PROJECT / "bench" / "out"
 BUSY = """() => [...document.querySelectorAll('[data-testid="stStatusWidget"], [data-stale="true"]')].length"""
 CALM_LOOKS, LOOK_S = 3, 0.05
-
-
-def build(path: Path, structures: int) -> None:
-    con = db.connect(path)
-    load_demo(con, rights.COMMAND_LINE, structures, seed=42)
-    db.close(path)
 
 
 def settled(page, started: float) -> float:
