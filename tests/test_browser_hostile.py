@@ -34,7 +34,7 @@ def test_aborting_workbook_is_refused_and_the_dashboard_goes_on(server, page, tm
     assert health(server) == "ok"
 
     # The same session goes on: the hostile file is removed, a valid one is imported.
-    page.get_by_role("button", name=f"Remove {bomb.name}").click()
+    page.get_by_role("button", name=f"Retirer {bomb.name}").click()  # Streamlit's « Remove », said in French
     page.get_by_text(" : ce fichier ne peut pas être importé").wait_for(state="detached",
                                                                                  timeout=30_000)
     valid = tmp_path / "indicateurs-lyon.csv"
