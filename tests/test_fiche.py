@@ -248,3 +248,25 @@ def test_mon_service_offers_both_pdfs_and_a_print_stylesheet(demo):
     assert [b.proto.label for b in buttons] == ["Fiche de résultats (PDF)", "Affiche (PDF)"]
     css = app.get("html")[0].proto.body
     assert "@media print" in css and '[data-testid="stSidebar"]' in css and "break-inside: avoid" in css
+
+
+@pytest.mark.browser
+def test_mon_service_printed_from_chromium_leaves_the_sidebar_and_the_buttons_out(demo, tmp_path):
+    """What a person gets with « Imprimer » in the browser (Chromium's own print to PDF, print media): the page's
+    content on A4 sheets, without the sidebar's menu and filters, nor the download buttons."""
+    from helpers import chromium, served
+
+    printed = tmp_path / "mon-service.pdf"
+    with served(demo) as url, chromium() as browser:
+        page = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="fr-FR").new_page()
+        page.goto(url + "/")
+        page.get_by_text("Niveau atteignable").wait_for(timeout=120_000)
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.pdf(path=str(printed), format="A4", print_background=True)
+    said = pdf_text(printed)
+    assert "Mon service" in said and "Niveau atteignable" in said and "Engagements" in said
+    assert "Filtres" not in said and "Calcul du niveau" not in said  # the sidebar stays on screen
+    assert "Fiche de résultats (PDF)" not in said and "Rapport Excel" not in said  # buttons are not for paper
+    assert page_size(printed) == pytest.approx((595.92, 842.88), abs=1.5)
+    assert pdf_pages(printed)  # readable by poppler, page by page
