@@ -100,7 +100,7 @@ def test_every_page_of_the_frame_has_an_address():
 @pytest.mark.parametrize("script, title", PAGES, ids=[URLS[script] for script, _ in PAGES])
 def test_a_page_opened_first_on_a_fresh_server_has_its_title_and_the_whole_navigation(servers, browser,
                                                                                        script, title):
-    url = wait_listening(*servers[script])
+    url = wait_listening(*servers[script], timeout_s=180)  # eight servers start at once on two cores
     page = new_page(browser)
     page.goto(url + URLS[script])
     want = expected(script, title)
