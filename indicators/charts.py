@@ -117,7 +117,7 @@ def indicator_reading(row: dict, values: pd.DataFrame, window_label: str) -> str
     return text + (f" ; {trend}." if trend else ".")
 
 
-def _band_edges(row: dict, low: float, high: float) -> list[tuple[str, float, float]]:
+def band_edges(row: dict, low: float, high: float) -> list[tuple[str, float, float]]:
     """(level, lower, upper) of each band between the thresholds, « aucun » included; none when a
     threshold is missing. For delays the « or » band is the lowest one."""
     limits = [row[level] for level in LEVELS]
@@ -127,7 +127,7 @@ def _band_edges(row: dict, low: float, high: float) -> list[tuple[str, float, fl
     return [(name, min(a, b), max(a, b)) for name, a, b in zip(["aucun", *LEVELS], edges[:-1], edges[1:])]
 
 
-def _axis_range(row: dict, values: list[float], margin_share: float) -> tuple[float, float] | None:
+def axis_range(row: dict, values: list[float], margin_share: float) -> tuple[float, float] | None:
     """Values and thresholds with a margin around them; a rate stays within 0–100."""
     span = [x for x in [*values, *(row[level] for level in LEVELS)] if pd.notna(x)]
     if not span:
@@ -154,9 +154,9 @@ def time_series(row: dict, values: pd.DataFrame, window: Window | None = None) -
     if window is not None:
         first, last = min(first, pd.Timestamp(window.start)), max(last, pd.Timestamp(window.end))
     x_range = [first - pd.Timedelta(days=20), last + pd.Timedelta(days=20)]
-    axis = _axis_range(row, y.dropna().tolist(), 0.15)
+    axis = axis_range(row, y.dropna().tolist(), 0.15)
     if axis:
-        for name, lower, upper in _band_edges(row, *axis):
+        for name, lower, upper in band_edges(row, *axis):
             figure.add_hrect(y0=lower, y1=upper, fillcolor=BAND_COLORS[name], line_width=0, layer="below",
                              annotation_text=name, annotation_position="right", annotation_font=BAND_LABEL_FONT)
             if name == "aucun":
@@ -187,10 +187,10 @@ def time_series(row: dict, values: pd.DataFrame, window: Window | None = None) -
 def progress_bar(row: dict) -> go.Figure:
     """Where the value sits between the bronze, argent and or thresholds (« aucun » hatched, each band named)."""
     figure = go.Figure()
-    axis = _axis_range(row, [row["value"]], 0.25)
+    axis = axis_range(row, [row["value"]], 0.25)
     if axis is None:
         return figure
-    for name, lower, upper in _band_edges(row, *axis):
+    for name, lower, upper in band_edges(row, *axis):
         figure.add_vrect(x0=lower, x1=upper, fillcolor=BAND_COLORS[name], line_width=0,
                          annotation_text=name, annotation_position="top left", annotation_font=BAND_LABEL_FONT)
         if name == "aucun":

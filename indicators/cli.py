@@ -13,7 +13,6 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-import pandas as pd
 
 from indicators import compliance, db, grants, importer, periods, reports, rights, settings, text, wording
 from indicators.columns import Choices
@@ -413,8 +412,7 @@ def _fiche(con, args) -> int:
     today = date.today()
     one, many = ("affiche", "affiches") if args.affiche else ("fiche de résultats", "fiches de résultats")
     try:
-        if args.structure:
-            rights.check_structure(con, ACCESS, args.structure)
+        if args.structure:  # document_pdf checks the structure (an unknown one: AccessRefused, below)
             args.output.write_bytes(fiche.document_pdf(con, ACCESS, args.structure, args.period, today, args.affiche))
             print(f"{one.capitalize()} de {args.structure} écrite dans {args.output}.")
             return EXIT_OK
@@ -440,13 +438,10 @@ def _print_structure(assessment) -> None:
     print(f"{structure['code']}{name} : niveau atteignable {structure['level']}")
     if isinstance(structure["label_level"], str):
         expires = f"{structure['label_expires_on']:%d/%m/%Y}"
-        if structure["label_expired"]:  # an expired label is no label: its support does not matter any more
-            print(f"Label {structure['label_level']} attribué le {structure['label_awarded_on']:%d/%m/%Y}, "
-                  f"expiré le {expires}")
-        else:
-            state = "soutenu" if structure["label_supported"] else "non soutenu par les indicateurs actuels"
-            print(f"Label {structure['label_level']} attribué le {structure['label_awarded_on']:%d/%m/%Y}, "
-                  f"expire le {expires} ({state})")
+        state = "soutenu" if structure["label_supported"] else "non soutenu par les indicateurs actuels"
+        # An expired label is no label: its support does not matter any more.
+        until = f"expiré le {expires}" if structure["label_expired"] else f"expire le {expires} ({state})"
+        print(f"Label {structure['label_level']} attribué le {structure['label_awarded_on']:%d/%m/%Y}, {until}")
     for r in assessment.indicators.to_dict("records"):
         # Numbers without their unit (the column lines up); a yes/no indicator says oui or non.
         value = text.format_value(r["value"], r["unit"] if r["unit"] == "oui/non" else None)

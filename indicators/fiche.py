@@ -24,7 +24,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from indicators import compliance, method, periods, rights, text, wording
-from indicators.charts import _axis_range, _band_edges, blocking_sentences, label_sentence
+from indicators.charts import axis_range, band_edges, blocking_sentences, label_sentence
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core
 FONT_FILES = {"Fiche": "DejaVuSans.ttf", "Fiche-Gras": "DejaVuSans-Bold.ttf",
@@ -82,10 +82,7 @@ class Subject:
     def window_words(self) -> str:
         """« 12 derniers mois, de novembre 2025 à octobre 2026 », « année 2025 », « T3 2026 (période en cours : 2
         mois sur 3) »."""
-        if self.window.text == periods.ROLLING:
-            return periods.window_words(self.window, self.latest)
-        note = periods.running_note(self.window, self.latest)
-        return text.period_words(self.window.text) + (f" ({note})" if note else "")
+        return periods.window_words(self.window, self.latest)
 
     @property
     def label_valid(self) -> bool:
@@ -274,8 +271,8 @@ def _bullet_chart(canvas: Canvas, row: dict, x: float, y: float, width: float, h
     if row["unit"] == "oui/non":
         _yes_no_bar(canvas, row, x, y, width, height)
         return
-    axis = _axis_range(row, [row["value"]] if pd.notna(row["value"]) else [], 0.25)
-    bands = _band_edges(row, *axis) if axis else []
+    axis = axis_range(row, [row["value"]] if pd.notna(row["value"]) else [], 0.25)
+    bands = band_edges(row, *axis) if axis else []
     if not bands:
         _write(canvas, x, y + height, "seuils non définis", ITALIC, 6.5, width, color=GREY)
         return
