@@ -178,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
             print(usage, file=sys.stderr)
             return EXIT_USAGE
         opened_here = not db.is_open(args.db)
-        con = db.connect(args.db)
-        return COMMANDS[args.command](con, args)
+        # The base held for the whole command, then given back: a running dashboard waits for it meanwhile.
+        with db.lease(args.db) as con:
+            return COMMANDS[args.command](con, args)
     except (db.DatabaseBusy, rights.AccessRefused) as refused:
         print(str(refused), file=sys.stderr)
         return EXIT_REFUSED

@@ -1,14 +1,17 @@
-"""The embedded DuckDB database: one shared connection per file and process, named SQL, the schema,
-the référentiel loaded on first use, and the write lock that serialises imports."""
+"""The embedded DuckDB database: one connection per file and process, held in turns with the other processes
+(``lease``), named SQL, the schema, the référentiel loaded on first use, and the write lock that serialises
+the writers of a process."""
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import getpass
 import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
@@ -17,24 +20,24 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from indicators import settings
+from indicators import settings, text
 from indicators.referentiel import Referentiel, shipped_versions
 
-_connections: dict[str, duckdb.DuckDBPyConnection] = {}
-_write_locks: dict[str, threading.Lock] = {}
+_holders: dict[str, "_Holder"] = {}
 _registry_lock = threading.Lock()
 _LOCK_HOLDER = re.compile(r"PID (\d+)")
 
 
 class DatabaseBusy(Exception):
-    """Another program holds the database file; its French message says what to do."""
+    """Another program held the database file longer than the wait allowed; its French message says what to do."""
 
-    def __init__(self, path: Path, detail: str):
+    def __init__(self, path: Path, detail: str, wait_s: float):
         pid = _LOCK_HOLDER.search(detail)
         holder = f" (processus {pid[1]})" if pid else ""
         super().__init__(
-            f"La base {path.name} est utilisée par un autre programme{holder}, par exemple le tableau de bord. "
-            "Réessayez quand il sera arrêté, ou importez le fichier depuis la page « Import » du tableau de bord."
+            f"La base {path.name} est restée occupée par un autre programme{holder} plus de "
+            f"{text.format_value(wait_s, 'secondes', 1, trim=True)} : un import ou un calcul long y travaille. "
+            "Réessayez dans un moment ; INDICATEURS_LOCK_TIMEOUT allonge l'attente permise."
         )
 
 
@@ -150,49 +153,203 @@ def run_script(cur, name: str, params: dict) -> None:
 
 
 def _target(path: Path | str | None) -> tuple[Path, str]:
-    """The database file (``path``, else the setting) and the key of its shared connection."""
+    """The database file (``path``, else the setting) and the key of its holder."""
     target = Path(path) if path else settings.db_path()
     return target, str(target.resolve())
 
 
-def connect(path: Path | str | None = None, timeout_s: float | None = None) -> duckdb.DuckDBPyConnection:
-    """The process-wide connection to ``path`` (schema ready). Threads must use ``.cursor()`` on it.
+class _Holder:
+    """This process's hold on one database file.
 
-    DuckDB lets one process at a time write a file: while another holds it, retry for a bounded
-    time, then raise DatabaseBusy rather than fail with DuckDB's English lock error."""
-    target, key = _target(path)
-    with _registry_lock:
-        if key in _connections:
-            return _connections[key]
-        wait = float(settings.get("lock_timeout_s") if timeout_s is None else timeout_s)
-        _check_database_file(target)
+    DuckDB lets one process at a time open a file read-write (its documented pattern for several processes: take
+    a lock shared by them, open, close when done). Every process here (the dashboard, each command) holds the file
+    only while it works: ``lease`` blocks count the work in progress, and a process that wants the file while
+    another holds it takes the exclusive lock of ``<base>.attente``. The holder sees that lock taken (a shared
+    try-lock fails): it lets no new lease in, and closes the connection once the leases in progress have ended;
+    the one waiting opens, works, and closes in turn. Nobody waiting, the connection stays open, warm."""
+
+    def __init__(self, target: Path, key: str):
+        self.target, self.key = target, key
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self.leases = 0
+        self.opening = False
+        self.changed = threading.Condition()
+        self.write_lock = threading.Lock()
+        self.mine = threading.local()  # this thread's nested leases: a nested one never waits
+        self.queue = Path(f"{key}.attente")
+        self.probe: int | None = None
+
+    def acquire(self, wait_s: float) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + wait_s
+        depth = getattr(self.mine, "depth", 0)
+        with self.changed:
+            if depth:  # already held by this thread (a page's run, then a read within it)
+                self.leases += 1
+                self.mine.depth = depth + 1
+                return self.con
+            while True:
+                if self.con is not None:
+                    if not self._someone_waits():
+                        break
+                    if self.leases == 0:
+                        self._close()
+                        continue
+                elif not self.opening:
+                    self.opening = True
+                    break
+                if not self.changed.wait(max(0.0, min(0.05, deadline - time.monotonic()))) and \
+                        time.monotonic() >= deadline:
+                    raise DatabaseBusy(self.target, "", wait_s)
+        if self.opening and self.con is None:
+            self._open(deadline, wait_s)
+        with self.changed:
+            self.leases += 1
+            self.mine.depth = 1
+            return self.con
+
+    def release(self, yield_to_others: bool = True) -> None:
+        with self.changed:
+            self.leases -= 1
+            self.mine.depth -= 1
+            if yield_to_others and self.leases == 0 and self.con is not None and self._someone_waits():
+                self._close()
+            self.changed.notify_all()
+
+    def _open(self, deadline: float, wait_s: float) -> None:
+        """Open the file (the calling thread alone; the others wait on ``changed``), waiting our turn."""
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            con = self._open_in_turn(deadline, wait_s)
+        except BaseException:
+            with self.changed:
+                self.opening = False
+                self.changed.notify_all()
+            raise
+        with self.changed:
+            self.con, self.opening = con, False
+            self.changed.notify_all()
+        threading.Thread(target=self._watch, args=(con,), daemon=True, name=f"attente {self.target.name}").start()
+
+    def _open_in_turn(self, deadline: float, wait_s: float) -> duckdb.DuckDBPyConnection:
+        _check_database_file(self.target)
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise DatabaseUnusable(f"Le dossier de la base « {target.parent} » ne peut pas être créé "
+            raise DatabaseUnusable(f"Le dossier de la base « {self.target.parent} » ne peut pas être créé "
                                    f"({os_error_fr(error)}).") from None
-        con = _open(target, key, time.monotonic() + wait)
+        turn = self._take_turn(deadline, wait_s)
+        try:
+            con = _open(self.target, self.key, deadline, wait_s)
+        finally:
+            if turn is not None:
+                os.close(turn)  # ends the exclusive lock: the file is ours, nobody else is waiting for us
         try:
             _initialise(con)
         except duckdb.Error:
             con.close()
-            raise DatabaseUnusable(f"« {target} » est une base DuckDB qui n'est pas celle de ce tableau de bord "
-                                   "(ses tables ne correspondent pas) : indiquez une autre base.",
+            raise DatabaseUnusable(f"« {self.target} » est une base DuckDB qui n'est pas celle de ce tableau de "
+                                   "bord (ses tables ne correspondent pas) : indiquez une autre base.",
                                    wrong_path=True) from None
-        _connections[key] = con
-        _write_locks[key] = threading.Lock()
         return con
 
+    def _take_turn(self, deadline: float, wait_s: float) -> int | None:
+        """The exclusive lock of the waiting file: while we hold it, the process that has the base closes it as
+        soon as its work in progress ends. None where the file cannot be made (a read-only folder): then only
+        DuckDB's own lock is waited for."""
+        try:
+            turn = os.open(self.queue, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:
+            return None
+        while True:
+            try:
+                fcntl.flock(turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return turn
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(turn)
+                    raise DatabaseBusy(self.target, "", wait_s) from None
+                time.sleep(0.02)
 
-def _open(target: Path, key: str, deadline: float) -> duckdb.DuckDBPyConnection:
+    def _someone_waits(self) -> bool:
+        """Another process holds the waiting file's exclusive lock (called with ``changed`` held)."""
+        if self.probe is None:
+            try:
+                self.probe = os.open(self.queue, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError:
+                return False
+        try:
+            fcntl.flock(self.probe, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(self.probe, fcntl.LOCK_UN)
+        return False
+
+    def _watch(self, con: duckdb.DuckDBPyConnection) -> None:
+        """While the base is open and idle, give it up within a tenth of a second to a process that waits."""
+        with self.changed:
+            while self.con is con:
+                self.changed.wait(0.1)
+                if self.con is con and self.leases == 0 and self._someone_waits():
+                    self._close()
+                    self.changed.notify_all()
+
+    def _close(self) -> None:
+        con, self.con = self.con, None
+        if con is not None:
+            con.close()
+
+    def shut(self) -> None:
+        with self.changed:
+            self._close()
+            if self.probe is not None:
+                os.close(self.probe)
+                self.probe = None
+            self.changed.notify_all()
+
+
+def _holder(path: Path | str | None) -> _Holder:
+    target, key = _target(path)
+    with _registry_lock:
+        if key not in _holders:
+            _holders[key] = _Holder(target, key)
+        return _holders[key]
+
+
+def _wait_s(timeout_s: float | None) -> float:
+    return float(settings.get("lock_timeout_s") if timeout_s is None else timeout_s)
+
+
+@contextmanager
+def lease(path: Path | str | None = None, timeout_s: float | None = None):
+    """The connection to ``path`` (schema ready), held by this process for the block: threads use ``.cursor()``
+    on it. While another process holds the file, wait for it (INDICATEURS_LOCK_TIMEOUT seconds at most, then
+    DatabaseBusy in French rather than DuckDB's English lock error)."""
+    holder = _holder(path)
+    con = holder.acquire(_wait_s(timeout_s))
+    try:
+        yield con
+    finally:
+        holder.release()
+
+
+def connect(path: Path | str | None = None, timeout_s: float | None = None) -> duckdb.DuckDBPyConnection:
+    """The process's connection to ``path`` (schema ready), opened if needed and left open. Inside a ``lease``
+    it is the leased one; outside, another process that asks for the file may have it closed when no lease is in
+    progress (the dashboard and the command line always work inside leases)."""
+    holder = _holder(path)
+    con = holder.acquire(_wait_s(timeout_s))
+    holder.release(yield_to_others=False)
+    return con
+
+
+def _open(target: Path, key: str, deadline: float, wait_s: float) -> duckdb.DuckDBPyConnection:
     while True:
         try:
             return duckdb.connect(key)
         except duckdb.IOException as error:
             if "lock" in str(error).lower():
                 if time.monotonic() >= deadline:
-                    raise DatabaseBusy(target, str(error)) from None
-                time.sleep(0.2)
+                    raise DatabaseBusy(target, str(error), wait_s) from None
+                time.sleep(0.05)
                 continue
             raise _damaged(target) from None
         except duckdb.Error:
@@ -207,40 +364,47 @@ def _damaged(target: Path) -> DatabaseUnusable:
 
 
 def is_open(path: Path | str | None = None) -> bool:
-    return _target(path)[1] in _connections
+    holder = _holders.get(_target(path)[1])
+    return holder is not None and holder.con is not None
 
 
 def close(path: Path | str | None = None) -> None:
-    """Close the shared connection (tests, and the command line before it exits)."""
+    """Close this process's connection to the file (tests, and the command line before it exits)."""
     key = _target(path)[1]
     with _registry_lock:
-        con = _connections.pop(key, None)
-        _write_locks.pop(key, None)
-    if con is not None:
-        con.close()
+        holder = _holders.pop(key, None)
+    if holder is not None:
+        holder.shut()
 
 
 def close_all() -> None:
-    for key in list(_connections):
+    for key in list(_holders):
         close(key)
 
 
 def write_lock(con: duckdb.DuckDBPyConnection) -> threading.Lock:
+    """The lock that serialises this process's writers to the file ``con`` is open on."""
     with _registry_lock:
-        for key, known in _connections.items():
-            if known is con:
-                return _write_locks[key]
+        for holder in _holders.values():
+            if holder.con is con:
+                return holder.write_lock
     raise ValueError("connexion inconnue")
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection):
+def transaction(con: duckdb.DuckDBPyConnection, waiting: Callable[[], object] | None = None):
     """A cursor inside BEGIN … COMMIT, holding the process write lock: writers never interleave.
-    Any exception rolls everything back."""
-    with write_lock(con):
+    Any exception rolls everything back. ``waiting`` is called when another writer holds the lock, before this one
+    waits for it (a page says « Un autre import est en cours… »)."""
+    lock = write_lock(con)
+    if not lock.acquire(blocking=False):
+        if waiting is not None:
+            waiting()
+        lock.acquire()
+    try:
         cur = con.cursor()
-        cur.begin()
         try:
+            cur.begin()
             yield cur
             cur.commit()
         except BaseException:
@@ -248,6 +412,8 @@ def transaction(con: duckdb.DuckDBPyConnection):
             raise
         finally:
             cur.close()
+    finally:
+        lock.release()
 
 
 def current_user() -> str:

@@ -331,16 +331,17 @@ def _prepare_source(con: duckdb.DuckDBPyConnection, source: Source, rate_scale: 
 
 
 def commit(con: duckdb.DuckDBPyConnection, batch: Batch, access: rights.Access, replace: bool = False,
-           dry_run: bool = False) -> list[ImportReport]:
+           dry_run: bool = False, waiting: Callable[[], object] | None = None) -> list[ImportReport]:
     """Store the ready files of a batch in one transaction: all land, each with its own import number, or
     none (see :func:`_store_many`). A batch that touches a structure outside the person's scope is refused
-    whole (rights.AccessRefused), before anything is written."""
+    whole (rights.AccessRefused), before anything is written. ``waiting`` is called if another import of this
+    process is being written: this one waits for it (db.transaction)."""
     items = [(f.staged, f.report) for f in batch.ready]
     refusal = rights_problem(con, access, batch)
     if refusal:
         rights.journal(con, access, "refus", refusal)
         raise rights.AccessRefused(refusal)
-    return _store_many(con, items, replace, dry_run, access=access)
+    return _store_many(con, items, replace, dry_run, access=access, waiting=waiting)
 
 
 def rights_problem(con: duckdb.DuckDBPyConnection, access: rights.Access, batch: Batch) -> str | None:
@@ -419,13 +420,14 @@ def all_stored(reports: list[ImportReport]) -> bool:
 
 
 def _store_many(con: duckdb.DuckDBPyConnection, items: list[tuple[Staged, ImportReport]], replace: bool = False,
-               dry_run: bool = False, *, access: rights.Access) -> list[ImportReport]:
+               dry_run: bool = False, *, access: rights.Access,
+               waiting: Callable[[], object] | None = None) -> list[ImportReport]:
     """Write several checked files in one transaction: all land, each with its own import number, or none.
     Returns new reports; the checked ones given stay as they were (a page may offer them again)."""
     reports = [dataclasses.replace(report, problems=list(report.problems), warnings=list(report.warnings))
                for _, report in items]
     try:
-        with db.transaction(con) as cur:
+        with db.transaction(con, waiting) as cur:
             for (staged, _), report in zip(items, reports):
                 _store_one(cur, staged, report, replace, access)
                 if report.outcome == "refuse":

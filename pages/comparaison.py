@@ -159,6 +159,6 @@ middle.download_button("Niveaux (CSV)", data=lambda: reports.csv_bytes(reports.s
                        on_click="ignore", file_name=ui.download_name("niveaux", selection.window.text, "csv"),
                        mime="text/csv")
 right.download_button("Résultats open data (CSV)",
-                      data=lambda: reports.csv_bytes(reports.opendata_table(access.connection(), selection)),
+                      data=lambda: access.opendata_csv(selection),
                       on_click="ignore", file_name=ui.download_name("resultats", selection.window.text, "csv"),
                       mime="text/csv")

@@ -114,7 +114,11 @@ def run_import(batch: importer.Batch, replace: bool) -> list[importer.ImportRepo
                 name, rows = markdown_literal(upload.report.filename), upload.report.rows_read
                 st.write(f"« {name} » : {format_count(rows, 'ligne vérifiée')}.")
             st.write("Écriture dans la base, en une seule transaction (tous les fichiers ou aucun)…")
-            results = importer.commit(access.connection(), batch, frame.access(), replace=replace)
+
+            def waiting() -> None:  # another session's import is being written: say why this one waits
+                status.update(label="Un autre import est en cours… le vôtre attend son tour, rien n'est perdu.")
+
+            results = importer.commit(access.connection(), batch, frame.access(), replace=replace, waiting=waiting)
             if importer.all_stored(results):
                 status.update(label="Import terminé", state="complete", expanded=False)
             else:

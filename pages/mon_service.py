@@ -131,7 +131,7 @@ middle.download_button("Niveaux (CSV)", data=lambda: reports.csv_bytes(reports.s
                        on_click="ignore", file_name=ui.download_name(f"niveaux-{code}", assessment.window.text,
                                                                      "csv"), mime="text/csv")
 right.download_button("Résultats open data (CSV)",
-                      data=lambda: reports.csv_bytes(reports.opendata_table(access.connection(), one)),
+                      data=lambda: access.opendata_csv(one),
                       on_click="ignore", file_name=ui.download_name(f"resultats-{code}", assessment.window.text,
                                                                     "csv"), mime="text/csv")
 printable.fiche_buttons(assessment, code, today)  # the one-page fiche and the poster, in PDF

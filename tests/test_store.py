@@ -199,9 +199,11 @@ def _env(db_path):
 
 
 def test_command_line_waits_then_says_the_database_is_busy(db_path, tmp_path):
+    """A program at work on the base (a lease in progress) longer than INDICATEURS_LOCK_TIMEOUT: the command waits
+    that long, then says so in French, and stores nothing."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from indicators import db; db.connect(sys.argv[1]); "
-                               "print('pret', flush=True); time.sleep(60)", str(db_path)],
+        [sys.executable, "-c", "import sys, time; from indicators import db\nwith db.lease(sys.argv[1]):\n"
+                               "    print('pret', flush=True); time.sleep(60)", str(db_path)],
         env=_env(db_path), stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "pret"
@@ -215,10 +217,41 @@ def test_command_line_waits_then_says_the_database_is_busy(db_path, tmp_path):
         holder.kill()
         holder.wait()
     assert result.returncode == 1
-    assert "utilisée par un autre programme" in result.stderr and "Traceback" not in result.stderr
+    assert "occupée par un autre programme" in result.stderr and "plus de 2 secondes" in result.stderr
+    assert "Traceback" not in result.stderr
     assert waited >= 2
     con = db.connect(db_path)
     assert count(con, "SELECT count(*) FROM observation") == 0
+
+
+def test_a_program_that_holds_the_base_idle_gives_it_up_to_the_command_line(db_path, tmp_path):
+    """The dashboard keeps its connection open between runs; a command that asks for the base gets it at once, and
+    the dashboard's next read waits for the command, then sees what it stored."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from indicators import db\ncon = db.connect(sys.argv[1])\n"
+                               "print('pret', flush=True)\nsys.stdin.readline()\n"
+                               "with db.lease(sys.argv[1]) as con:\n"
+                               "    print(con.execute('SELECT count(*) FROM observation').fetchall()[0][0],"
+                               " flush=True)",
+         str(db_path)],
+        env=_env(db_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "pret"
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", "indicators", "import",
+                                 str(canonical(tmp_path / "a.csv", ROWS))],
+                                env={**_env(db_path), "INDICATEURS_LOCK_TIMEOUT": "5"},
+                                capture_output=True, text=True, timeout=60)
+        waited = time.monotonic() - started
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        seen = holder.stdout.readline().strip()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 0, result.stderr
+    assert waited < 5
+    assert seen == "3"
 
 
 def test_killed_import_leaves_the_database_as_before(db_path, tmp_path):

@@ -261,3 +261,23 @@ def test_months_are_said_with_the_french_elision():
     assert Window("12m", date(2025, 4, 1), date(2026, 3, 31)).months_words() == "d'avril 2025 à mars 2026"
     assert Window("12m", date(2024, 8, 1), date(2025, 7, 31)).months_words() == "d'août 2024 à juillet 2025"
     assert Window("12m", date(2025, 5, 1), date(2026, 4, 30)).months_words() == "de mai 2025 à avril 2026"
+
+
+def test_one_structure_alone_is_judged_as_within_the_whole_programme(db_path):
+    """Mon service assesses its structure alone (40 ms at 15,000 structures, not the programme's 0.5 s): the same
+    level, blocking indicators, statuses, gaps and engagements as the programme's assessment cut to it."""
+    con = db.connect(db_path)
+    load_demo(con, rights.COMMAND_LINE, 12, seed=5, today=date(2026, 11, 15))
+    for text in (periods.ROLLING, "2025", "2026-T2"):
+        window = compliance.resolve_window(con, text, date(2026, 11, 15))
+        whole = compliance.assess(con, window, rights.WHOLE_PROGRAMME, today=date(2026, 11, 15))
+        for code in whole.structures["code"]:
+            alone = compliance.assess(con, window, rights.WHOLE_PROGRAMME, structure=code, today=date(2026, 11, 15))
+            cut = compliance.subset(whole, [code])
+            mine, theirs = alone.structures.iloc[0], cut.structures.iloc[0]
+            assert (mine["level"], list(mine["blocking"])) == (theirs["level"], list(theirs["blocking"])), code
+            columns = ["indicator_code", "value", "status", "level", "gap_to_next"]
+            pd.testing.assert_frame_equal(alone.indicators[columns].reset_index(drop=True),
+                                          cut.indicators[columns].reset_index(drop=True), check_dtype=False)
+            pd.testing.assert_frame_equal(alone.engagements.reset_index(drop=True),
+                                          cut.engagements.reset_index(drop=True), check_dtype=False)

@@ -111,11 +111,12 @@ def access() -> rights.Access:
 
 def run() -> None:
     """The whole of app.py: configure the page, refuse unsafe server settings, know the person, run the page."""
-    who = _configure()
-    if who is None:
-        return
-    st.session_state[_FRAMED] = True
-    _navigation(who).run()
+    with door.held():
+        who = _configure()
+        if who is None:
+            return
+        st.session_state[_FRAMED] = True
+        _navigation(who).run()
 
 
 def require() -> None:
