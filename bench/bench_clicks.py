@@ -73,7 +73,8 @@ def sidebar_select(page, label: str, option: str) -> None:
 def walk(page, url: str, other: str) -> dict[str, float]:
     """One director's walk; seconds per click."""
     times = {}
-    times["ouvrir Mon service"] = timed(page, lambda: page.goto(url), "ouvrir Mon service", "Niveau atteignable")
+    times["ouvrir Mon service (adresse)"] = timed(page, lambda: page.goto(url), "ouvrir Mon service (adresse)",
+                                                  "Niveau atteignable")
     if page.locator('[data-testid="stSidebar"]').get_by_label("Rechercher une structure (code ou nom)").count():
         times["chercher une structure"] = timed(page, lambda: search(page, other), "chercher une structure")
     times["changer de structure"] = timed(page, lambda: sidebar_select(page, "Structure", other),
@@ -94,6 +95,8 @@ def walk(page, url: str, other: str) -> dict[str, float]:
     reference = "référence : ouvrir la page Import (sans calcul)"
     times[reference] = timed(page, page.get_by_role("link", name="Import", exact=True).click, reference,
                              "Fichiers à importer")
+    times["ouvrir Mon service (menu)"] = timed(page, page.get_by_role("link", name="Mon service", exact=True).click,
+                                               "ouvrir Mon service (menu)", "Niveau atteignable")
     # The like-for-like floor of « ouvrir Mon service », which loads a new page (its HTML, Streamlit's scripts, a
     # new websocket and session): the same new page load of a page that computes nothing.
     loaded = "référence : charger la page Import par son adresse (sans calcul)"
