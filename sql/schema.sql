@@ -164,3 +164,21 @@ CREATE TABLE IF NOT EXISTS column_mapping (
     created_at TIMESTAMP NOT NULL,
     used_at TIMESTAMP
 );
+
+-- Improvement actions a service records (issue 13): what it changed, on which indicators, from when. A removed
+-- action is kept (removed_at), like a revoked grant: its record and its lines of the journal stay.
+CREATE TABLE IF NOT EXISTS improvement_action (
+    id INTEGER PRIMARY KEY,             -- max + 1 under the write lock (sql/actions_next_id.sql)
+    structure_code VARCHAR NOT NULL,
+    title VARCHAR NOT NULL,
+    indicators VARCHAR[] NOT NULL,      -- codes of the référentiel indicators it aims at
+    start_on DATE NOT NULL,
+    end_on DATE,
+    owner VARCHAR,
+    comment VARCHAR,
+    created_by VARCHAR NOT NULL,
+    created_by_subject VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    removed_by VARCHAR,
+    removed_at TIMESTAMP
+);
