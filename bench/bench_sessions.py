@@ -31,6 +31,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -115,6 +116,22 @@ def status_kib(pid: int, key: str) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's own processor time and its waited-for children's, in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """Processor time spent by every process on the machine (all cores), idle and waiting excluded."""
+    user, nice, system, idle, iowait, irq, softirq, steal = (
+        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def available_mib() -> int:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemAvailable:"):
@@ -122,20 +139,52 @@ def available_mib() -> int:
     return 0
 
 
+def own_cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def client_kind(pid: int) -> str | None:
+    """« navigateurs » for Chromium's processes (chromium, chromiu, chr…: they rename themselves), « Playwright »
+    for its drivers."""
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return None
+    return "Playwright" if comm.startswith("node") else "navigateurs" if comm.startswith("chr") else None
+
+
 class Watcher(threading.Thread):
-    """Every POLL_S: the server tree's summed RSS, the machine's load and available memory; keeps the extremes."""
+    """Every POLL_S: the server tree's summed RSS, the machine's load and available memory (their extremes), and
+    the processor time of each browser and driver process seen (the last look at each: a few tenths of a second
+    of a process's end may be missed)."""
 
     def __init__(self, server_pid: int):
         super().__init__(daemon=True)
         self.server_pid, self.stop = server_pid, threading.Event()
         self.peak_rss_kib, self.peak_load, self.min_available_mib = 0, 0.0, available_mib()
+        self.client_cpu: dict[int, tuple[str, float]] = {}
 
     def run(self) -> None:
         while not self.stop.wait(POLL_S):
-            rss = sum(status_kib(pid, "VmRSS") for pid in process_tree(self.server_pid))
+            server = process_tree(self.server_pid)
+            rss = sum(status_kib(pid, "VmRSS") for pid in server)
             self.peak_rss_kib = max(self.peak_rss_kib, rss)
             self.peak_load = max(self.peak_load, os.getloadavg()[0])
             self.min_available_mib = min(self.min_available_mib, available_mib())
+            for pid in set(process_tree(os.getpid())) - set(server):
+                kind = client_kind(pid)
+                if kind:
+                    self.client_cpu[pid] = (kind, own_cpu_seconds(pid))
+
+    def client_seconds(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for kind, seconds in self.client_cpu.values():
+            totals[kind] = totals.get(kind, 0.0) + seconds
+        return totals
 
 
 def failures_shown(page) -> list[str]:
@@ -243,11 +292,19 @@ def warm_up(url: str) -> None:
 
 
 def run_batch(csv_path: Path, base: Path, result: dict) -> None:
+    """``python3 -m indicators import`` to completion: exit code, wall and processor time, peak memory, output."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "indicators", "import", str(csv_path), "--db", str(base)],
-                          cwd=PROJECT, capture_output=True, text=True)
-    result.update(exit=done.returncode, seconds=time.perf_counter() - start, stderr=done.stderr.strip()[-600:],
-                  stdout=done.stdout.strip()[-300:])
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen([sys.executable, "-m", "indicators", "import", str(csv_path), "--db", str(base)],
+                                 cwd=PROJECT, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        result.update(exit=child.returncode, seconds=time.perf_counter() - start,
+                      cpu_s=usage.ru_utime + usage.ru_stime, peak_mib=usage.ru_maxrss / 1024,
+                      stderr=err.read().decode(errors="replace").strip()[-600:],
+                      stdout=out.read().decode(errors="replace").strip()[-300:])
 
 
 def nearest_rank(values: list[float], share: float) -> float:
@@ -274,7 +331,7 @@ def measure(source: Path, n: int, batch_rows: int, structures: list[str]) -> dic
     try:
         warm_up(wait_healthy(process, port))
         watcher.start()
-        began = time.perf_counter()
+        began, server_cpu, machine_cpu = time.perf_counter(), cpu_seconds(process.pid), machine_busy_seconds()
         for thread in threads:
             thread.start()
         for session in sessions:  # every session has begun its walk (the last one after its stagger)
@@ -284,6 +341,7 @@ def measure(source: Path, n: int, batch_rows: int, structures: list[str]) -> dic
         for thread in threads:
             thread.join()
         batch_thread.join()
+        server_cpu, machine_cpu = cpu_seconds(process.pid) - server_cpu, machine_busy_seconds() - machine_cpu
     finally:
         hwm_kib = status_kib(process.pid, "VmHWM")
         watcher.stop.set()
@@ -298,6 +356,7 @@ def measure(source: Path, n: int, batch_rows: int, structures: list[str]) -> dic
     return {
         "date": datetime.now().isoformat(timespec="minutes"), "n": n, "base": source.name,
         "wall_s": time.perf_counter() - began, "clicks": len(every),
+        "server_cpu_s": server_cpu, "machine_cpu_s": machine_cpu, "client_cpu_s": watcher.client_seconds(),
         "median_s": statistics.median(every) if every else None,
         "p95_s": nearest_rank(every, 0.95) if every else None,
         "kinds": {name: {"median_s": statistics.median(v), "p95_s": nearest_rank(v, 0.95), "count": len(v)}
@@ -322,14 +381,19 @@ def report(results: list[dict], structures: int) -> None:
     for r in results:
         ratio = f"{r['p95_s'] / baseline['p95_s']:.2f}×" if baseline and r["p95_s"] else "–"
         b = r["batch"]
-        landed = (f"code {b['exit']} en {b['seconds']:.1f} s ({b['rows']:,} lignes)" if "exit" in b
+        landed = (f"code {b['exit']} en {b['seconds']:.1f} s ({b['rows']:,} lignes, processeur {b['cpu_s']:.1f} s, "
+                  f"{b['peak_mib']:.0f} Mio)" if "exit" in b
                   else "non lancé")
         print(f"  {r['n']:>3} {r['clicks']:>6} {seconds_text(r['median_s']):>9} {seconds_text(r['p95_s']):>9} "
               f"{ratio:>11} {r['server_peak_rss_mib']:>8.0f} Mio {r['server_vmhwm_mib']:>4.0f} Mio "
               f"{r['load_before']:>4.1f} → {r['load_peak']:>4.1f} {r['min_available_mib']:>11,} Mio "
               f"{len(r['errors']):>8}  {landed}")
     for r in results:
-        print(f"\n  N = {r['n']} ({r['wall_s']:.0f} s) : par clic, médiane / p95 (nombre)")
+        print(f"\n  N = {r['n']} : {r['wall_s']:.0f} s ; processeur de toute la machine {r['machine_cpu_s']:.0f} s "
+              f"(sur {r['wall_s'] * r['cores']:.0f} s possibles), dont serveur {r['server_cpu_s']:.0f} s, "
+              + ", ".join(f"{kind} {seconds:.0f} s" for kind, seconds in r["client_cpu_s"].items())
+              + f", import en lot {r['batch'].get('cpu_s', 0):.0f} s ; le reste : ce processus, autres programmes")
+        print("    par clic, médiane / p95 (nombre)")
         for name, k in r["kinds"].items():
             print(f"    {name:<32} {seconds_text(k['median_s']):>9} {seconds_text(k['p95_s']):>9} ({k['count']})")
         for error in r["errors"]:
