@@ -255,9 +255,8 @@ class _Holder:
         """The exclusive lock of the waiting file: while we hold it, the process that has the base closes it as
         soon as its work in progress ends. None where the file cannot be made (a read-only folder): then only
         DuckDB's own lock is waited for."""
-        try:
-            turn = os.open(self.queue, os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError:
+        turn = self._open_queue()
+        if turn is None:
             return None
         while True:
             try:
@@ -269,12 +268,21 @@ class _Holder:
                     raise DatabaseBusy(self.target, "", wait_s) from None
                 time.sleep(0.02)
 
+    def _open_queue(self) -> int | None:
+        """The waiting file, made if missing; read-only where another user made it (flock needs no write right)."""
+        try:
+            return os.open(self.queue, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:
+            try:
+                return os.open(self.queue, os.O_RDONLY)
+            except OSError:
+                return None
+
     def _someone_waits(self) -> bool:
         """Another process holds the waiting file's exclusive lock (called with ``changed`` held)."""
         if self.probe is None:
-            try:
-                self.probe = os.open(self.queue, os.O_RDWR | os.O_CREAT, 0o666)
-            except OSError:
+            self.probe = self._open_queue()
+            if self.probe is None:
                 return False
         try:
             fcntl.flock(self.probe, fcntl.LOCK_SH | fcntl.LOCK_NB)
