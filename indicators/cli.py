@@ -1,5 +1,5 @@
-"""Command line: ``python -m indicators import|status|export|fiche|demo|history|undo|acces``; parses arguments
-and calls the library.
+"""Command line: ``python -m indicators import|status|export|fiche|demo|history|undo|acces|sauvegarde|restauration``;
+parses arguments and calls the library.
 
 Exit status: 0 done, 1 input refused (French messages on stderr, nothing stored), 2 usage error."""
 
@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 
-from indicators import compliance, db, grants, importer, periods, reports, rights, settings, text, wording
+from indicators import backup, compliance, db, grants, importer, periods, reports, rights, settings, text, wording
 from indicators.columns import Choices
 from indicators.export import canonical_table, write_canonical_csv
 from indicators.text import IMPORT_STATUS_WORDS, format_number_fr
@@ -127,6 +127,19 @@ def build_parser() -> FrenchParser:
     undo = with_db(commands.add_parser("undo", help="annuler un import"))
     undo.add_argument("import_id", type=int, metavar="IMPORT_ID")
     _access_commands(commands.add_parser("acces", help="gérer les droits d'accès (en administrateur)"), with_db)
+
+    save = with_db(commands.add_parser(
+        "sauvegarde", help="sauvegarder la base dans un dossier (un fichier Parquet par table), même pendant que le "
+                           "tableau de bord tourne"))
+    save.add_argument("--output", type=Path, required=True, metavar="DOSSIER",
+                      help="dossier nouveau ou vide où écrire la sauvegarde (créé s'il manque)")
+    restore = commands.add_parser("restauration", help="reconstruire une base à partir d'une sauvegarde")
+    restore.add_argument("folder", type=Path, metavar="DOSSIER", help="le dossier écrit par « sauvegarde »")
+    restore.add_argument("--db", type=Path, required=True, metavar="FICHIER",
+                         help="la base à créer (fichier DuckDB) ; refusé s'il existe, sauf avec --force")
+    restore.add_argument("--force", action="store_true",
+                         help="remplacer la base existante, une fois la nouvelle complète (arrêtez d'abord le "
+                              "tableau de bord qui l'utilise)")
     return parser
 
 
@@ -177,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         if usage:
             print(usage, file=sys.stderr)
             return EXIT_USAGE
+        if args.command == "restauration":  # builds its own file: the base is neither opened nor created here
+            return _restore(args)
         opened_here = not db.is_open(args.db)
         # The base held for the whole command, then given back: a running dashboard waits for it meanwhile.
         with db.lease(args.db) as con:
@@ -224,6 +239,10 @@ def _usage_problem(args) -> str | None:
         return "Indiquez la structure (--structure CODE) ou le réseau (--reseau RESEAU) dont faire la fiche."
     if args.command == "fiche" and args.reseau:
         return _folder_problem(args.output)
+    if args.command == "sauvegarde":
+        return _backup_problem(args.output, Path(target))
+    if args.command == "restauration":
+        return _restore_problem(args.folder, args.db)
     if args.command not in ("export", "fiche"):
         return None
     output = args.output
@@ -250,6 +269,24 @@ def _folder_problem(folder: Path) -> str | None:
     if not os.access(parent, os.W_OK):
         return f"Impossible d'écrire dans « {parent} » : permission refusée."
     return None
+
+
+def _backup_problem(output: Path, database: Path) -> str | None:
+    if not database.is_file():  # a mistyped --db would otherwise be created empty, and that backed up
+        return f"La base « {database} » n'existe pas : indiquez la base à sauvegarder (--db ou INDICATEURS_DB)."
+    return backup.path_problem(output) or _folder_problem(output)
+
+
+def _restore_problem(folder: Path, database: Path) -> str | None:
+    if not folder.is_dir():
+        return f"Le dossier de sauvegarde « {folder} » n'existe pas ou n'est pas un dossier."
+    if database.is_dir():
+        return f"« {database} » est un dossier : indiquez le fichier de la base à créer (restauree.duckdb)."
+    if not database.parent.is_dir():
+        return f"Le dossier « {database.parent} » n'existe pas : créez-le ou choisissez-en un autre."
+    if not os.access(database.parent, os.W_OK):
+        return f"Impossible d'écrire dans « {database.parent} » : permission refusée."
+    return backup.path_problem(folder)
 
 
 def _file_problem(files: list[Path]) -> str | None:
@@ -603,7 +640,28 @@ def _grants_journal(con, args) -> int:
     return EXIT_OK
 
 
+def _backup(con, args) -> int:
+    try:
+        summary = backup.back_up(con, args.output)
+    except backup.BackupRefused as refused:
+        print(str(refused), file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"Sauvegarde écrite dans {summary.path} : {backup.contents_words(summary)}.")
+    return EXIT_OK
+
+
+def _restore(args) -> int:
+    try:
+        summary = backup.restore(args.folder, args.db, args.force)
+    except backup.BackupRefused as refused:
+        print(str(refused), file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"Base restaurée dans {summary.path} depuis la sauvegarde du {summary.taken_at:%d/%m/%Y à %H:%M} : "
+          f"{backup.contents_words(summary)}.")
+    return EXIT_OK
+
+
 ACCESS_ACTIONS = {"liste": _grants_list, "ajouter": _grants_add, "retirer": _grants_revoke,
                   "importer": _grants_import, "journal": _grants_journal}
 COMMANDS = {"import": _import, "status": _status, "export": _export, "fiche": _fiche, "demo": _demo,
-            "history": _history, "undo": _undo, "acces": _access}
+            "history": _history, "undo": _undo, "acces": _access, "sauvegarde": _backup}
