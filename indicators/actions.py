@@ -285,20 +285,19 @@ def before_after(con: duckdb.DuckDBPyConnection, access: rights.Access, action) 
 
 
 def _comparisons(con: duckdb.DuckDBPyConnection, actions: list[dict]) -> list[Comparison]:
-    """Every action's comparisons; the engine runs once per distinct window (actions starting the same month
-    share theirs), on the structures concerned only."""
+    """Every action's comparisons; the engine runs once per distinct window (the 3 months after an action starting
+    in April are the 3 months before one starting in July), on the structures and indicators concerned only."""
     version, rules, _ = compliance.load_rules(con)
     by_code = {str(row["code"]): row for row in rules.to_dict("records")}
     order = {code: position for position, code in enumerate(by_code)}
-    assessed: dict[tuple[date, date], tuple[pd.DataFrame, pd.DataFrame]] = {}
-    starts: dict[date, list[dict]] = {}
+    needed: dict[tuple[date, date], tuple[Window, set[str], set[str]]] = {}
     for action in actions:
-        starts.setdefault(pd.Timestamp(action["start_on"]).date().replace(day=1), []).append(action)
-    for first, group in starts.items():
-        structures = sorted({str(a["structure_code"]) for a in group})
-        aimed = sorted({code for a in group for code in a["indicators"]})
-        for window in windows(first):
-            assessed[(window.start, window.end)] = _assessed(con, window, version, rules, structures, aimed)
+        for window in windows(pd.Timestamp(action["start_on"]).date()):
+            _, structures, aimed = needed.setdefault((window.start, window.end), (window, set(), set()))
+            structures.add(str(action["structure_code"]))
+            aimed.update(action["indicators"])
+    assessed = {key: _assessed(con, window, version, rules, sorted(structures), sorted(aimed))
+                for key, (window, structures, aimed) in needed.items()}
     out = []
     for action in actions:
         before, after = windows(pd.Timestamp(action["start_on"]).date())
@@ -308,25 +307,40 @@ def _comparisons(con: duckdb.DuckDBPyConnection, actions: list[dict]) -> list[Co
     return out
 
 
+@dataclass(frozen=True)
+class _Period:
+    """One structure × indicator over one window: what the engine found and how many months the data covers."""
+
+    value: float
+    n: float | None
+    status: str
+    months_covered: int = 0
+    across: bool = False  # some period of the data runs across the window's bounds
+
+
 def _assessed(con: duckdb.DuckDBPyConnection, window: Window, version: str, rules: pd.DataFrame,
-              structures: list[str], aimed: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(the engine's indicator rows, the months of data covered), both indexed by (structure, indicator)."""
+              structures: list[str], aimed: list[str]) -> dict[tuple[str, str], _Period]:
+    """(structure, indicator) → _Period for the aimed indicators, by the engine's functions on the window."""
     one = structures[0] if len(structures) == 1 else None
     frame = compliance.aggregate(con, window, version, structure=one, codes=None if one else structures)
-    indicators = compliance.assess_indicators(frame, rules, window.end)
-    indicators = indicators.assign(indicator_code=indicators["indicator_code"].astype(str))
-    covered = db.query_df(con, "actions_months_covered", {"start": window.start, "end": window.end,
-                                                          "structures": structures, "indicators": aimed})
-    return (indicators.set_index(["structure_code", "indicator_code"]),
-            covered.set_index(["structure_code", "indicator_code"]))
+    found = compliance.assess_indicators(frame, rules, window.end)
+    found = found[found["indicator_code"].isin(aimed)]
+    covered = {(structure, code): (int(months), bool(across)) for structure, code, months, across in db.query(
+        con, "actions_months_covered", {"start": window.start, "end": window.end, "structures": structures,
+                                        "indicators": aimed})}
+    return {(structure, code): _Period(value, _number(n), status, *covered.get((structure, code), (0, False)))
+            for structure, code, value, n, status in zip(
+                found["structure_code"].astype(str), found["indicator_code"].astype(str), found["value"],
+                found["n"], found["status"].astype(str))}
 
 
 def _number(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def _comparison(action: dict, code: str, rule: dict | None, before: Window, after: Window, assessed_before,
-                assessed_after) -> Comparison:
+def _comparison(action: dict, code: str, rule: dict | None, before: Window, after: Window,
+                assessed_before: dict[tuple[str, str], _Period],
+                assessed_after: dict[tuple[str, str], _Period]) -> Comparison:
     key = (str(action["structure_code"]), code)
 
     def made(sentence: str, values: tuple = (None, None, None, None)) -> Comparison:
@@ -338,24 +352,15 @@ def _comparison(action: dict, code: str, rule: dict | None, before: Window, afte
         return made(NOT_IN_FORCE)
     if rule["kind"] == "latest":
         return made(YES_NO)
-    coverage = [_coverage(assessed[1], key) for assessed in (assessed_before, assessed_after)]
-    if any(months < MONTHS_COMPARED for months, _ in coverage):
-        return made(PERIODS_ACROSS if any(across for _, across in coverage) else NOT_ENOUGH_DATA)
-    row_before, row_after = assessed_before[0].loc[key], assessed_after[0].loc[key]
-    n_before, n_after = _number(row_before["n"]), _number(row_after["n"])
-    if "echantillon_insuffisant" in (row_before["status"], row_after["status"]):
+    sides = (assessed_before.get(key), assessed_after.get(key))
+    if any(side is None or side.months_covered < MONTHS_COMPARED for side in sides):
+        return made(PERIODS_ACROSS if any(side is not None and side.across for side in sides) else NOT_ENOUGH_DATA)
+    first, then = sides
+    if "echantillon_insuffisant" in (first.status, then.status):
         return made(SMALL_SAMPLE.format(min_n=format_number_fr(rule["min_n"], 0),
-                                        before=format_number_fr(n_before, 0), after=format_number_fr(n_after, 0)))
-    values = (float(row_before["value"]), float(row_after["value"]), n_before, n_after)
+                                        before=format_number_fr(first.n, 0), after=format_number_fr(then.n, 0)))
+    values = (float(first.value), float(then.value), first.n, then.n)
     return made(sentence(rule, *values), values)
-
-
-def _coverage(covered: pd.DataFrame, key: tuple[str, str]) -> tuple[int, bool]:
-    """(months of the window covered by data lying inside it, whether some period runs across its bounds)."""
-    if key not in covered.index:
-        return 0, False
-    row = covered.loc[key]
-    return int(row["months_covered"]), bool(row["straddles"])
 
 
 # --- Words ---------------------------------------------------------------------------------------------------

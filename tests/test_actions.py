@@ -248,11 +248,15 @@ def test_a_survey_indicator_under_its_minimum_sample_or_across_quarters_is_not_c
 
 def test_the_comparison_table_has_one_sortable_row_per_action_and_indicator_of_the_selection(base):
     first = record(base, ADMIN, indicators=("decroche", "delai_courriels"), start_on=date(2025, 4, 15))
-    record(base, ADMIN, structure="S-PARIS", start_on=date(2025, 2, 1))
-    table = actions.comparison_table(base, ADMIN, ["S-LYON"])
+    # Its 3 months before are S-LYON's 3 months after: one engine run serves both, S-LYON's comparison stays.
+    paris = record(base, ADMIN, structure="S-PARIS", start_on=date(2025, 7, 1))
+    record(base, ADMIN, structure="S-CAEN", start_on=date(2025, 2, 1))
+    table = actions.comparison_table(base, ADMIN, ["S-LYON", "S-PARIS"])
     assert list(table.columns) == list(actions.TABLE_COLUMNS)
     assert table[["action_id", "indicator_code", "indicator_label"]].values.tolist() == [
-        [first, "decroche", "Taux de décroché"], [first, "delai_courriels", "Délai de réponse aux courriels"]]
+        [first, "decroche", "Taux de décroché"], [first, "delai_courriels", "Délai de réponse aux courriels"],
+        [paris, "decroche", "Taux de décroché"]]  # listing order: by structure
+    table = table[table["structure_code"] == "S-LYON"].reset_index(drop=True)
     assert table["value_before"].dtype == "float64" and table["n_after"].dtype == "float64"
     assert table["value_before"].iloc[0] == pytest.approx(81.0) and table["n_after"].iloc[0] == 11900
     assert table["improved"].tolist() == [True, None]
@@ -261,4 +265,4 @@ def test_the_comparison_table_has_one_sortable_row_per_action_and_indicator_of_t
     assert table.sort_values("change", ascending=False)["indicator_code"].iloc[0] == "decroche"
     # A director's selection never reaches beyond what they see: asking for S-PARIS gives nothing.
     assert actions.comparison_table(base, director(base), ["S-PARIS"]).empty
-    assert len(actions.comparison_table(base, ADMIN)) == 3
+    assert len(actions.comparison_table(base, ADMIN)) == 4
