@@ -306,7 +306,7 @@ def _interval_words(crossing: Crossing) -> str:
     """« entre janvier et juillet 2027 », « entre décembre 2026 et février 2027 »."""
     early, late = crossing.earliest, crossing.latest
     if late is None:
-        return f"pas avant {month_words(early)} ; au plus tard, au-delà de {HORIZON_MONTHS} mois"
+        return f"pas avant {month_words(early)}, peut-être au-delà de {HORIZON_MONTHS} mois"
     if early == late:
         return "intervalle réduit à ce mois"
     first = MONTH_NAMES[early.month - 1] if early.year == late.year else month_words(early)

@@ -178,6 +178,8 @@ def test_interval_of_the_crossing_comes_from_the_slope_interval():
     # From 60 %: 25 / 1,5 = 16,7 → 17 months; 25 / 1 = 25 months lies beyond 24: no late date.
     late = projection.project(found, 60.0, 85.0, "hausse", date(2025, 12, 31))
     assert (late.month, late.earliest, late.latest) == (date(2027, 5, 31), date(2027, 1, 31), None)
+    assert projection._interval_words(crossing) == "entre mars et mai 2026"
+    assert projection._interval_words(late) == "pas avant janvier 2027, peut-être au-delà de 24 mois"
 
 
 def test_yes_no_indicator_has_no_trend(con, load):
