@@ -206,6 +206,8 @@ def add(con: duckdb.DuckDBPyConnection, access: rights.Access, structure: str, t
     """Record an action for a structure the person may change; returns its number. Refusals: AccessRefused
     (outside the scope), ActionError (every problem of the content); nothing is written then."""
     structure = str(structure or "").strip()
+    if not structure:
+        raise ActionError(["Indiquez la structure de l'action."])
     _check_may_change(con, access, structure, RECORD)
     rules = _rules(con)
     request = _checked(title, indicators, start_on, end_on, owner, comment, rules["code"].astype(str).tolist())

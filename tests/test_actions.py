@@ -181,9 +181,9 @@ def test_every_problem_of_an_action_is_said_in_french_at_once_and_nothing_change
                     owner="x" * 101, comment="y" * 2001)
     assert refused.value.messages == [
         "Indiquez le titre de l'action.",
-        "Indicateurs inconnus du référentiel en vigueur : « accueil », « telephone » (codes du référentiel : "
-        "attente_guichet, decroche, delai_courriels, delai_courriers, delais_annonces, demarches_en_ligne_8, "
-        "publication_resultats, satisfaction_globale).",
+        ("Indicateurs inconnus du référentiel en vigueur : « accueil », « telephone » (codes du référentiel : "
+         "attente_guichet, decroche, delai_courriels, delai_courriers, delais_annonces, demarches_en_ligne_8, "
+         "publication_resultats, satisfaction_globale)."),
         "La date de fin (01/03/2025) précède la date de début (01/04/2025).",
         "Le responsable dépasse 100 caractères (101) : raccourcissez-le.",
         f"Le commentaire dépasse 2{NNBSP}000 caractères (2{NNBSP}001) : raccourcissez-le."]
@@ -198,6 +198,8 @@ def test_every_problem_of_an_action_is_said_in_french_at_once_and_nothing_change
         "Date de début illisible : « 31/02/2025 » (attendu : 31/03/2025 ou 2025-03-31).",
         "Date de fin impossible : 01/01/1850 (attendu : une année entre 1900 et 2199)."]
     assert isinstance(refused.value, ValueError)
+    with pytest.raises(actions.ActionError, match="^Indiquez la structure de l'action.$"):
+        actions.add(base, ADMIN, " ", "Titre", "decroche", "2025-04-01")
     assert (stored(base), journal(base, actions.ADDED)) == before
 
 
@@ -218,6 +220,8 @@ def test_the_before_after_of_an_action_is_the_engines_aggregate_over_3_months_ea
     assert waiting.improved is True
     assert waiting.sentence == ("Après l'action, \u22123,0 minutes de temps d'attente au guichet (de 18,0 minutes à "
                                 f"15,0 minutes, sur un effectif de 1{NNBSP}200 puis 1{NNBSP}300)")
+    # A row of the listing gives the same as the action's number.
+    assert actions.before_after(base, ADMIN, actions.listing(base, ADMIN).iloc[0]) == [waiting, calls]
     # The same numbers as the engine's own assessment of each window.
     for window, value in ((calls.before, calls.value_before), (calls.after, calls.value_after)):
         engine = compliance.assess(base, window, ADMIN, structure="S-LYON").indicators
