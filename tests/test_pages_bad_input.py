@@ -28,8 +28,8 @@ def test_mon_service_says_in_french_that_the_base_is_busy_then_works_once_it_is_
                                                                               "2025-01-31;85;;;"]), rights.COMMAND_LINE)
     db.close_all()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from indicators import db; db.connect(sys.argv[1]); "
-                               "print('pret', flush=True); time.sleep(120)", str(db_path)],
+        [sys.executable, "-c", "import sys, time; from indicators import db\nwith db.lease(sys.argv[1]):\n"
+                               "    print('pret', flush=True); time.sleep(120)", str(db_path)],
         env={**os.environ, "PYTHONPATH": str(PROJECT)}, stdout=subprocess.PIPE, text=True)
     monkeypatch.setenv("INDICATEURS_LOCK_TIMEOUT", "0.5")
     try:
@@ -37,7 +37,7 @@ def test_mon_service_says_in_french_that_the_base_is_busy_then_works_once_it_is_
         at = open_app()
         assert not at.exception
         warning, = at.warning.values
-        assert "utilisée par un autre programme" in warning and "Nouvel essai automatique" in warning
+        assert "occupée par un autre programme" in warning and "Nouvel essai automatique" in warning
         assert "Réessayer maintenant" in [b.label for b in at.button]
     finally:
         holder.kill()
