@@ -52,6 +52,7 @@ class Summary:
     values: int
     size_bytes: int
     taken_at: datetime
+    left_empty: tuple[str, ...] = ()  # restore: the schema's tables the backup (an older version's) had not
 
 
 def schema_columns() -> dict[str, list[tuple[str, str]]]:
@@ -166,19 +167,21 @@ def restore(folder: Path, target: Path, force: bool = False) -> Summary:
         for leftover in (building, Path(f"{building}.wal")):
             leftover.unlink(missing_ok=True)
         raise
-    return _summary(target, manifest, target.stat().st_size)
+    backed_up = {t["name"] for t in manifest["tables"]}
+    return _summary(target, manifest, target.stat().st_size, tuple(t for t in schema_columns() if t not in backed_up))
 
 
 def _checked_manifest(folder: Path) -> dict:
-    """The manifest, once the folder holds exactly the allow-list's files, each with the schema's columns and
-    the manifest's rows; otherwise every problem found, in French."""
+    """The manifest, once the folder holds exactly the files it lists, each table being one of the schema's with
+    columns of the schema and the manifest's rows; otherwise every problem found, in French. A table or a column
+    the schema has and the backup lacks comes from a later version of the product (sql/schema.sql only ever adds
+    them): the restore leaves it empty or at its default, as the upgrade does to an older base."""
     manifest = _read_manifest(folder)
     allowed = schema_columns()
     listed = {t["name"]: t for t in manifest["tables"]}
-    problems = [f"La table « {name} » manque à la sauvegarde." for name in allowed if name not in listed]
-    problems += [f"La table « {name} » de la sauvegarde n'existe pas dans la base." for name in listed
-                 if name not in allowed]
-    expected = {_parquet(folder, table).name for table in allowed} | {MANIFEST}
+    problems = [f"La table « {name} » de la sauvegarde n'existe pas dans la base." for name in listed
+                if name not in allowed]
+    expected = {_parquet(folder, table).name for table in listed if table in allowed} | {MANIFEST}
     present = {path.name for path in folder.iterdir()}
     problems += [f"Fichier manquant : {name}." for name in sorted(expected - present)]
     problems += [f"Fichier en trop : {name} (une sauvegarde ne contient que les fichiers qu'elle a écrits)."
@@ -225,7 +228,8 @@ def _well_formed(manifest) -> bool:
 
 
 def _table_problems(scratch, folder: Path, table: str, columns: list[tuple[str, str]], listed: dict) -> list[str]:
-    """One Parquet file against the schema (its columns) and the manifest (its columns and rows)."""
+    """One Parquet file against the manifest (its columns and rows) and the schema (each column one of the
+    table's, of its type)."""
     path = {"path": str(_parquet(folder, table))}
     try:
         found = [(row[0], row[1]) for row in db.query(scratch, "backup_parquet_columns", path)]
@@ -233,9 +237,10 @@ def _table_problems(scratch, folder: Path, table: str, columns: list[tuple[str, 
     except duckdb.Error:
         return [f"Le fichier {table}.parquet est illisible (endommagé ou pas au format Parquet)."]
     recorded = [(c.get("name"), c.get("type")) if isinstance(c, dict) else c for c in listed["columns"]]
-    if found != columns or recorded != columns:
+    foreign = [column for column in found if column not in columns]
+    if foreign or recorded != found:
         return [f"Les colonnes de {table}.parquet ne sont pas celles de la table « {table} » : "
-                f"attendu {_column_words(columns)}, trouvé {_column_words(found)}."]
+                f"{_column_words(foreign or found)} {'inconnues du schéma' if foreign else 'absentes du manifeste'}."]
     if rows != listed["rows"]:
         return [f"{table}.parquet contient {format_count(rows, 'ligne')}, le manifeste en annonce "
                 f"{format_number_fr(listed['rows'], 0)} : la sauvegarde est incomplète ou a été modifiée."]
@@ -243,7 +248,7 @@ def _table_problems(scratch, folder: Path, table: str, columns: list[tuple[str, 
 
 
 def _column_words(columns: list[tuple[str, str]]) -> str:
-    return ", ".join(f"{name} {kind}" for name, kind in columns)
+    return ", ".join(f"{name} ({kind})" for name, kind in columns)
 
 
 def _build(folder: Path, manifest: dict, building: Path) -> None:
@@ -254,7 +259,7 @@ def _build(folder: Path, manifest: dict, building: Path) -> None:
         con.execute(db.sql("schema"))
         cur = con.cursor()
         cur.begin()
-        for table in schema_columns():
+        for table in [table for table in schema_columns() if table in rows]:
             stored = db.run(cur, "backup_restore_table", {"path": str(_parquet(folder, table))},
                             table=table).fetchall()[0][0]
             if stored != rows[table]:
@@ -276,14 +281,15 @@ def _retire(target: Path, wal: Path) -> None:
             if "lock" in str(error).lower():
                 raise BackupRefused([f"La base « {target} » est ouverte par un autre programme (le tableau de "
                                      "bord ?) : arrêtez-le avant de la remplacer. Rien n'a été changé."]) from None
-        except duckdb.Error:
+        except duckdb.Error:  # an IOException without a lock too
             pass  # a damaged base: what --force replaces
     wal.unlink(missing_ok=True)
 
 
-def _summary(where: Path, manifest: dict, size_bytes: int) -> Summary:
+def _summary(where: Path, manifest: dict, size_bytes: int, left_empty: tuple[str, ...] = ()) -> Summary:
     rows = {t["name"]: t["rows"] for t in manifest["tables"]}
-    return Summary(where, len(rows), rows.get(VALUES_TABLE, 0), size_bytes, datetime.fromisoformat(manifest["date"]))
+    return Summary(where, len(rows), rows.get(VALUES_TABLE, 0), size_bytes, datetime.fromisoformat(manifest["date"]),
+                   left_empty)
 
 
 def size_words(size_bytes: int) -> str:

@@ -658,6 +658,9 @@ def _restore(args) -> int:
         return EXIT_REFUSED
     print(f"Base restaurée dans {summary.path} depuis la sauvegarde du {summary.taken_at:%d/%m/%Y à %H:%M} : "
           f"{backup.contents_words(summary)}.")
+    if summary.left_empty:
+        print(f"La sauvegarde, d'une version antérieure, n'avait pas ces tables, laissées vides : "
+              f"{', '.join(summary.left_empty)}.")
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from helpers import LYON_ROWS, PROJECT, canonical, chromium, new_page, served
@@ -50,8 +51,8 @@ def seen(run_cli, base: Path, tmp_path: Path) -> dict:
 @pytest.fixture(scope="module")
 def built_base(tmp_path_factory) -> Path:
     """The demo base (40 structures, two imports), then an import, a second one undone, a replacing import,
-    a grant and a revoked one: every table of the schema has rows but the column mappings and the extra
-    indicators. Built once for the module by the real command, copied for each test."""
+    a grant and a revoked one: structures, values, their history, imports, grants, journal and référentiel all
+    hold rows. Built once for the module by the real command, copied for each test."""
     folder = tmp_path_factory.mktemp("base")
     base = folder / "indicateurs.duckdb"
     for args in (("demo", "--structures", "40"),
@@ -228,6 +229,58 @@ def test_a_count_changed_in_the_manifest_is_said_with_both_numbers(backup_folder
     assert code == 1
     assert (f"observation.parquet contient {format_count(rows, 'ligne')}, le manifeste en annonce "
             f"{format_number_fr(rows + 1, 0)}") in err
+
+
+def as_an_older_version_wrote_it(folder: Path, table: str, column: str, dropped_table: str) -> None:
+    """The backup an older version of the product wrote: ``column`` of ``table`` and ``dropped_table`` did not
+    exist yet (sql/schema.sql only ever adds tables and columns)."""
+    parquet = str(folder / f"{table}.parquet")
+    with duckdb.connect() as scratch:
+        scratch.execute(f"COPY (SELECT * EXCLUDE ({column}) FROM read_parquet($path)) TO $out (FORMAT parquet)",
+                        {"path": parquet, "out": f"{parquet}.old"})
+    os.replace(f"{parquet}.old", parquet)
+    (folder / f"{dropped_table}.parquet").unlink()
+
+    def older(manifest):
+        manifest["tables"] = [t for t in manifest["tables"] if t["name"] != dropped_table]
+        listed = next(t for t in manifest["tables"] if t["name"] == table)
+        listed["columns"] = [c for c in listed["columns"] if c["name"] != column]
+    rewrite_manifest(folder, older)
+
+
+def test_an_older_versions_backup_restores_with_the_new_tables_empty_and_new_columns_at_their_default(
+        backup_folder, used_base, run_cli, tmp_path):
+    as_an_older_version_wrote_it(backup_folder, "structure", "territorial", "column_mapping")
+    restored = tmp_path / "restauree.duckdb"
+
+    out = ok(run_cli, "restauration", backup_folder, "--db", restored)
+
+    assert "n'avait pas ces tables, laissées vides : column_mapping." in out
+    # What an upgrade gives an older base: no territory (the column's default), the same export.
+    con = db.connect(restored)
+    assert con.cursor().execute("SELECT DISTINCT territorial FROM structure").fetchall() == [(False,)]
+    db.close(restored)
+    assert seen(run_cli, restored, tmp_path)["export"] == seen(run_cli, used_base, tmp_path)["export"]
+
+
+def test_restore_refuses_a_column_the_schema_does_not_know(backup_folder, run_cli, tmp_path):
+    parquet = str(backup_folder / "structure.parquet")
+    with duckdb.connect() as scratch:
+        scratch.execute("COPY (SELECT *, 'x' AS commande FROM read_parquet($path)) TO $out (FORMAT parquet)",
+                        {"path": parquet, "out": f"{parquet}.new"})
+    os.replace(f"{parquet}.new", parquet)
+
+    def with_the_column(manifest):
+        next(t for t in manifest["tables"] if t["name"] == "structure")["columns"].append(
+            {"name": "commande", "type": "VARCHAR"})
+    rewrite_manifest(backup_folder, with_the_column)
+
+    code, _, err = run_cli("restauration", backup_folder, "--db", tmp_path / "restauree.duckdb")
+
+    assert code == 1
+    assert ("Les colonnes de structure.parquet ne sont pas celles de la table « structure » : commande (VARCHAR) "
+            "inconnues du schéma.") in err
+    assert not (tmp_path / "restauree.duckdb").exists()
 
 
 def test_backup_refuses_a_folder_that_holds_anything_and_writes_nothing(used_base, run_cli, tmp_path):
