@@ -221,6 +221,13 @@ def walk(page, url: str, session: Session) -> None:
         box = grid.locator("canvas").first.bounding_box()
         page.mouse.click(box["x"] + 25, box["y"] + 17)
 
+    def searching() -> bool:
+        # Whether the picker has its search box (more structures than it offers), asked once the picker is drawn:
+        # right after the page settled the sidebar was sometimes not drawn yet, and the walk then looked for a
+        # structure the picker did not offer.
+        sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Structure").first.wait_for()
+        return bool(sidebar.get_by_label("Rechercher une structure (code ou nom)").count())
+
     def narrow() -> None:
         # Before the search the sidebar says only the first 200 are offered; the filtered run takes that away. Under
         # load that run may begin after settled()'s half second: the next click would open a list about to change.
@@ -234,8 +241,7 @@ def walk(page, url: str, session: Session) -> None:
 
     steps = [
         ("ouvrir Mon service", lambda: timed(page, lambda: page.goto(url), "ouvrir Mon service", LEVEL_BANNER)),
-        ("chercher une structure", lambda: timed(page, narrow, "chercher une structure")
-         if sidebar.get_by_label("Rechercher une structure (code ou nom)").count() else None),
+        ("chercher une structure", lambda: timed(page, narrow, "chercher une structure") if searching() else None),
         ("changer de structure", lambda: timed(page, choose, "changer de structure")),
         ("changer de fenêtre (Année)", lambda: timed(
             page, page.get_by_test_id("stRadioGroup").get_by_text("Année", exact=True).click,
