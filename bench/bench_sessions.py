@@ -1,12 +1,13 @@
 """Many people at once, run by hand: ``python3 -m bench.bench_sessions [--structures 15000] [--sessions 1,5,20,50]
-[--batch-rows 100000]``.
+[--batch-rows 100000] [--stagger 2]``.
 
 For each N of ``--sessions``: ``streamlit run`` serves a fresh copy of the demo base of ``--structures`` structures
 (``bench/out/app_<n>.duckdb``, built once by bench_app's ``build``; copied so that the batch import leaves the
 shared one alone), then N people walk at once, each in Debian's Chromium: open Mon service, pick another structure
 (a different one each), change the window to « Année », open Comparaison, sort the ranking, download « Rapport
 Excel » (timed until the file is complete), go back to Mon service. Clicks are timed as in bench_clicks (click to
-page settled, its own helpers). Starts are staggered over ~2 s, then each clicks as soon as its page has settled.
+page settled, its own helpers). Starts are staggered over ``--stagger`` seconds, then each clicks as soon as its
+page has settled.
 Once every session has started, one command-line batch import of ``--batch-rows`` canonical rows (new months for
 existing structures) runs to completion beside them.
 
@@ -18,8 +19,9 @@ context alone would share it); the machine's available memory is printed and N i
 Prints per N: median and 95th percentile (nearest rank) of click → settled over all clicks, and per kind of click,
 the ratio of p95 to N = 1's, the server's peak memory (its process tree's summed RSS polled every 0.2 s, and the
 kernel's VmHWM), the machine's load, errors (a Streamlit exception or error alert on the page, a click that times
-out, a failed download) and the batch's exit code, wall time and error output. Writes the same as JSON lines to
-``bench/out/sessions.jsonl``."""
+out, a failed download; a screenshot of the page in ``bench/out/sessions_erreur_n<N>_<session>.png``, the server's
+output in ``bench/out/sessions_serveur_*.log``) and the batch's exit code, wall time and error output. Writes the
+same as JSON lines to ``bench/out/sessions.jsonl``."""
 
 from __future__ import annotations
 
@@ -41,10 +43,10 @@ from pathlib import Path
 from bench.bench_app import build
 from bench.bench_clicks import search, sidebar_select, timed
 from indicators import db
-from tests.helpers import CANONICAL_HEADER, GOLD, HEADLESS, PROJECT, chromium, start_server, stop_server, wait_healthy
+from tests.helpers import (CANONICAL_HEADER, GOLD, HEADLESS, PROJECT, chromium, free_port, stop_server,
+                           wait_healthy)
 
 OUT = PROJECT / "bench" / "out"
-STAGGER_S = 2.0
 POLL_S = 0.2
 CLICK_TIMEOUT_MS = 120_000
 # What one session costs the client side, measured on this machine: a Chromium (browser, renderer, GPU and network
@@ -60,6 +62,7 @@ LEVEL_BANNER = "Niveau atteignable"
 class Session:
     index: int
     structure: str
+    screenshot: Path
     times: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     began: threading.Event = field(default_factory=threading.Event)
@@ -260,14 +263,14 @@ def walk(page, url: str, session: Session) -> None:
             waited = [line.strip() for line in str(error).splitlines() if line.strip()][:3]
             session.errors.append(f"session {session.index}, « {name} » : {type(error).__name__}: "
                                   + " / ".join(waited)[:400])
-            page.screenshot(path=str(OUT / f"sessions_erreur_{session.index}.png"), full_page=True)
+            page.screenshot(path=str(session.screenshot), full_page=True)
             return
         if seconds is not None:
             session.times[name] = seconds
         session.errors += [f"session {session.index}, après « {name} » : {shown}" for shown in failures_shown(page)]
 
 
-def run_session(session: Session, url: str, ready: threading.Barrier) -> None:
+def run_session(session: Session, url: str, ready: threading.Barrier, stagger_s: float) -> None:
     """Every browser is launched before anyone clicks (``ready``); then each starts after its share of the stagger
     and says so (``session.began``, also set if it never gets there, so that nobody waits for it)."""
     try:
@@ -276,7 +279,7 @@ def run_session(session: Session, url: str, ready: threading.Barrier) -> None:
             context.set_default_timeout(CLICK_TIMEOUT_MS)
             page = context.new_page()
             ready.wait()
-            time.sleep(STAGGER_S * session.index / max(1, ready.parties - 1))
+            time.sleep(stagger_s * session.index / max(1, ready.parties - 1))
             session.began.set()
             walk(page, url, session)
             context.close()
@@ -295,6 +298,18 @@ def warm_up(url: str) -> None:
         page = context.new_page()
         timed(page, lambda: page.goto(url), "mise en route (non comptée)", LEVEL_BANNER)
         context.close()
+
+
+def start_logged_server(base: Path, log_path: Path) -> tuple[subprocess.Popen, int]:
+    """tests.helpers.start_server's command, with the server's output kept in ``log_path``: a page that shows
+    Streamlit's « This app has encountered an error » only says why there."""
+    port = free_port()
+    env = {**os.environ, "INDICATEURS_DB": str(base), "PYTHONPATH": str(PROJECT)}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(PROJECT / "app.py"),
+                                    "--server.port", str(port), *HEADLESS],
+                                   cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return process, port
 
 
 def run_batch(csv_path: Path, base: Path, result: dict) -> None:
@@ -318,7 +333,7 @@ def nearest_rank(values: list[float], share: float) -> float:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
-def measure(source: Path, n: int, batch_rows: int, structures: list[str]) -> dict:
+def measure(source: Path, n: int, batch_rows: int, structures: list[str], stagger_s: float) -> dict:
     """N sessions and the batch against a server on a fresh copy of ``source``."""
     base = OUT / f"sessions_{source.stem}_n{n}.duckdb"
     for leftover in (base, Path(f"{base}.wal")):
@@ -327,11 +342,12 @@ def measure(source: Path, n: int, batch_rows: int, structures: list[str]) -> dic
     csv_path = OUT / f"sessions_batch_{source.stem}.csv"
     rows = write_batch(csv_path, base, batch_rows)
     load_before = os.getloadavg()[0]
-    process, port = start_server(base, options=HEADLESS)
+    log_path = OUT / f"sessions_serveur_{source.stem}_n{n}.log"
+    process, port = start_logged_server(base, log_path)
     watcher = Watcher(process.pid)
-    sessions = [Session(i, structures[i % len(structures)]) for i in range(n)]
+    sessions = [Session(i, structures[i % len(structures)], OUT / f"sessions_erreur_n{n}_{i}.png") for i in range(n)]
     ready = threading.Barrier(n)
-    threads = [threading.Thread(target=run_session, args=(s, f"http://127.0.0.1:{port}", ready))
+    threads = [threading.Thread(target=run_session, args=(s, f"http://127.0.0.1:{port}", ready, stagger_s))
                for s in sessions]
     batch: dict = {"rows": rows}
     try:
@@ -370,7 +386,7 @@ def measure(source: Path, n: int, batch_rows: int, structures: list[str]) -> dic
         "server_peak_rss_mib": watcher.peak_rss_kib / 1024, "server_vmhwm_mib": hwm_kib / 1024,
         "load_before": load_before, "load_peak": watcher.peak_load, "cores": os.cpu_count(),
         "min_available_mib": watcher.min_available_mib,
-        "errors": [e for s in sessions for e in s.errors], "batch": batch,
+        "errors": [e for s in sessions for e in s.errors], "batch": batch, "server_log": str(log_path),
     }
 
 
@@ -404,6 +420,8 @@ def report(results: list[dict], structures: int) -> None:
             print(f"    {name:<32} {seconds_text(k['median_s']):>9} {seconds_text(k['p95_s']):>9} ({k['count']})")
         for error in r["errors"]:
             print(f"    ERREUR {error}")
+        if r["errors"]:
+            print(f"    journal du serveur : {r['server_log']}")
         if r["batch"].get("exit"):
             print(f"    import en lot, sortie d'erreur : {r['batch']['stderr']}")
 
@@ -413,6 +431,7 @@ def main() -> None:
     parser.add_argument("--structures", type=int, default=15_000)
     parser.add_argument("--sessions", default="1,5,20,50", help="les N à mesurer, séparés par des virgules")
     parser.add_argument("--batch-rows", type=int, default=100_000)
+    parser.add_argument("--stagger", type=float, default=2.0, help="secondes sur lesquelles les arrivées s'étalent")
     args = parser.parse_args()
     counts = [int(n) for n in args.sessions.split(",")]
     OUT.mkdir(parents=True, exist_ok=True)
@@ -432,7 +451,7 @@ def main() -> None:
             print(f"N = {n} sauté : {available_mib():,} Mio libres, il en faut environ {needed + 4096:,}")
             continue
         print(f"N = {n} : {n} session(s), import en lot de {args.batch_rows:,} lignes", flush=True)
-        result = measure(source, n, args.batch_rows, structures)
+        result = measure(source, n, args.batch_rows, structures, args.stagger)
         results.append(result)
         with (OUT / "sessions.jsonl").open("a", encoding="utf-8") as log:
             log.write(json.dumps({**result, "structures": args.structures}, ensure_ascii=False) + "\n")
