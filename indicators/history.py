@@ -55,43 +55,41 @@ def history_windows(con: duckdb.DuckDBPyConnection, first: date | None = None, l
     return [rolling_window(add_months(start, k)) for k in range(count)]
 
 
-def _cells(con: duckdb.DuckDBPyConnection, windows: list[Window], structures: list[str], rules: pd.DataFrame
-           ) -> dict[str, np.ndarray]:
-    """sql/history_aggregate.sql: the window aggregates of every structure × month × indicator that has data, as
-    float arrays ordered by cell (see the statement), NaN for NULL."""
+def _dense_grid(con: duckdb.DuckDBPyConnection, windows: list[Window], structures: list[str],
+                rules: pd.DataFrame) -> dict[str, np.ndarray]:
+    """sql/history_aggregate.sql laid out as the engine reads it: one float array per aggregate, one element per
+    structure × month × indicator (structure by structure, month by month, indicators in the rules' order), NaN
+    where there is no data, as the LEFT JOIN of aggregate_window.sql leaves NULL."""
+    size = len(structures) * len(windows) * len(rules)
     cur = con.cursor()
     try:
-        table = cur.sql(db.sql("history_aggregate"), params={
+        reader = cur.sql(db.sql("history_aggregate"), params={
             "starts": [w.start for w in windows], "ends": [w.end for w in windows], "structures": structures,
             "indicators": rules["code"].astype(str).tolist(),
-            "latest": rules.loc[rules["kind"] == "latest", "code"].astype(str).tolist()}).to_arrow_table()
+            "latest": rules.loc[rules["kind"] == "latest", "code"].astype(str).tolist()}).fetch_record_batch()
+        grid = {name: np.full(size, np.nan) for name in reader.schema.names if name != "cell"}
+        # Batch by batch, each cell put in its place: neither the whole result nor a sort of it is ever held.
+        for batch in reader:
+            cell = batch.column("cell").to_numpy()
+            for name, values in grid.items():
+                values[cell] = batch.column(name).cast(pa.float64()).to_numpy(zero_copy_only=False)
     finally:
         cur.close()
-    cell = table.column("cell").to_numpy()
-    order = np.argsort(cell, kind="stable")
-    # Cast by Arrow: counts with NULLs would otherwise come out as Python objects.
-    return {"cell": cell[order], **{name: table.column(name).cast(pa.float64()).to_numpy()[order]
-                                    for name in table.column_names if name != "cell"}}
+    return grid
 
 
-def _grid(cells: dict[str, np.ndarray], first_cell: int, size: int, codes: pd.Categorical,
+def _grid(dense: dict[str, np.ndarray], first_cell: int, size: int, codes: pd.Categorical,
           rules: pd.DataFrame) -> pd.DataFrame:
     """What compliance.aggregate gives for one window, here for ``size`` cells from ``first_cell``: every structure
-    × month × indicator, structure by structure, month by month, indicators in the rules' order; NULL (NaN) where
-    there is no data."""
-    lo, hi = np.searchsorted(cells["cell"], [first_cell, first_cell + size])
-    where = cells["cell"][lo:hi] - first_cell
+    × month × indicator, structure by structure, month by month, indicators in the rules' order."""
     width = len(rules)
     columns = {"structure_code": codes, "indicator_code": pd.Categorical.from_codes(
         np.tile(np.arange(width), size // width), rules["code"].astype(str).to_numpy())}
-    for name, values in cells.items():
-        if name != "cell":
-            columns[name] = np.full(size, np.nan)
-            columns[name][where] = values[lo:hi]
+    columns.update({name: values[first_cell:first_cell + size] for name, values in dense.items()})
     # Read by the engine, changing no level (see the statement): absent here.
     columns["last_value"] = np.full(size, np.nan)
     columns["last_period_end"] = np.full(size, np.datetime64("NaT"), dtype="datetime64[ms]")
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, copy=False)
 
 
 def monthly_levels(con: duckdb.DuckDBPyConnection, access: rights.Access, first: date | None = None,
@@ -113,7 +111,7 @@ def monthly_levels(con: duckdb.DuckDBPyConnection, access: rights.Access, first:
         return pd.DataFrame({"structure_code": pd.Series(dtype=object), "month": pd.Series(dtype=object),
                              "level": pd.Categorical([], LEVELS), "level_rank": pd.Series(dtype="int64"),
                              "blocking": pd.Series(dtype=object)})
-    cells = _cells(con, windows, structures.tolist(), rules)
+    dense = _dense_grid(con, windows, structures.tolist(), rules)
     months, width = len(windows), len(rules)
     ends = np.array([w.end for w in windows], dtype=object)
     # Today only decides freshness and label expiry, neither of which changes a level.
@@ -125,7 +123,7 @@ def monthly_levels(con: duckdb.DuckDBPyConnection, access: rights.Access, first:
         rows = np.repeat(chunk, months)
         # A categorical: each code once per month and indicator would otherwise be millions of strings.
         grid_codes = pd.Categorical.from_codes(np.repeat(np.arange(len(chunk)), months * width), chunk)
-        grid = _grid(cells, start * months * width, len(rows) * width, grid_codes, rules)
+        grid = _grid(dense, start * months * width, len(rows) * width, grid_codes, rules)
         indicators = compliance.assess_indicators(grid, rules, today)
         judged = compliance.assess_structures(
             pd.DataFrame({"code": rows, "label_level": None, "label_awarded_on": None}), indicators, rules, today)

@@ -19,7 +19,7 @@ rules AS (
 ),
 -- One integer key, the cell of the first month: grouping 30 million joined rows by strings, or by three keys,
 -- costs several times the sums themselves.
-mine AS (
+mine AS NOT MATERIALIZED (
     SELECT s.structure * len($ends::DATE[]) * len($indicators::VARCHAR[]) + r.position AS first_cell,
            list_contains($latest::VARCHAR[], r.code) AS latest,
            o.period_start, o.period_end, o.value, o.numerator, o.denominator, o.sample_size

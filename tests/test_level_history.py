@@ -232,3 +232,10 @@ def test_an_empty_base_has_an_empty_history(con):
     assert levels.empty and list(levels.columns) == history.LEVEL_COLUMNS
     assert history.level_changes(levels).empty
     assert history.change_sentences(levels, "S1", compliance.load_rules(con)[1]) == []
+
+
+def test_a_structure_without_any_data_in_the_history_stands_at_no_level_blocked_by_every_indicator(con, load):
+    load([line("S6", "decroche", date(2020, 1, 1), date(2020, 1, 31), GOLD["decroche"], "Réseau A")])
+    levels = history.monthly_levels(con, rights.COMMAND_LINE, date(2025, 1, 1), date(2025, 2, 28))
+    assert history_levels(levels, date(2025, 2, 28)) == engine_levels(con, date(2025, 2, 28))
+    assert history_levels(levels, date(2025, 1, 31))["S6"] == ("aucun", sorted(GOLD))
