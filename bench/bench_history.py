@@ -76,7 +76,8 @@ def main() -> None:
     for name, done in runs.items():
         print(f"  {name:<28} {seconds[name]:7.2f} s   mémoire max {max(m for _, m in done):6.0f} Mio")
     ratio = seconds["historique 36 mois"] / seconds["status (--format json)"]
-    print(f"  ratio historique / status   {ratio:6.2f}×  (cible ≤ {TARGET}×) {'ok' if ratio <= TARGET else 'TROP LENT'}")
+    verdict = "ok" if ratio <= TARGET else "TROP LENT"
+    print(f"  ratio historique / status   {ratio:6.2f}×  (cible ≤ {TARGET}×) {verdict}")
 
 
 if __name__ == "__main__":
