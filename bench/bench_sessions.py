@@ -56,6 +56,9 @@ FAILURES = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 FIRST_NEW_MONTH = date(2026, 11, 1)
 DOWNLOAD = "télécharger le Rapport Excel"
 LEVEL_BANNER = "Niveau atteignable"
+# The page's own words while the base is held by another program (ui/access.py): not an error, but counted.
+WAITING = ("Un import est en cours", "La base de données est occupée")
+NOTICES = '[data-testid="stAlertContentInfo"], [data-testid="stAlertContentWarning"]'
 
 
 @dataclass
@@ -65,6 +68,7 @@ class Session:
     screenshot: Path
     times: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    waits: list[str] = field(default_factory=list)
     began: threading.Event = field(default_factory=threading.Event)
 
 
@@ -264,10 +268,16 @@ def walk(page, url: str, session: Session) -> None:
             session.errors.append(f"session {session.index}, « {name} » : {type(error).__name__}: "
                                   + " / ".join(waited)[:400])
             page.screenshot(path=str(session.screenshot), full_page=True)
+            box = sidebar.get_by_label("Rechercher une structure (code ou nom)")
+            if box.count():
+                session.errors.append(f"session {session.index} : la recherche contient alors "
+                                      f"« {box.input_value(timeout=5000)} »")
             return
         if seconds is not None:
             session.times[name] = seconds
         session.errors += [f"session {session.index}, après « {name} » : {shown}" for shown in failures_shown(page)]
+        session.waits += [f"session {session.index}, après « {name} » : {text[:60]}…"
+                          for text in page.locator(NOTICES).all_inner_texts() if text.strip().startswith(WAITING)]
 
 
 def run_session(session: Session, url: str, ready: threading.Barrier, stagger_s: float) -> None:
@@ -386,7 +396,8 @@ def measure(source: Path, n: int, batch_rows: int, structures: list[str], stagge
         "server_peak_rss_mib": watcher.peak_rss_kib / 1024, "server_vmhwm_mib": hwm_kib / 1024,
         "load_before": load_before, "load_peak": watcher.peak_load, "cores": os.cpu_count(),
         "min_available_mib": watcher.min_available_mib,
-        "errors": [e for s in sessions for e in s.errors], "batch": batch, "server_log": str(log_path),
+        "errors": [e for s in sessions for e in s.errors], "waits": [w for s in sessions for w in s.waits],
+        "batch": batch, "server_log": str(log_path),
     }
 
 
@@ -418,6 +429,8 @@ def report(results: list[dict], structures: int) -> None:
         print("    par clic, médiane / p95 (nombre)")
         for name, k in r["kinds"].items():
             print(f"    {name:<32} {seconds_text(k['median_s']):>9} {seconds_text(k['p95_s']):>9} ({k['count']})")
+        for wait in r["waits"]:
+            print(f"    attente montrée : {wait}")
         for error in r["errors"]:
             print(f"    ERREUR {error}")
         if r["errors"]:
