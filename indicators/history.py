@@ -66,13 +66,16 @@ def _dense_grid(con: duckdb.DuckDBPyConnection, windows: list[Window], structure
         reader = cur.sql(db.sql("history_aggregate"), params={
             "starts": [w.start for w in windows], "ends": [w.end for w in windows], "structures": structures,
             "indicators": rules["code"].astype(str).tolist(),
-            "latest": rules.loc[rules["kind"] == "latest", "code"].astype(str).tolist()}).fetch_record_batch()
+            "latest": rules.loc[rules["kind"] == "latest", "code"].astype(str).tolist()}).to_arrow_reader()
         grid = {name: np.full(size, np.nan) for name in reader.schema.names if name != "cell"}
-        # Batch by batch, each cell put in its place: neither the whole result nor a sort of it is ever held.
+        # Batch by batch, each cell put in its place: the whole result is never held. Written in the order of the
+        # cells: scattered writes over arrays this large would cost as much as the statement.
         for batch in reader:
             cell = batch.column("cell").to_numpy()
+            order = np.argsort(cell)
+            cell = cell[order]
             for name, values in grid.items():
-                values[cell] = batch.column(name).cast(pa.float64()).to_numpy(zero_copy_only=False)
+                values[cell] = batch.column(name).cast(pa.float64()).to_numpy(zero_copy_only=False)[order]
     finally:
         cur.close()
     return grid
@@ -112,26 +115,29 @@ def monthly_levels(con: duckdb.DuckDBPyConnection, access: rights.Access, first:
                              "level": pd.Categorical([], LEVELS), "level_rank": pd.Series(dtype="int64"),
                              "blocking": pd.Series(dtype=object)})
     dense = _dense_grid(con, windows, structures.tolist(), rules)
+    # The grid is judged a slice of structures at a time: the same result in a tenth of the memory.
+    parts = [_judged(dense, windows, structures[start:start + CHUNK_STRUCTURES], start, rules)
+             for start in range(0, len(structures), CHUNK_STRUCTURES)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _judged(dense: dict[str, np.ndarray], windows: list[Window], chunk: np.ndarray, start: int,
+            rules: pd.DataFrame) -> pd.DataFrame:
+    """The levels of the structures ``chunk`` (from position ``start``) each month, by the engine's own functions."""
     months, width = len(windows), len(rules)
-    ends = np.array([w.end for w in windows], dtype=object)
+    rows = np.repeat(chunk, months)
+    # A categorical: each code once per month and indicator would otherwise be millions of strings.
+    grid_codes = pd.Categorical.from_codes(np.repeat(np.arange(len(chunk)), months * width), chunk)
+    grid = _grid(dense, start * months * width, len(rows) * width, grid_codes, rules)
     # Today only decides freshness and label expiry, neither of which changes a level.
     today = date.today()
-    parts = []
-    # The grid is judged a slice of structures at a time: the same result in a tenth of the memory.
-    for start in range(0, len(structures), CHUNK_STRUCTURES):
-        chunk = structures[start:start + CHUNK_STRUCTURES]
-        rows = np.repeat(chunk, months)
-        # A categorical: each code once per month and indicator would otherwise be millions of strings.
-        grid_codes = pd.Categorical.from_codes(np.repeat(np.arange(len(chunk)), months * width), chunk)
-        grid = _grid(dense, start * months * width, len(rows) * width, grid_codes, rules)
-        indicators = compliance.assess_indicators(grid, rules, today)
-        judged = compliance.assess_structures(
-            pd.DataFrame({"code": rows, "label_level": None, "label_awarded_on": None}), indicators, rules, today)
-        parts.append(pd.DataFrame({
-            "structure_code": rows, "month": np.tile(ends, len(chunk)), "level": judged["level"].array,
-            "level_rank": judged["level_rank"].to_numpy(dtype="int64"),
-            "blocking": [tuple(row) for row in judged["blocking"]]}, columns=LEVEL_COLUMNS))
-    return pd.concat(parts, ignore_index=True)
+    indicators = compliance.assess_indicators(grid, rules, today)
+    judged = compliance.assess_structures(
+        pd.DataFrame({"code": rows, "label_level": None, "label_awarded_on": None}), indicators, rules, today)
+    return pd.DataFrame({
+        "structure_code": rows, "month": np.tile(np.array([w.end for w in windows], dtype=object), len(chunk)),
+        "level": judged["level"].array, "level_rank": judged["level_rank"].to_numpy(dtype="int64"),
+        "blocking": [tuple(row) for row in judged["blocking"]]}, columns=LEVEL_COLUMNS)
 
 
 def level_changes(levels: pd.DataFrame) -> pd.DataFrame:

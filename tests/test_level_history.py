@@ -232,6 +232,8 @@ def test_an_empty_base_has_an_empty_history(con):
     assert levels.empty and list(levels.columns) == history.LEVEL_COLUMNS
     assert history.level_changes(levels).empty
     assert history.change_sentences(levels, "S1", compliance.load_rules(con)[1]) == []
+    assert history.network_counts(levels, db.query_df(con, "structures_for_status", {"structure": None,
+                                                                                     "codes": None})).empty
 
 
 def test_a_structure_without_any_data_in_the_history_stands_at_no_level_blocked_by_every_indicator(con, load):
