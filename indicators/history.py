@@ -68,14 +68,11 @@ def _dense_grid(con: duckdb.DuckDBPyConnection, windows: list[Window], structure
             "indicators": rules["code"].astype(str).tolist(),
             "latest": rules.loc[rules["kind"] == "latest", "code"].astype(str).tolist()}).to_arrow_reader()
         grid = {name: np.full(size, np.nan) for name in reader.schema.names if name != "cell"}
-        # Batch by batch, each cell put in its place: the whole result is never held. Written in the order of the
-        # cells: scattered writes over arrays this large would cost as much as the statement.
+        # Batch by batch, each cell put in its place: neither the whole result nor a sort of it is ever held.
         for batch in reader:
             cell = batch.column("cell").to_numpy()
-            order = np.argsort(cell)
-            cell = cell[order]
             for name, values in grid.items():
-                values[cell] = batch.column(name).cast(pa.float64()).to_numpy(zero_copy_only=False)[order]
+                values[cell] = batch.column(name).cast(pa.float64()).to_numpy(zero_copy_only=False)
     finally:
         cur.close()
     return grid
