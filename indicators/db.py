@@ -178,6 +178,8 @@ class _Holder:
         self.mine = threading.local()  # this thread's nested leases: a nested one never waits
         self.queue = Path(f"{key}.attente")
         self.probe: int | None = None
+        self.opened = 0  # how many times this process opened the file: the watcher of each opening knows its own
+        self.watcher: threading.Thread | None = None
 
     def acquire(self, wait_s: float) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + wait_s
@@ -226,8 +228,12 @@ class _Holder:
             raise
         with self.changed:
             self.con, self.opening = con, False
+            self.opened += 1
+            # The watcher holds no reference to the connection: a closed one must not outlive the process's end.
+            self.watcher = threading.Thread(target=self._watch, args=(self.opened,), daemon=True,
+                                            name=f"attente {self.target.name}")
             self.changed.notify_all()
-        threading.Thread(target=self._watch, args=(con,), daemon=True, name=f"attente {self.target.name}").start()
+        self.watcher.start()
 
     def _open_in_turn(self, deadline: float, wait_s: float) -> duckdb.DuckDBPyConnection:
         _check_database_file(self.target)
@@ -291,12 +297,12 @@ class _Holder:
         fcntl.flock(self.probe, fcntl.LOCK_UN)
         return False
 
-    def _watch(self, con: duckdb.DuckDBPyConnection) -> None:
+    def _watch(self, opening: int) -> None:
         """While the base is open and idle, give it up within a tenth of a second to a process that waits."""
         with self.changed:
-            while self.con is con:
+            while self.con is not None and self.opened == opening:
                 self.changed.wait(0.1)
-                if self.con is con and self.leases == 0 and self._someone_waits():
+                if self.con is not None and self.opened == opening and self.leases == 0 and self._someone_waits():
                     self._close()
                     self.changed.notify_all()
 
@@ -312,6 +318,9 @@ class _Holder:
                 os.close(self.probe)
                 self.probe = None
             self.changed.notify_all()
+            watcher, self.watcher = self.watcher, None
+        if watcher is not None and watcher is not threading.current_thread():
+            watcher.join(timeout=1)
 
 
 def _holder(path: Path | str | None) -> _Holder:
