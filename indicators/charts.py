@@ -25,6 +25,7 @@ LINE_COLOR = "#000091"
 NO_LEVEL_PATTERN = dict(shape="/", fgcolor="rgba(206,5,0,0.45)", size=8, solidity=0.15)
 BAND_LABEL_FONT = dict(size=11, color="#3a3a3a")
 WINDOW_COLOR = "rgba(0,0,145,0.05)"
+ACTION_COLOR = "#c9191e"  # the start of an improvement action: the DSFR red, apart from the bands and the line
 WINDOW_LABEL = "fenêtre évaluée"
 LAYOUT = dict(separators=", ", margin=dict(l=10, r=10, t=30, b=10), height=320, showlegend=False,
               plot_bgcolor="white", font=dict(family="Arial, sans-serif", size=13))
@@ -143,9 +144,11 @@ def _no_level_hatch(x: list, y: list) -> go.Scatter:
                       fillpattern=NO_LEVEL_PATTERN, hoverinfo="skip", showlegend=False)
 
 
-def time_series(row: dict, values: pd.DataFrame, window: Window | None = None) -> go.Figure:
+def time_series(row: dict, values: pd.DataFrame, window: Window | None = None,
+                actions: tuple[tuple[int, date], ...] = ()) -> go.Figure:
     """Values over time with the bronze / argent / or bands (« aucun » hatched, each band named), the evaluated
-    window shaded and, for surveys, the Wilson interval."""
+    window shaded, for surveys the Wilson interval, and the start of each improvement action aimed at the
+    indicator (``actions``: its number and start date), a vertical line named « action n° 3 »."""
     figure = go.Figure()
     y = values["value"].astype(float)
     starts = pd.to_datetime(values["period_start"])
@@ -179,6 +182,12 @@ def time_series(row: dict, values: pd.DataFrame, window: Window | None = None) -
     figure.add_trace(go.Scatter(x=starts, y=y, mode="lines+markers",
                                 line=dict(color=LINE_COLOR, width=2), error_y=error, name=row["label"],
                                 hovertemplate="%{x|%m/%Y} : %{y:,.1f}<extra></extra>"))
+    for number, start in actions:
+        # A shape and an annotation rather than add_vline, whose annotation fails on a date axis.
+        figure.add_shape(type="line", x0=pd.Timestamp(start), x1=pd.Timestamp(start), y0=0, y1=1, yref="paper",
+                         line=dict(color=ACTION_COLOR, width=2, dash="dashdot"))
+        figure.add_annotation(x=pd.Timestamp(start), y=1, yref="paper", text=f"action n° {number}",
+                              showarrow=False, xanchor="left", yanchor="top", font=dict(size=11, color=ACTION_COLOR))
     figure.update_xaxes(range=x_range)
     figure.update_layout(**LAYOUT, yaxis_title=row["unit"], xaxis_tickformat="%m/%Y")
     return figure
@@ -248,6 +257,30 @@ def level_sentence(counts: pd.Series) -> str:
     return (f"Sur {format_number_fr(total, 0)} structures, {format_number_fr(ready, 0)} "
             f"({format_percent(100 * ready / total, 0)}) atteignent au moins le niveau bronze, dont "
             f"{format_number_fr(int(counts.get('or', 0)), 0)} le niveau or.")
+
+
+# The level band: the bands' hues, full enough to read as a strip; « aucun » hatched, as on the time series.
+LEVEL_BAND_COLORS = {"aucun": "rgba(206,5,0,0.35)", "bronze": "#b34000", "argent": "#929292", "or": "#c3992a"}
+
+
+def level_band(levels: pd.DataFrame) -> go.Figure:
+    """One structure's level month by month (history.monthly_levels): a strip of one cell a month, coloured by
+    level and named in each cell's tooltip, « aucun » hatched; a legend of the four levels."""
+    figure = go.Figure()
+    months = pd.to_datetime(levels["month"])
+    words = levels["level"].astype(str)
+    for level in ("aucun", *LEVELS):
+        here = words == level
+        figure.add_trace(go.Bar(
+            x=months[here] - pd.Timedelta(days=14), y=[1] * int(here.sum()), name=level, width=27 * 86_400_000,
+            marker=dict(color=LEVEL_BAND_COLORS[level], line_width=0,
+                        pattern=NO_LEVEL_PATTERN if level == "aucun" else None),
+            customdata=[level] * int(here.sum()), hovertemplate="%{x|%m/%Y} : %{customdata}<extra></extra>"))
+    figure.update_yaxes(visible=False, range=[0, 1])
+    figure.update_layout(**{**LAYOUT, "height": 130, "showlegend": True, "margin": dict(l=10, r=10, t=10, b=10)},
+                         barmode="overlay", bargap=0, xaxis_tickformat="%m/%Y",
+                         legend=dict(orientation="h", y=-0.45, x=0))
+    return figure
 
 
 def histogram(values: pd.Series, row: dict, bins: int = 30) -> go.Figure:

@@ -1,4 +1,5 @@
-"""Command line: ``python -m indicators import|status|export|fiche|demo|history|undo|acces|sauvegarde|restauration``;
+"""Command line: ``python -m indicators import|status|export|fiche|demo|history|undo|acces|sauvegarde|restauration|
+actions|trajectoire``;
 parses arguments and calls the library.
 
 Exit status: 0 done, 1 input refused (French messages on stderr, nothing stored), 2 usage error."""
@@ -128,6 +129,13 @@ def build_parser() -> FrenchParser:
     undo.add_argument("import_id", type=int, metavar="IMPORT_ID")
     _access_commands(commands.add_parser("acces", help="gérer les droits d'accès (en administrateur)"), with_db)
 
+    _action_commands(commands.add_parser("actions", help="les actions d'amélioration d'une structure et leur "
+                                                         "avant/après"), with_db)
+    path = with_db(commands.add_parser("trajectoire", help="le niveau mois par mois d'une structure, ses "
+                                                           "changements, la tendance de ses indicateurs bloquants"))
+    path.add_argument("--structure", metavar="CODE", required=True)
+    path.add_argument("--format", choices=("json", "table"), default="table")
+
     save = with_db(commands.add_parser(
         "sauvegarde", help="sauvegarder la base dans un dossier (un fichier Parquet par table), même pendant que le "
                            "tableau de bord tourne"))
@@ -151,6 +159,25 @@ def _positive_int(text: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"« {text} » n'est pas un nombre entier positif")
     return number
+
+
+def _action_commands(parser: FrenchParser, with_db) -> None:
+    """``actions liste|ajouter|retirer``: improvement actions, acting as the command line (an administrator)."""
+    verbs = parser.add_subparsers(dest="action", required=True, parser_class=FrenchParser, metavar="ACTION")
+    listing = with_db(verbs.add_parser("liste", help="les actions en cours ou passées, avec leur avant/après"))
+    listing.add_argument("--structure", metavar="CODE", help="celles d'une structure (défaut : toutes)")
+    listing.add_argument("--format", choices=("json", "table"), default="table")
+    add = with_db(verbs.add_parser("ajouter", help="enregistrer une action"))
+    add.add_argument("--structure", metavar="CODE", required=True)
+    add.add_argument("--titre", required=True)
+    add.add_argument("--indicateurs", required=True, metavar="CODE,CODE",
+                     help="les codes des indicateurs visés, séparés par des virgules")
+    add.add_argument("--debut", required=True, metavar="DATE", help="date de début (31/03/2025 ou 2025-03-31)")
+    add.add_argument("--fin", metavar="DATE", help="date de fin, facultative")
+    add.add_argument("--responsable")
+    add.add_argument("--commentaire")
+    remove = with_db(verbs.add_parser("retirer", help="retirer une action (elle reste au journal)"))
+    remove.add_argument("action_id", type=_positive_int, metavar="NUMERO", help="le n° de l'action (voir « liste »)")
 
 
 def _access_commands(parser: FrenchParser, with_db) -> None:
@@ -445,7 +472,7 @@ def _status(con, args) -> int:
 
 def _fiche(con, args) -> int:
     """One structure's fiche (or affiche) into a file, or every structure of a network's into a folder."""
-    from indicators import fiche  # reportlab and the charts' plotly: only for this command
+    from indicators import actions, fiche  # reportlab and the charts' plotly: only for this command
 
     today = date.today()
     one, many = ("affiche", "affiches") if args.affiche else ("fiche de résultats", "fiches de résultats")
@@ -460,11 +487,12 @@ def _fiche(con, args) -> int:
         print(str(unknown), file=sys.stderr)
         return EXIT_USAGE
     args.output.mkdir(exist_ok=True)
-    render = fiche.affiche_pdf if args.affiche else fiche.fiche_pdf
     for number, code in enumerate(codes, start=1):
         print(f"{number}/{len(codes)} {code}", file=sys.stderr)
         assessment = fiche.structure_assessment(con, ACCESS, code, args.period, today, common)
-        (args.output / fiche.file_name(code, args.affiche)).write_bytes(render(assessment, code, today))
+        pdf = (fiche.affiche_pdf(assessment, code, today) if args.affiche else
+               fiche.fiche_pdf(assessment, code, today, actions.listing(con, ACCESS, structure=code)))
+        (args.output / fiche.file_name(code, args.affiche)).write_bytes(pdf)
     written = "écrites" if len(codes) > 1 else "écrite"
     print(f"{text.format_count(len(codes), one, many)} {written} dans {args.output} (réseau {args.reseau}).")
     return EXIT_OK
@@ -664,7 +692,71 @@ def _restore(args) -> int:
     return EXIT_OK
 
 
+def _actions(con, args) -> int:
+    from indicators import actions  # the engine runs for the before/after: only for this command
+
+    try:
+        if args.action == "ajouter":
+            number = actions.add(con, ACCESS, args.structure, args.titre, args.indicateurs, args.debut, args.fin,
+                                 args.responsable, args.commentaire)
+            print(f"Action n° {number} enregistrée pour {args.structure}.")
+        elif args.action == "retirer":
+            print(actions.remove(con, ACCESS, args.action_id))
+        else:
+            _actions_list(con, actions, args)
+    except actions.ActionError as refused:
+        for message in refused.messages:
+            print(message, file=sys.stderr)
+        return EXIT_REFUSED
+    return EXIT_OK
+
+
+def _actions_list(con, actions, args) -> None:
+    listed = actions.listing(con, ACCESS, args.structure)
+    found = {int(row["id"]): ({**row, "end_on": row["end_on"] if row["end_on"] == row["end_on"] else None},  # NaT
+                              actions.before_after(con, ACCESS, row)) for row in listed.to_dict("records")}
+    if args.format == "json":
+        print(json.dumps([{**{k: (list(v) if k == "indicators" else v) for k, v in row.items()},
+                           "avant_apres": [{"indicator": c.indicator_code, "before": c.value_before,
+                                            "after": c.value_after, "n_before": c.n_before, "n_after": c.n_after,
+                                            "change": c.change if c.compared else None, "sentence": c.sentence}
+                                           for c in comparisons]}
+                          for row, comparisons in found.values()],
+                         default=_json_default, ensure_ascii=False, indent=2))
+        return
+    if not found:
+        print("Aucune action.")
+    for number, (row, comparisons) in found.items():
+        until = f" au {text.format_date(row['end_on'])}" if row["end_on"] is not None else ""
+        print(f"n° {number:<4} {row['structure_code']}  {row['title']}  depuis le {text.format_date(row['start_on'])}"
+              f"{until}  ({row['indicator_labels']})")
+        for comparison in comparisons:
+            print(f"        {comparison.label} : {comparison.sentence}")
+
+
+def _trajectory(con, args) -> int:
+    from indicators import trajectory  # scipy and the history's engine: only for this command
+
+    found = trajectory.document(con, ACCESS, args.structure, date.today())
+    if args.format == "json":
+        print(json.dumps(found, default=_json_default, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"{args.structure} : niveau atteignable {found['level']} sur les 12 mois du "
+          f"{text.format_date(date.fromisoformat(found['window']['start']))} au "
+          f"{text.format_date(date.fromisoformat(found['window']['end']))}")
+    for sentence in found["sentences"]:
+        print(f"  {sentence[:1].upper()}{sentence[1:]}.")
+    if found["monthly_levels"]:
+        print("Niveau mois par mois (fenêtre de 12 mois finissant ce mois-là) :")
+    for month in found["monthly_levels"]:
+        print(f"  {text.month_words(date.fromisoformat(month['month']))} : {month['level']}")
+    for projected in found["projections"]:
+        print(f"{projected['label']} : {projected['sentence']}")
+    return EXIT_OK
+
+
 ACCESS_ACTIONS = {"liste": _grants_list, "ajouter": _grants_add, "retirer": _grants_revoke,
                   "importer": _grants_import, "journal": _grants_journal}
 COMMANDS = {"import": _import, "status": _status, "export": _export, "fiche": _fiche, "demo": _demo,
-            "history": _history, "undo": _undo, "acces": _access, "sauvegarde": _backup}
+            "history": _history, "undo": _undo, "acces": _access, "sauvegarde": _backup, "actions": _actions,
+            "trajectoire": _trajectory}

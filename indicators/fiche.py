@@ -23,7 +23,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from indicators import compliance, method, periods, rights, text, wording
+from indicators import actions, compliance, method, periods, rights, text, wording
 from indicators.charts import axis_range, band_edges, blocking_sentences, label_sentence
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core
@@ -131,7 +131,9 @@ def document_pdf(con: duckdb.DuckDBPyConnection, access: rights.Access, code: st
     """The fiche (or the affiche) of one structure the person sees, over its own window."""
     today = today or date.today()
     assessment = structure_assessment(con, access, code, period, today)
-    return (affiche_pdf if affiche else fiche_pdf)(assessment, code, today)
+    if affiche:
+        return affiche_pdf(assessment, code, today)
+    return fiche_pdf(assessment, code, today, actions.listing(con, access, structure=code))
 
 
 def method_sentences() -> list[str]:
@@ -309,18 +311,23 @@ ENGAGEMENT_LABEL_WIDTH = WIDTH - 24 - 90
 METHOD_LINK = " Méthode complète : page « Référentiel » du tableau de bord (docs/methode.md)."
 
 
-def fiche_pdf(assessment: compliance.Assessment, code: str, today: date) -> bytes:
+def fiche_pdf(assessment: compliance.Assessment, code: str, today: date,
+              improvements: pd.DataFrame | None = None) -> bytes:
     """The fiche de résultats of one structure of ``assessment``: one A4 page. The indicators' rows take the room
-    the other blocks leave (a structure with eight blocking indicators has a taller level block)."""
+    the other blocks leave (a structure with eight blocking indicators has a taller level block).
+    ``improvements``: its improvement actions (actions.listing), the latest ACTIONS_LISTED of them listed."""
     about = subject(assessment, code, today)
+    listed = _action_lines(improvements)
     buffer = io.BytesIO()
     canvas = _canvas(buffer, f"Fiche de résultats – {about.name}",
                      f"Services Publics+ : résultats de {about.code} sur {about.window_words}")
     top = _fiche_header(canvas, about, PAGE_HEIGHT - MARGIN)
     top = _fiche_level(canvas, about, top - 8)
-    below = _engagements_height(about) + _method_height() + 2 * GAP + MARGIN
+    below = _engagements_height(about) + _actions_height(listed) + _method_height() + 3 * GAP + MARGIN
     top = _fiche_indicators(canvas, about, top - GAP, room=top - GAP - below)
     top = _fiche_engagements(canvas, about, top - GAP)
+    if listed:
+        top = _fiche_actions(canvas, listed, top - GAP)
     _fiche_method(canvas, top - GAP)
     _footer(canvas, f"Fiche éditée le {text.format_date(today)} · tableau de bord Services Publics+ · "
                     f"référentiel {about.version}")
@@ -458,6 +465,29 @@ def _fiche_engagements(canvas: Canvas, about: Subject, top: float) -> float:
         canvas.setLineWidth(0.4)
         canvas.line(MARGIN, top + 1, MARGIN + WIDTH, top + 1)
         top -= 2
+    return top
+
+
+ACTIONS_LISTED = 3
+
+
+def _action_lines(improvements: pd.DataFrame | None) -> list[str]:
+    """« Rappel des usagers en attente, depuis le 15/04/2025 (Taux de décroché) », the latest first."""
+    if improvements is None or improvements.empty:
+        return []
+    return [f"{row['title']}, depuis le {text.format_date(row['start_on'])} ({row['indicator_labels']})"
+            for row in improvements.head(ACTIONS_LISTED).to_dict("records")]
+
+
+def _actions_height(lines: list[str]) -> float:
+    return 14 + sum(_height(line, REGULAR, 7.5, WIDTH - 10, 1) + 2 for line in lines) if lines else 0
+
+
+def _fiche_actions(canvas: Canvas, lines: list[str], top: float) -> float:
+    _write(canvas, MARGIN, top, "Actions d'amélioration", BOLD, 10, WIDTH, color=BLUE)
+    top -= 14
+    for line in lines:
+        top = _write(canvas, MARGIN + 3, top, f"• {line}", REGULAR, 7.5, WIDTH - 10, max_lines=1) - 2
     return top
 
 

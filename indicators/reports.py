@@ -185,9 +185,9 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return b"".join([csv_header(frame.columns), csv_body([csv_field(frame.iloc[:, i]) for i in range(frame.shape[1])])])
 
 
-def workbook_bytes(assessment: Assessment, peer_view=None) -> bytes:
+def workbook_bytes(assessment: Assessment, peer_view=None, actions: pd.DataFrame | None = None) -> bytes:
     buffer = io.BytesIO()
-    write_workbook(assessment, buffer, peer_view)
+    write_workbook(assessment, buffer, peer_view, actions)
     return buffer.getvalue()
 
 
@@ -323,10 +323,11 @@ def _day_texts(dates) -> pa.Array:
     return texts.take(encoded.indices)
 
 
-def write_workbook(assessment: Assessment, output, peer_view=None) -> None:
+def write_workbook(assessment: Assessment, output, peer_view=None, actions: pd.DataFrame | None = None) -> None:
     """The formatted report: summary, indicators, engagements, method; French number formats,
     frozen headers, filters, column widths. ``output``: a path or a binary file. A director's report adds
-    ``peer_view`` (indicators/peers.py): their structures among anonymised peers, aggregates only.
+    ``peer_view`` (indicators/peers.py): their structures among anonymised peers, aggregates only. ``actions``
+    (indicators/actions.comparison_table of the same structures) adds the sheet « Actions ».
 
     Written as SpreadsheetML directly, column by column (see :class:`_Book`): openpyxl took 60 s for
     15 000 structures (20 s in its write-only mode), this takes a few seconds, cell for cell the same XML."""
@@ -335,6 +336,8 @@ def write_workbook(assessment: Assessment, output, peer_view=None) -> None:
         _fill_workbook(book, assessment)
         if peer_view is not None:
             _peer_sheets(book, peer_view)
+        if actions is not None:
+            _actions_sheet(book, actions, 7 if peer_view is not None else 5)
         book.save(output)
     finally:
         book.close()
@@ -392,6 +395,17 @@ def _peer_sheets(book: "_Book", view) -> None:
                                    ("Pairs – niveaux", peers.peer_levels_table(view), 6)):
         decimals = {i: NUMBER for i, c in enumerate(table.columns, start=1) if pd.api.types.is_float_dtype(table[c])}
         book.sheet(title, position).table(list(table.columns), [table[c] for c in table.columns], decimals)
+
+
+def _actions_sheet(book: "_Book", table: pd.DataFrame, position: int) -> None:
+    """« Actions »: the improvement actions and their before/after, one row per action × indicator aimed at."""
+    book.sheet("Actions", position).table(
+        ["N°", "Code structure", "Structure", "Action", "Début", "Fin", "Responsable", "Indicateur", "Avant",
+         "Après", "Écart", "Effectif avant", "Effectif après", "Avant / après"],
+        [table[c] for c in ("action_id", "structure_code", "structure_name", "title", "start_on", "end_on", "owner",
+                            "indicator_label", "value_before", "value_after", "change", "n_before", "n_after",
+                            "sentence")],
+        {5: DATE, 6: DATE, 9: NUMBER, 10: NUMBER, 11: NUMBER, 12: COUNT, 13: COUNT})
 
 
 def _french(codes: pd.Series) -> pd.Series:

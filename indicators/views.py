@@ -169,15 +169,19 @@ def structure_series(con: duckdb.DuckDBPyConnection, access: rights.Access, code
     return db.query_df(con, "structure_series", {"structure": code})
 
 
-def indicator_views(assessment: compliance.Assessment, code: str, series: pd.DataFrame) -> list[IndicatorView]:
-    """Per indicator of one structure: the sentence, the time series with level bands, the progress bar,
-    the table."""
+def indicator_views(assessment: compliance.Assessment, code: str, series: pd.DataFrame,
+                    actions: pd.DataFrame | None = None) -> list[IndicatorView]:
+    """Per indicator of one structure: the sentence, the time series with level bands (and the start of each
+    improvement action aimed at it: ``actions``, actions.listing of the structure), the progress bar, the table."""
     rows = assessment.indicators[assessment.indicators["structure_code"] == code].to_dict("records")
+    aimed = [] if actions is None else list(zip(actions["id"], actions["start_on"], actions["indicators"]))
     views = []
     for row in rows:
         values = series[series["indicator_code"] == row["indicator_code"]]
+        starts = tuple((number, start) for number, start, codes in aimed if row["indicator_code"] in list(codes))
         views.append(IndicatorView(row, charts.indicator_reading(row, values, text.window_label(assessment.window)),
-                                   charts.time_series(row, values, assessment.window) if not values.empty else None,
+                                   charts.time_series(row, values, assessment.window, starts)
+                                   if not values.empty else None,
                                    charts.progress_bar(row), charts.series_table(row, values)))
     return views
 

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from indicators import charts, compliance, peers, periods, reports, text, views
-from ui import access, frame, french
+from ui import access, actions_panel, frame, french
 from ui import peers as peer_section
 from ui import widgets as ui
 
@@ -150,9 +150,11 @@ st.write(f"{text.format_count(late, 'structure')} {'ont' if late > 1 else 'a'} a
          "manquant.")
 st.dataframe(view.late, hide_index=True, lazy=True, column_order=LATE_COLUMNS, column_config=WIDTHS)
 
+actions_panel.comparison_section(selection.structures["code"].tolist(), who)
+
 st.markdown("#### Exporter la sélection")
 left, middle, right = st.columns(3)
-left.download_button("Rapport Excel", data=lambda: reports.workbook_bytes(selection, peer_view), on_click="ignore",
+left.download_button("Rapport Excel", data=lambda: access.workbook(selection, who, peer_view), on_click="ignore",
                      file_name=ui.download_name("rapport", selection.window.text, "xlsx"),
                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 middle.download_button("Niveaux (CSV)", data=lambda: reports.csv_bytes(reports.status_table(selection)),

@@ -6,7 +6,7 @@ import streamlit as st
 
 from indicators import charts, compliance, periods, reports, text, views, wording
 from indicators.text import markdown_literal
-from ui import access, frame, french, territories
+from ui import access, actions_panel, frame, french, territories, trajectory
 from ui import fiche as printable
 from ui import widgets as ui
 
@@ -71,6 +71,8 @@ with st.container(horizontal=True, wrap=True, gap="small"):
                        f"{wording.gap_sentence(row) or 'niveau or atteint'} · variation : fenêtre précédente",
                   border=True)
 
+trajectory.section(code, filters["version"], today, who)
+
 st.markdown("#### Évolution et progression vers le niveau suivant")
 # Only what is open is drawn: a collapsed indicator, or a tab not shown, sends no chart (16 plotly figures drawn at
 # each change of structure took the browser 2 to 4 s). Opening one reruns the page, which draws it.
@@ -100,6 +102,7 @@ for item in access.indicator_views(filters["window"], code, filters["version"], 
                 st.dataframe(item.table, hide_index=True)
 
 territories.other_indicators_section(code)  # open-data indicators outside the référentiel, apart
+actions_panel.section(code, assessment.rules, who)
 
 # One above the other, the status beside the name: side by side, each table had half the width and its
 # « Statut » or « État » column beyond the scroll.
@@ -124,7 +127,7 @@ st.caption(charts.freshness_sentence(indicators, structure["late_indicators"], w
 st.markdown("#### Exporter")
 one = compliance.subset(assessment, [code])  # the programme's assessment, cut to this structure
 left, middle, right = st.columns(3)
-left.download_button("Rapport Excel", data=lambda: reports.workbook_bytes(one), on_click="ignore",
+left.download_button("Rapport Excel", data=lambda: access.workbook(one, who), on_click="ignore",
                      file_name=ui.download_name(f"rapport-{code}", assessment.window.text, "xlsx"),
                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 middle.download_button("Niveaux (CSV)", data=lambda: reports.csv_bytes(reports.status_table(one)),
@@ -134,4 +137,4 @@ right.download_button("Résultats open data (CSV)",
                       data=lambda: access.opendata_csv(one),
                       on_click="ignore", file_name=ui.download_name(f"resultats-{code}", assessment.window.text,
                                                                     "csv"), mime="text/csv")
-printable.fiche_buttons(assessment, code, today)  # the one-page fiche and the poster, in PDF
+printable.fiche_buttons(assessment, code, today, access.structure_actions(code, filters["version"], who))  # the one-page fiche and the poster, in PDF

@@ -9,7 +9,9 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from indicators import compliance, db, importer, peers, reports, rights, settings, views
+from indicators import (actions, compliance, db, importer, peers, projection, reports, rights, settings, trajectory,
+                        views)
+from indicators.periods import ROLLING
 
 CACHE_ENTRIES = 32
 # Cached reads that take an access are keyed by its scope, not by the person (Streamlit's documented hash_funcs).
@@ -83,6 +85,14 @@ def held():
 
 
 QUICK_S = 0.3  # a wait shorter than this is not worth a message
+
+
+def workbook(assessment: compliance.Assessment, who: rights.Access, peer_view=None) -> bytes:
+    """The Excel report of a selection with its actions, made when its button is clicked (outside the run: it holds
+    the base itself for the actions)."""
+    with db.lease() as con:
+        table = actions.comparison_table(con, who, assessment.structures["code"].tolist())
+    return reports.workbook_bytes(assessment, peer_view, table)
 
 
 def opendata_csv(assessment: compliance.Assessment) -> bytes:
@@ -216,9 +226,48 @@ def comparison(window_text: str, version: tuple, today: date, access: rights.Acc
 @st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_SCOPE)
 def indicator_views(window_text: str, code: str, version: tuple, today: date,
                     access: rights.Access) -> list[views.IndicatorView]:
-    """One structure's charts, sentences and tables, built once per window."""
+    """One structure's charts (with its actions' starts), sentences and tables, built once per window."""
     return views.indicator_views(structure_assessment(window_text, code, version, today, access), code,
-                                 structure_series(code, version, access))
+                                 structure_series(code, version, access), structure_actions(code, version, access))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_SCOPE)
+def structure_actions(code: str, version: tuple, access: rights.Access) -> pd.DataFrame:
+    """The improvement actions of one structure the person sees (actions.listing), newest start first."""
+    return actions.listing(connection(), access, structure=code)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False, hash_funcs=BY_SCOPE)
+def action_comparisons(action_id: int, version: tuple, access: rights.Access) -> list[actions.Comparison]:
+    """One action's before/after on each indicator it aims at."""
+    return actions.before_after(connection(), access, action_id)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Comparaison avant/après des actions…", hash_funcs=BY_SCOPE)
+def actions_table(codes: tuple, version: tuple, access: rights.Access) -> pd.DataFrame:
+    """The actions of a selection with their before/after, one row per action × indicator (Comparaison)."""
+    return actions.comparison_table(connection(), access, codes)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_SCOPE)
+def level_history(code: str, version: tuple, access: rights.Access) -> pd.DataFrame:
+    """One structure's level over the rolling 12 months ending each month, from its first 12 months of data on (a
+    window with months before its first data would judge it on part of a year), 36 months at most."""
+    return trajectory.structure_levels(connection(), access, code)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def rules(version: tuple) -> pd.DataFrame:
+    """The indicators of the référentiel in force, with their labels and thresholds."""
+    return compliance.load_rules(connection())[1]
+
+
+@st.cache_resource(max_entries=64, show_spinner="Tendances des indicateurs bloquants…", hash_funcs=BY_SCOPE)
+def projections(code: str, version: tuple, today: date, access: rights.Access) -> list[projection.Projection]:
+    """Each blocking indicator's trend over the structure's 12 last months, and the month it would reach the next
+    threshold at that pace (or why no date can be said): read against its rolling assessment."""
+    assessment = structure_assessment(ROLLING, code, version, today, access)
+    return projection.structure_projections(connection(), access, assessment, code)
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False, hash_funcs=BY_SCOPE)

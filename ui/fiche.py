@@ -33,12 +33,12 @@ PRINT_CSS = """<style>
 PDF = "application/pdf"
 
 
-def fiche_buttons(assessment: compliance.Assessment, code: str, today: date) -> None:
+def fiche_buttons(assessment: compliance.Assessment, code: str, today: date, improvements=None) -> None:
     """« Fiche de résultats (PDF) » and « Affiche (PDF) », each drawn only when clicked (data=lambda), for a
-    structure of ``assessment`` (already cut to the person's scope)."""
+    structure of ``assessment`` (already cut to the person's scope); the fiche lists its ``improvements``."""
     window = assessment.window.text
     left, right = st.columns(2)
-    left.download_button("Fiche de résultats (PDF)", data=lambda: fiche.fiche_pdf(assessment, code, today),
+    left.download_button("Fiche de résultats (PDF)", data=lambda: fiche.fiche_pdf(assessment, code, today, improvements),
                          on_click="ignore", mime=PDF, file_name=download_name(f"fiche-{code}", window, "pdf"),
                          help="Une page A4 pour le comité qualité et l'audit de labellisation.")
     right.download_button("Affiche (PDF)", data=lambda: fiche.affiche_pdf(assessment, code, today),
