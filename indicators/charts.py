@@ -283,6 +283,22 @@ def level_band(levels: pd.DataFrame) -> go.Figure:
     return figure
 
 
+def level_counts(counts: pd.DataFrame) -> go.Figure:
+    """How many structures stood at each level, month by month (history.network_counts of one network): stacked
+    bars in the levels' colours, « aucun » hatched at the bottom."""
+    figure = go.Figure()
+    months = pd.to_datetime(counts["month"])
+    for level in ("aucun", *LEVELS):
+        figure.add_trace(go.Bar(
+            x=months, y=counts[level], name=level,
+            marker=dict(color=LEVEL_BAND_COLORS[level], line_width=0,
+                        pattern=NO_LEVEL_PATTERN if level == "aucun" else None),
+            hovertemplate="%{x|%m/%Y} : %{y} structures " + level + "<extra></extra>"))
+    figure.update_layout(**{**LAYOUT, "showlegend": True}, barmode="stack", bargap=0.1, xaxis_tickformat="%m/%Y",
+                         yaxis_title="structures", legend=dict(orientation="h", y=-0.2, x=0))
+    return figure
+
+
 def histogram(values: pd.Series, row: dict, bins: int = 30) -> go.Figure:
     """Distribution of an indicator across structures with its thresholds; only bin counts are sent."""
     finite = values.dropna().astype(float)

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from indicators import charts, compliance, peers, periods, reports, text, views
-from ui import access, actions_panel, frame, french
+from ui import access, actions_panel, frame, french, trajectory
 from ui import peers as peer_section
 from ui import widgets as ui
 
@@ -75,6 +75,8 @@ with table_tab:
     st.dataframe(pd.DataFrame({"Niveau": list(compliance.LEVELS),
                                "Structures": [int(counts.get(level, 0)) for level in compliance.LEVELS]}),
                  hide_index=True)
+
+trajectory.network_section(chosen, filters["version"], who)
 
 rest = access.rest_of_programme_levels(filters["window"], filters["version"], today, who)
 if rest is not None:  # a network head: the rest of the programme, anonymised
