@@ -220,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "restauration":  # builds its own file: the base is neither opened nor created here
             return _restore(args)
         opened_here = not db.is_open(args.db)
+        if args.command == "fiche" and args.reseau:
+            return _network_fiches(args)  # holds the base while it reads, not while it draws the PDFs
         # The base held for the whole command, then given back: a running dashboard waits for it meanwhile.
         with db.lease(args.db) as con:
             return COMMANDS[args.command](con, args)
@@ -471,27 +473,41 @@ def _status(con, args) -> int:
 
 
 def _fiche(con, args) -> int:
-    """One structure's fiche (or affiche) into a file, or every structure of a network's into a folder."""
-    from indicators import actions, fiche  # reportlab and the charts' plotly: only for this command
+    """One structure's fiche (or affiche) into a file; a network's: _network_fiches."""
+    from indicators import fiche  # reportlab and the charts' plotly: only for this command
 
     today = date.today()
-    one, many = ("affiche", "affiches") if args.affiche else ("fiche de résultats", "fiches de résultats")
-    try:
-        if args.structure:  # document_pdf checks the structure (an unknown one: AccessRefused, below)
-            args.output.write_bytes(fiche.document_pdf(con, ACCESS, args.structure, args.period, today, args.affiche))
-            print(f"{one.capitalize()} de {args.structure} écrite dans {args.output}.")
-            return EXIT_OK
-        common = compliance.assess(con, compliance.resolve_window(con, args.period, today), ACCESS, today=today)
-        codes = fiche.network_codes(common, args.reseau)
+    try:  # document_pdf checks the structure (an unknown one: AccessRefused, below)
+        args.output.write_bytes(fiche.document_pdf(con, ACCESS, args.structure, args.period, today, args.affiche))
     except (periods.WindowError, rights.AccessRefused) as unknown:  # a typo, not a refusal: usage (exit 2)
         print(str(unknown), file=sys.stderr)
         return EXIT_USAGE
+    print(f"{'Affiche' if args.affiche else 'Fiche de résultats'} de {args.structure} écrite dans {args.output}.")
+    return EXIT_OK
+
+
+def _network_fiches(args) -> int:
+    """Every structure of a network, one file each, with progress. The base is held while the assessments and
+    actions are read (seconds), then given back: drawing hundreds of PDFs must not keep a running dashboard
+    waiting."""
+    from indicators import actions, fiche
+
+    today = date.today()
+    one, many = ("affiche", "affiches") if args.affiche else ("fiche de résultats", "fiches de résultats")
+    with db.lease(args.db) as con:
+        try:
+            common = compliance.assess(con, compliance.resolve_window(con, args.period, today), ACCESS, today=today)
+            codes = fiche.network_codes(common, args.reseau)
+        except (periods.WindowError, rights.AccessRefused) as unknown:  # a typo, not a refusal: usage (exit 2)
+            print(str(unknown), file=sys.stderr)
+            return EXIT_USAGE
+        read = [(code, fiche.structure_assessment(con, ACCESS, code, args.period, today, common),
+                 None if args.affiche else actions.listing(con, ACCESS, structure=code)) for code in codes]
     args.output.mkdir(exist_ok=True)
-    for number, code in enumerate(codes, start=1):
+    for number, (code, assessment, improvements) in enumerate(read, start=1):
         print(f"{number}/{len(codes)} {code}", file=sys.stderr)
-        assessment = fiche.structure_assessment(con, ACCESS, code, args.period, today, common)
         pdf = (fiche.affiche_pdf(assessment, code, today) if args.affiche else
-               fiche.fiche_pdf(assessment, code, today, actions.listing(con, ACCESS, structure=code)))
+               fiche.fiche_pdf(assessment, code, today, improvements))
         (args.output / fiche.file_name(code, args.affiche)).write_bytes(pdf)
     written = "écrites" if len(codes) > 1 else "écrite"
     print(f"{text.format_count(len(codes), one, many)} {written} dans {args.output} (réseau {args.reseau}).")
