@@ -154,7 +154,7 @@ def restore(folder: Path, target: Path, force: bool = False) -> Summary:
     if (target.exists() or wal.exists()) and not force:
         raise BackupRefused([f"La base « {target} » existe déjà : rien n'a été changé. Ajoutez --force pour la "
                              "remplacer par la sauvegarde, ou indiquez un nouveau fichier."])
-    db._check_database_file(target)  # a file that is no DuckDB base (a CSV given by mistake) is never replaced
+    db.check_database_file(target)  # a file that is no DuckDB base (a CSV given by mistake) is never replaced
     manifest = _checked_manifest(folder)
     building = target.with_name(f".{target.name}.restauration-{os.getpid()}")
     try:

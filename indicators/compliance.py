@@ -256,19 +256,30 @@ def freshness(last_end, months, today: date) -> tuple[np.ndarray, np.ndarray]:
     return status, overdue
 
 
-def assess_indicators(frame: pd.DataFrame, rules: pd.DataFrame, today: date) -> pd.DataFrame:
-    """One row per structure × référentiel indicator: value, n, level, status, gap to the next level.
-    ``frame`` is :func:`aggregate`'s result: every structure × indicator, with or without data. The rules'
-    columns are gathered by position (8 indicators, 120 000 rows): numpy, not merges."""
-    # The SQL returns the full grid, structure by structure, indicators in the rules' order.
+@dataclass
+class Judged:
+    """Each structure × indicator row of an aggregate judged by the rules: the level and what decided it."""
+
+    position: np.ndarray  # the indicator's row in the rules
+    kind: np.ndarray
+    direction: np.ndarray
+    min_n: np.ndarray
+    thresholds: dict[str, np.ndarray]
+    n_obs: np.ndarray
+    value: np.ndarray
+    method: np.ndarray
+    n: np.ndarray
+    missing: np.ndarray
+    too_small: np.ndarray
+    rank: np.ndarray
+
+
+def judge(frame, rules: pd.DataFrame) -> Judged:
+    """The level of every row of ``frame`` (:func:`aggregate`'s grid, or any mapping of its columns), by the rules:
+    the part of :func:`assess_indicators` that decides levels, which the level history runs on 4 million rows."""
+    frame = pd.DataFrame(frame, copy=False)
     position = np.tile(np.arange(len(rules)), len(frame) // max(len(rules), 1))
-    if len(frame) and not (frame["indicator_code"].to_numpy()[:len(rules)] == rules["code"].to_numpy()).all():
-        raise AssertionError("aggregate_window must list indicators in the rules' order")
-
-    def rule(column: str) -> np.ndarray:
-        return rules[column].to_numpy()[position]
-
-    kind, direction, unit = rule("kind"), rule("direction"), rule("unit").astype(str)
+    kind, direction = rules["kind"].to_numpy()[position], rules["direction"].to_numpy()[position]
     min_n = as_floats(rules["min_n"])[position]
     thresholds = {level: as_floats(rules[level])[position] for level in ("bronze", "argent", "or")}
     latest = kind == "latest"
@@ -281,11 +292,38 @@ def assess_indicators(frame: pd.DataFrame, rules: pd.DataFrame, today: date) -> 
     value = np.round(value, 9)
     n = sample_size(agg)
     rank = levels_of(value, direction, thresholds)
-
     missing = n_obs == 0
     with np.errstate(invalid="ignore"):
         too_small = ~np.isnan(min_n) & ~np.isnan(n) & (n < min_n) & ~missing
     rank = np.where(missing | too_small, Level.AUCUN, rank)
+    return Judged(position, kind, direction, min_n, thresholds, n_obs, value, method, n, missing, too_small, rank)
+
+
+def lowest_levels(rank: np.ndarray, rules: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """From the level ranks of a structures × indicators matrix: each structure's level (the lowest of its required
+    indicators) and its blocking indicators (a boolean matrix: the required ones at that level, none at « or »)."""
+    required = rules["required"].to_numpy(bool)
+    lowest = np.minimum(np.where(required, rank, Level.OR).min(axis=1, initial=Level.OR), Level.OR)
+    return lowest, (rank == lowest[:, None]) & required & (lowest[:, None] < Level.OR)
+
+
+def assess_indicators(frame: pd.DataFrame, rules: pd.DataFrame, today: date) -> pd.DataFrame:
+    """One row per structure × référentiel indicator: value, n, level, status, gap to the next level.
+    ``frame`` is :func:`aggregate`'s result: every structure × indicator, with or without data. The rules'
+    columns are gathered by position (8 indicators, 120 000 rows): numpy, not merges."""
+    # The SQL returns the full grid, structure by structure, indicators in the rules' order.
+    if len(frame) and not (frame["indicator_code"].to_numpy()[:len(rules)] == rules["code"].to_numpy()).all():
+        raise AssertionError("aggregate_window must list indicators in the rules' order")
+    judged = judge(frame, rules)
+    position, kind, direction, min_n, thresholds = (judged.position, judged.kind, judged.direction, judged.min_n,
+                                                    judged.thresholds)
+    n_obs, value, method, n, rank = judged.n_obs, judged.value, judged.method, judged.n, judged.rank
+    missing, too_small = judged.missing, judged.too_small
+
+    def rule(column: str) -> np.ndarray:
+        return rules[column].to_numpy()[position]
+
+    unit = rule("unit").astype(str)
     status = np.select([missing, too_small, rank >= Level.BRONZE],
                        [Status.MANQUANT, Status.ECHANTILLON_INSUFFISANT, Status.CONFORME], default=Status.NON_CONFORME)
     next_rank = np.minimum(rank + 1, Level.OR)
@@ -380,12 +418,10 @@ def assess_structures(structures: pd.DataFrame, indicators: pd.DataFrame, rules:
     out = structures.copy()
     out["code"] = out["code"].astype(str)
     codes = rules["code"].to_numpy()
-    required = rules["required"].to_numpy(bool)
     rank = _matrix(indicators, "level_rank", width)
     if len(rank) != len(out) or (len(out) and indicators["structure_code"].iloc[0] != out["code"].iloc[0]):
         raise AssertionError("indicators and structures must list structures in the same order")
-    lowest = np.minimum(np.where(required, rank, Level.OR).min(axis=1, initial=Level.OR), Level.OR)
-    blocking = (rank == lowest[:, None]) & required & (lowest[:, None] < Level.OR)
+    lowest, blocking = lowest_levels(rank, rules)
     late = indicators["freshness"].cat.codes.to_numpy().reshape(-1, width) != Freshness.A_JOUR
     out["level"] = pd.Categorical.from_codes(lowest, LEVELS)
     out["level_rank"] = lowest

@@ -54,7 +54,7 @@ class DatabaseUnusable(Exception):
 DUCKDB_MAGIC, DUCKDB_MAGIC_OFFSET = b"DUCK", 8
 
 
-def _check_database_file(target: Path) -> None:
+def check_database_file(target: Path) -> None:
     """Refuse before DuckDB opens it: a CSV or any other file given as the database would be opened as a
     temporary in-memory base, and everything « imported » into it lost at exit."""
     if target.is_dir():
@@ -236,7 +236,7 @@ class _Holder:
         self.watcher.start()
 
     def _open_in_turn(self, deadline: float, wait_s: float) -> duckdb.DuckDBPyConnection:
-        _check_database_file(self.target)
+        check_database_file(self.target)
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:

@@ -78,20 +78,6 @@ def _dense_grid(con: duckdb.DuckDBPyConnection, windows: list[Window], structure
     return grid
 
 
-def _grid(dense: dict[str, np.ndarray], first_cell: int, size: int, codes: pd.Categorical,
-          rules: pd.DataFrame) -> pd.DataFrame:
-    """What compliance.aggregate gives for one window, here for ``size`` cells from ``first_cell``: every structure
-    × month × indicator, structure by structure, month by month, indicators in the rules' order."""
-    width = len(rules)
-    columns = {"structure_code": codes, "indicator_code": pd.Categorical.from_codes(
-        np.tile(np.arange(width), size // width), rules["code"].astype(str).to_numpy())}
-    columns.update({name: values[first_cell:first_cell + size] for name, values in dense.items()})
-    # Read by the engine, changing no level (see the statement): absent here.
-    columns["last_value"] = np.full(size, np.nan)
-    columns["last_period_end"] = np.full(size, np.datetime64("NaT"), dtype="datetime64[ms]")
-    return pd.DataFrame(columns, copy=False)
-
-
 def monthly_levels(con: duckdb.DuckDBPyConnection, access: rights.Access, first: date | None = None,
                    last: date | None = None, structure: str | None = None, version: str | None = None
                    ) -> pd.DataFrame:
@@ -120,21 +106,23 @@ def monthly_levels(con: duckdb.DuckDBPyConnection, access: rights.Access, first:
 
 def _judged(dense: dict[str, np.ndarray], windows: list[Window], chunk: np.ndarray, start: int,
             rules: pd.DataFrame) -> pd.DataFrame:
-    """The levels of the structures ``chunk`` (from position ``start``) each month, by the engine's own functions."""
+    """The levels of the structures ``chunk`` (from position ``start``) each month, by the engine's own functions
+    (compliance.judge, compliance.lowest_levels: the part of the assessment that decides levels, without the
+    gaps, intervals and freshness a page shows)."""
     months, width = len(windows), len(rules)
-    rows = np.repeat(chunk, months)
-    # A categorical: each code once per month and indicator would otherwise be millions of strings.
-    grid_codes = pd.Categorical.from_codes(np.repeat(np.arange(len(chunk)), months * width), chunk)
-    grid = _grid(dense, start * months * width, len(rows) * width, grid_codes, rules)
-    # Today only decides freshness and label expiry, neither of which changes a level.
-    today = date.today()
-    indicators = compliance.assess_indicators(grid, rules, today)
-    judged = compliance.assess_structures(
-        pd.DataFrame({"code": rows, "label_level": None, "label_awarded_on": None}), indicators, rules, today)
+    size = len(chunk) * months * width
+    cells = {name: values[start * months * width:start * months * width + size] for name, values in dense.items()}
+    cells["last_value"] = np.full(size, np.nan)  # read by the engine, changing no level (see the statement)
+    lowest, blocking = compliance.lowest_levels(compliance.judge(cells, rules).rank.reshape(-1, width), rules)
+    # Each distinct set of blocking indicators made a tuple once, not once per structure and month.
+    patterns, which = np.unique(np.packbits(blocking, axis=1), axis=0, return_inverse=True)
+    codes = rules["code"].to_numpy()
+    said = [tuple(codes[np.unpackbits(pattern)[:width].astype(bool)].tolist()) for pattern in patterns]
     return pd.DataFrame({
-        "structure_code": rows, "month": np.tile(np.array([w.end for w in windows], dtype=object), len(chunk)),
-        "level": judged["level"].array, "level_rank": judged["level_rank"].to_numpy(dtype="int64"),
-        "blocking": [tuple(row) for row in judged["blocking"]]}, columns=LEVEL_COLUMNS)
+        "structure_code": np.repeat(chunk, months),
+        "month": np.tile(np.array([w.end for w in windows], dtype=object), len(chunk)),
+        "level": pd.Categorical.from_codes(lowest, LEVELS), "level_rank": lowest.astype("int64"),
+        "blocking": [said[i] for i in which.ravel()]}, columns=LEVEL_COLUMNS)
 
 
 def level_changes(levels: pd.DataFrame) -> pd.DataFrame:
