@@ -191,9 +191,20 @@ def _checked(title, indicators, start_on, end_on, owner, comment, known: list[st
 def _described(action_id: int, structure: str, title: str, codes: Iterable[str], start_on: date,
                end_on: date | None, names: dict[str, str]) -> str:
     """« n° 3 : « Rappel des usagers » pour S-LYON (Taux de décroché), du 15/04/2025 au 30/06/2025 »."""
-    dates = f"du {format_date(start_on)}" + (f" au {format_date(end_on)}" if end_on else "")
     return (f"n° {action_id} : « {title} » pour {structure} ({wording.indicator_list(codes, names)}), "
-            f"{dates}")
+            f"{'du ' + format_date(start_on) if not _given(end_on) else dates_words(start_on, end_on)}")
+
+
+def _given(day) -> bool:
+    """A date, not None nor NaT (a listing's column of end dates holds NaT where there is none)."""
+    return day is not None and day == day
+
+
+def dates_words(start_on, end_on) -> str:
+    """« depuis le 15/04/2025 », or with an end « du 15/04/2025 au 30/06/2025 »."""
+    if not _given(end_on):
+        return f"depuis le {format_date(start_on)}"
+    return f"du {format_date(start_on)} au {format_date(end_on)}"
 
 
 def _rules(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

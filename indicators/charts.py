@@ -186,8 +186,9 @@ def time_series(row: dict, values: pd.DataFrame, window: Window | None = None,
         # A shape and an annotation rather than add_vline, whose annotation fails on a date axis.
         figure.add_shape(type="line", x0=pd.Timestamp(start), x1=pd.Timestamp(start), y0=0, y1=1, yref="paper",
                          line=dict(color=ACTION_COLOR, width=2, dash="dashdot"))
+        # Above the plot: « fenêtre évaluée » sits at its top edge.
         figure.add_annotation(x=pd.Timestamp(start), y=1, yref="paper", text=f"action n° {number}",
-                              showarrow=False, xanchor="left", yanchor="top", font=dict(size=11, color=ACTION_COLOR))
+                              showarrow=False, xanchor="left", yanchor="bottom", font=dict(size=11, color=ACTION_COLOR))
     figure.update_xaxes(range=x_range)
     figure.update_layout(**LAYOUT, yaxis_title=row["unit"], xaxis_tickformat="%m/%Y")
     return figure
@@ -267,12 +268,15 @@ def level_band(levels: pd.DataFrame) -> go.Figure:
     """One structure's level month by month (history.monthly_levels): a strip of one cell a month, coloured by
     level and named in each cell's tooltip, « aucun » hatched; a legend of the four levels."""
     figure = go.Figure()
-    months = pd.to_datetime(levels["month"])
+    ends = pd.to_datetime(levels["month"])
+    starts = ends - pd.offsets.MonthBegin(1)
+    # Each cell centred in its month, as wide as the month (less a thin gap): months of 28 to 31 days alike.
+    middles, widths = starts + (ends - starts) / 2, (ends - starts).dt.days * 0.92 * 86_400_000
     words = levels["level"].astype(str)
     for level in ("aucun", *LEVELS):
-        here = words == level
+        here = (words == level).to_numpy()
         figure.add_trace(go.Bar(
-            x=months[here] - pd.Timedelta(days=14), y=[1] * int(here.sum()), name=level, width=27 * 86_400_000,
+            x=middles[here], y=[1] * int(here.sum()), name=level, width=widths[here].tolist(),
             marker=dict(color=LEVEL_BAND_COLORS[level], line_width=0,
                         pattern=NO_LEVEL_PATTERN if level == "aucun" else None),
             customdata=[level] * int(here.sum()), hovertemplate="%{x|%m/%Y} : %{customdata}<extra></extra>"))

@@ -572,7 +572,10 @@ def _export(con, args) -> int:
     if note:
         print(note)
     if args.format == "xlsx":
-        reports.write_workbook(selection, args.output)
+        from indicators import actions  # the before/after runs the engine: only for this export
+
+        reports.write_workbook(selection, args.output,
+                               actions=actions.comparison_table(con, ACCESS, selection.structures["code"].tolist()))
     elif args.format == "opendata":
         reports.write_opendata_csv(con, selection, args.output)
     else:
@@ -743,9 +746,8 @@ def _actions_list(con, actions, args) -> None:
     if not found:
         print("Aucune action.")
     for number, (row, comparisons) in found.items():
-        until = f" au {text.format_date(row['end_on'])}" if row["end_on"] is not None else ""
-        print(f"n° {number:<4} {row['structure_code']}  {row['title']}  depuis le {text.format_date(row['start_on'])}"
-              f"{until}  ({row['indicator_labels']})")
+        print(f"n° {number:<4} {row['structure_code']}  {row['title']}  "
+              f"{actions.dates_words(row['start_on'], row['end_on'])}  ({row['indicator_labels']})")
         for comparison in comparisons:
             print(f"        {comparison.label} : {comparison.sentence}")
 
@@ -753,7 +755,11 @@ def _actions_list(con, actions, args) -> None:
 def _trajectory(con, args) -> int:
     from indicators import trajectory  # scipy and the history's engine: only for this command
 
-    found = trajectory.document(con, ACCESS, args.structure, date.today())
+    try:
+        found = trajectory.document(con, ACCESS, args.structure, date.today())
+    except rights.AccessRefused as unknown:  # a typo, not a refusal: usage (exit 2), as status and fiche say it
+        print(str(unknown), file=sys.stderr)
+        return EXIT_USAGE
     if args.format == "json":
         print(json.dumps(found, default=_json_default, ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -764,6 +770,8 @@ def _trajectory(con, args) -> int:
         print(f"  {sentence[:1].upper()}{sentence[1:]}.")
     if found["monthly_levels"]:
         print("Niveau mois par mois (fenêtre de 12 mois finissant ce mois-là) :")
+    else:
+        print("Pas encore 12 mois de données : pas de niveau mois par mois.")
     for month in found["monthly_levels"]:
         print(f"  {text.month_words(date.fromisoformat(month['month']))} : {month['level']}")
     for projected in found["projections"]:

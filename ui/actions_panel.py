@@ -38,9 +38,9 @@ def section(code: str, rules: pd.DataFrame, who: rights.Access) -> None:
 def _show(row: dict, comparisons: list[actions.Comparison]) -> None:
     with st.container(border=True):
         st.markdown(f"**Action n° {row['id']} · {markdown_literal(row['title'])}**")
-        until = f" au {text.format_date(row['end_on'])}" if pd.notna(row["end_on"]) else ""
+        when = actions.dates_words(row["start_on"], row["end_on"])
         owner = f" · responsable : {markdown_literal(row['owner'])}" if isinstance(row["owner"], str) else ""
-        st.caption(f"Depuis le {text.format_date(row['start_on'])}{until}{owner} · indicateurs visés : "
+        st.caption(f"{when[:1].upper()}{when[1:]}{owner} · indicateurs visés : "
                    f"{markdown_literal(row['indicator_labels'])}")
         if isinstance(row["comment"], str) and row["comment"]:
             st.text(row["comment"])  # a person's text: shown as text, never as Markdown
