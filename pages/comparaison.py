@@ -156,7 +156,7 @@ actions_panel.comparison_section(selection.structures["code"].tolist(), who)
 
 st.markdown("#### Exporter la sélection")
 left, middle, right = st.columns(3)
-left.download_button("Rapport Excel", data=lambda: access.workbook(selection, who, peer_view), on_click="ignore",
+left.download_button("Rapport Excel", data=lambda: access.workbook(selection, who, filters["version"], peer_view), on_click="ignore",
                      file_name=ui.download_name("rapport", selection.window.text, "xlsx"),
                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 middle.download_button("Niveaux (CSV)", data=lambda: reports.csv_bytes(reports.status_table(selection)),

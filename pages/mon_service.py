@@ -127,7 +127,7 @@ st.caption(charts.freshness_sentence(indicators, structure["late_indicators"], w
 st.markdown("#### Exporter")
 one = compliance.subset(assessment, [code])  # the programme's assessment, cut to this structure
 left, middle, right = st.columns(3)
-left.download_button("Rapport Excel", data=lambda: access.workbook(one, who), on_click="ignore",
+left.download_button("Rapport Excel", data=lambda: access.workbook(one, who, filters["version"]), on_click="ignore",
                      file_name=ui.download_name(f"rapport-{code}", assessment.window.text, "xlsx"),
                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 middle.download_button("Niveaux (CSV)", data=lambda: reports.csv_bytes(reports.status_table(one)),

@@ -292,7 +292,8 @@ def test_mon_services_excel_report_has_an_actions_sheet_and_the_fiche_lists_the_
     con = db.connect(base)
     window = compliance.structure_window(con, rights.COMMAND_LINE, "12m", RISING)
     one = compliance.assess(con, window, rights.COMMAND_LINE, structure=RISING)
-    assert_rising_action_row(actions_sheet(page_access.workbook(one, rights.COMMAND_LINE)))
+    version = db.query(con, "data_version")[0]
+    assert_rising_action_row(actions_sheet(page_access.workbook(one, rights.COMMAND_LINE, version)))
 
     pdf = tmp_path / "fiche.pdf"
     code, _, err = run_cli("fiche", "--structure", RISING, "--output", pdf)

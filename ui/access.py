@@ -87,12 +87,21 @@ def held():
 QUICK_S = 0.3  # a wait shorter than this is not worth a message
 
 
-def workbook(assessment: compliance.Assessment, who: rights.Access, peer_view=None) -> bytes:
-    """The Excel report of a selection with its actions, made when its button is clicked (outside the run: it holds
-    the base itself for the actions)."""
+def workbook(assessment: compliance.Assessment, who: rights.Access, version: tuple, peer_view=None) -> bytes:
+    """The Excel report of a selection with its actions, made when its button is clicked. The same report (same
+    data version, window, scope, structures, peers) is built once and served to everyone who asks for it: the
+    programme's report takes seconds at 15,000 structures."""
+    key = (version, assessment.window, assessment.version, assessment.today, who.scope_key,
+           tuple(assessment.structures["code"]), None if peer_view is None else peer_view.group)
+    return _workbook(key, assessment, who, peer_view)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _workbook(key: tuple, _assessment: compliance.Assessment, _who: rights.Access, _peer_view) -> bytes:
+    # Outside the page's run (a download): it holds the base itself for the actions.
     with db.lease() as con:
-        table = actions.comparison_table(con, who, assessment.structures["code"].tolist())
-    return reports.workbook_bytes(assessment, peer_view, table)
+        table = actions.comparison_table(con, _who, _assessment.structures["code"].tolist())
+    return reports.workbook_bytes(_assessment, _peer_view, table)
 
 
 def opendata_csv(assessment: compliance.Assessment) -> bytes:
