@@ -15,8 +15,8 @@ measured that way. Here each session is a client that speaks Streamlit 1.67's ow
   text, a multiselect or a date its list of texts, as the 1.67 frontend does), the page's ``page_script_hash``, the
   context (fr-FR, UTC, the address), and the hashes the frontend's message cache holds (cacheable messages received
   or referred to within the server's ``max_cached_message_age`` runs, the frontend's own rule: the server then
-  sends a ``ref_hash`` instead, answered from the client's copy). Opening another page
-  sends its ``page_script_hash`` and no widget state, as the browser does;
+  sends a ``ref_hash`` instead, answered from the client's copy). Opening another page sends its
+  ``page_script_hash`` and no widget state, as the browser does;
 - « Rapport Excel » is a deferred download: a ``backend_operation_request`` (``deferred_file``) whose answer gives
   a ``/media/…`` address, fetched to the last byte;
 - « trier le classement » (a click on the first column's header of the page's first table): when the table holds all
@@ -36,7 +36,8 @@ recorded) then by protocol clients, each against its own fresh server, without t
 processor time per walk, its peak memory, and per click the server's part (message sent → ``script_finished``, read
 from the browser's own frames) beside the client's, with their ratio.
 
-``--profile``: the server runs under py-spy (when installed), its flat profile written beside the results.
+``--profile``: py-spy (when installed) samples the server during the walks (``bench/out/protocol_profil_*.txt``);
+printed: where its threads spend their time, in each function itself and in the project's functions.
 
 Results: the same table as bench_sessions (median and p95 over all clicks, per kind, the server tree's peak RSS,
 errors, the batch), and JSON lines in ``bench/out/protocol.jsonl``."""
@@ -183,11 +184,22 @@ class ProtocolClient:
         with ThreadPoolExecutor(PARALLEL_REQUESTS) as pool:
             list(pool.map(self.fetch, paths))
 
-    def fetch(self, path: str) -> None:
-        with self.http.stream("GET", path) as response:
-            for _ in response.iter_raw():
-                pass
-            response.raise_for_status()
+    def fetch(self, path: str) -> int:
+        """A GET read to the last byte; returns its bytes. Like Chromium, asked once more on a fresh connection when
+        the server had closed the kept-alive one (uvicorn closes an idle connection after 5 s)."""
+        for attempt in (1, 2):
+            try:
+                size = 0
+                with self.http.stream("GET", path) as response:
+                    if response.status_code == 404:
+                        raise ClickFailed(f"introuvable (404) : {path}")
+                    response.raise_for_status()
+                    for chunk in response.iter_raw():
+                        size += len(chunk)
+                return size
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                if attempt == 2:
+                    raise
 
     # -- a click ----------------------------------------------------------------------------------------------
     def rerun(self, first: bool = False, page_hash: str | None = None) -> None:
@@ -212,13 +224,11 @@ class ProtocolClient:
         self.socket.send(message.SerializeToString())
         # The browser fetches the code of the elements it draws (charts, tables, pickers) while the first run
         # arrives: the same server process serves both.
-        alongside = threading.Thread(target=self.fetch_all, args=(self.lazy_assets,)) if first else None
-        if alongside:
-            alongside.start()
-        self.receive_run()
-        self.server_s = time.perf_counter() - started
-        if alongside:
-            alongside.join()
+        with ThreadPoolExecutor(1) as alongside:
+            fetched = alongside.submit(self.fetch_all, self.lazy_assets if first else [])
+            self.receive_run()
+            self.server_s = time.perf_counter() - started
+            fetched.result()  # a failed request fails the click
 
     def receive_run(self) -> None:
         deadline = time.perf_counter() + CLICK_TIMEOUT_S
@@ -371,11 +381,7 @@ class ProtocolClient:
         address = response.deferred_file.url
         if not address:
             raise ClickFailed(f"téléchargement refusé : {MessageToDict(response)}")
-        size = 0
-        with self.http.stream("GET", address) as reply:
-            reply.raise_for_status()
-            for chunk in reply.iter_raw():
-                size += len(chunk)
+        size = self.fetch(address)
         if not size:
             raise ClickFailed("téléchargement vide")
         return size
