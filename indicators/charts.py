@@ -264,27 +264,34 @@ def level_sentence(counts: pd.Series) -> str:
 LEVEL_BAND_COLORS = {"aucun": "rgba(206,5,0,0.35)", "bronze": "#b34000", "argent": "#929292", "or": "#c3992a"}
 
 
-def level_band(levels: pd.DataFrame) -> go.Figure:
-    """One structure's level month by month (history.monthly_levels): a strip of one cell a month, coloured by
-    level and named in each cell's tooltip, « aucun » hatched; a legend of the four levels."""
-    figure = go.Figure()
-    ends = pd.to_datetime(levels["month"])
-    starts = ends - pd.offsets.MonthBegin(1)
-    # Each cell centred in its month, as wide as the month (less a thin gap): months of 28 to 31 days alike.
-    middles, widths = starts + (ends - starts) / 2, (ends - starts).dt.days * 0.92 * 86_400_000
-    words = levels["level"].astype(str)
-    for level in ("aucun", *LEVELS):
-        here = (words == level).to_numpy()
-        figure.add_trace(go.Bar(
-            x=middles[here], y=[1] * int(here.sum()), name=level, width=widths[here].tolist(),
-            marker=dict(color=LEVEL_BAND_COLORS[level], line_width=0,
-                        pattern=NO_LEVEL_PATTERN if level == "aucun" else None),
-            customdata=[level] * int(here.sum()), hovertemplate="%{x|%m/%Y} : %{customdata}<extra></extra>"))
-    figure.update_yaxes(visible=False, range=[0, 1])
-    figure.update_layout(**{**LAYOUT, "height": 130, "showlegend": True, "margin": dict(l=10, r=10, t=10, b=10)},
-                         barmode="overlay", bargap=0, xaxis_tickformat="%m/%Y",
-                         legend=dict(orientation="h", y=-0.45, x=0))
-    return figure
+def level_strip_html(levels: pd.DataFrame) -> str:
+    """One structure's level month by month (history.monthly_levels) as a strip of HTML cells, one a month,
+    coloured by level (« aucun » hatched), each named in its tooltip and for screen readers, January of each year
+    marked below, and a legend. HTML rather than a chart: the browser draws it at once (a plotly chart more on
+    Mon service cost every click a quarter of a second). Only levels and dates: no text from a file."""
+    months = pd.to_datetime(levels["month"])
+    words = levels["level"].astype(str).tolist()
+    cells, ticks = [], []
+    for month, level in zip(months, words):
+        said = f"{month:%m/%Y} : {level}"
+        cells.append(f'<span data-niveau="{level}" title="{said}" aria-label="{said}" '
+                     f'style="flex:1;height:26px;{_strip_fill(level)}"></span>')
+        ticks.append(f'<span style="flex:1;font-size:11px;color:#666">{f"{month:%m/%Y}" if month.month == 1 else ""}'
+                     "</span>")
+    legend = "".join(f'<span style="margin-right:14px"><span style="display:inline-block;width:12px;height:12px;'
+                     f'vertical-align:middle;{_strip_fill(level)}"></span> {level}</span>'
+                     for level in ("aucun", *LEVELS) if level in words)
+    first, last = f"{months.iloc[0]:%m/%Y}", f"{months.iloc[-1]:%m/%Y}"
+    return (f'<div role="img" aria-label="Niveau atteint chaque mois, de {first} à {last}">'
+            f'<div style="display:flex;gap:2px">{"".join(cells)}</div>'
+            f'<div style="display:flex;gap:2px;margin-top:2px;white-space:nowrap">{"".join(ticks)}</div>'
+            f'<div style="font-size:12px;margin-top:6px">{legend}</div></div>')
+
+
+def _strip_fill(level: str) -> str:
+    if level == "aucun":  # hatched, as on the curves: told apart from bronze by more than a shade
+        return ("background:repeating-linear-gradient(45deg,rgba(206,5,0,0.45) 0 2px,rgba(206,5,0,0.10) 2px 6px);")
+    return f"background:{LEVEL_BAND_COLORS[level]};"
 
 
 def level_counts(counts: pd.DataFrame) -> go.Figure:

@@ -13,7 +13,6 @@ from datetime import date
 
 import duckdb
 import pandas as pd
-from scipy import stats
 
 from indicators import compliance, rights
 from indicators.periods import MONTHS_PER_PERIODICITY, Window, add_months, month_end, rolling_window
@@ -231,6 +230,8 @@ def trend(series: Series) -> Trend:
     points = series.judged
     if len(points) < MIN_POINTS:
         return Trend(None, None, None, len(points), False)
+    from scipy import stats  # imported when a trend is asked for: a second to load, not paid by every page
+
     result = stats.theilslopes([p.value for p in points], [p.month for p in points], alpha=CONFIDENCE)
     # Rounded as the engine rounds values: float noise of a flat series must not make a trend.
     slope, low, high = (round(float(x), 9) for x in (result.slope, result.low_slope, result.high_slope))

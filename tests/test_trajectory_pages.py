@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 from datetime import date
@@ -172,9 +173,12 @@ def run(at):
 def test_mon_service_shows_the_level_band_its_sentence_and_once_opened_each_blocking_indicators_trend(base):
     at = open_app_page("pages/mon_service.py")
     assert at.selectbox(key="structure").value == RISING
-    band = plotly_specs(at)[f"trajectoire-{RISING}"]
-    # Each month is a bar of its level's trace, drawn in the middle of the month (its last day − 14 days).
-    months = {trace["name"]: [x[:7] for x in trace["x"]] for trace in band["data"]}
+    # The band: one HTML cell a month, its level in data-niveau and said in its tooltip (« 06/2025 : argent »).
+    strip = next(e.proto.body for e in at.get("html") if "data-niveau" in e.proto.body)
+    cells = re.findall(r'data-niveau="(\w+)" title="(\d\d)/(\d{4}) : (\w+)"', strip)
+    assert all(level == said for level, _, _, said in cells)
+    months = {level: [f"{year}-{month}" for lvl, month, year, _ in cells if lvl == level]
+              for level in ("aucun", "bronze", "argent", "or")}
     assert months == {"aucun": [], "bronze": BRONZE_MONTHS, "argent": ARGENT_MONTHS, "or": []}
     markdown = [m.value for m in at.markdown]
     trajectory = markdown.index("#### Trajectoire")
@@ -332,11 +336,6 @@ def signed_in_page(browser, app: str, person: dict):
     return page, frames
 
 
-def svg_texts(page, key: str) -> list[str]:
-    return page.evaluate("key => [...document.querySelectorAll(`.st-key-${key} .main-svg text`)]"
-                         ".map(text => text.textContent)", key)
-
-
 @pytest.mark.browser
 def test_a_director_reads_the_band_records_an_action_and_sees_its_marker_and_their_network_head_sees_it(
         programme, tmp_path):
@@ -358,9 +357,12 @@ def test_a_director_reads_the_band_records_an_action_and_sees_its_marker_and_the
         page, frames = signed_in_page(browser, app, DIRECTRICE)
         page.get_by_text("Argent depuis juin 2025").wait_for(timeout=SETTLE_MS)
         settle(page)
-        # The band under « Trajectoire »: 13 monthly bars, bronze then argent (see BRONZE_MONTHS).
-        expect(page.locator(f".st-key-trajectoire-{RISING} g.point path")).to_have_count(13, timeout=SETTLE_MS)
-        assert {"bronze", "argent"} <= set(svg_texts(page, f"trajectoire-{RISING}"))
+        # The band under « Trajectoire »: 13 monthly cells, bronze then argent (see BRONZE_MONTHS), and its legend.
+        band = page.locator(f".st-key-trajectoire-{RISING}")
+        expect(band.locator("[data-niveau]")).to_have_count(13, timeout=SETTLE_MS)
+        assert [band.locator("[data-niveau]").nth(i).get_attribute("data-niveau") for i in (0, 12)] == [
+            "bronze", "argent"]
+        assert "bronze" in band.inner_text() and "argent" in band.inner_text()
         assert picker_options(page, "Structure") == [f"{RISING} – Structure {RISING}"]
 
         page.get_by_text("Enregistrer une action").click()

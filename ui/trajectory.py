@@ -20,7 +20,8 @@ def section(code: str, version: tuple, today: date, who: rights.Access) -> None:
     if levels.empty:
         st.caption("Pas encore assez de données pour suivre le niveau mois par mois.")
     else:
-        st.plotly_chart(charts.level_band(levels), key=f"trajectoire-{code}", config=french.PLOTLY_CONFIG)
+        with st.container(key=f"trajectoire-{code}"):
+            st.html(charts.level_strip_html(levels))
         for sentence in history.change_sentences(levels, code, access.rules(version)):
             st.markdown(f"- {markdown_literal(sentence[:1].upper() + sentence[1:])}")
     # Computed only when opened: 13 to 17 aggregates per structure, too many for every change of structure.
