@@ -72,9 +72,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.sync.client import connect
 
 from bench import bench_sessions as sessions
-from bench.bench_app import build
 from bench.bench_clicks import timed
-from indicators import db
 from tests.helpers import PROJECT, chromium, stop_server, wait_healthy
 
 OUT = PROJECT / "bench" / "out"
@@ -810,16 +808,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="profil du serveur par py-spy")
     args = parser.parse_args()
     counts = [int(n) for n in args.sessions.split(",")]
-    OUT.mkdir(parents=True, exist_ok=True)
-    source = OUT / f"app_{args.structures}.duckdb"
-    if not source.exists():
-        build(source, args.structures)
-    con = db.connect(source)
-    codes = [c for (c,) in con.execute("SELECT code FROM structure WHERE NOT territorial ORDER BY code").fetchall()]
-    db.close(source)
-    # bench_sessions' choice: each session its own structure, spread over the programme.
-    step = max(1, len(codes) // max(counts))
-    structures = [codes[(7 + i * step) % len(codes)] for i in range(max(counts))]
+    source, structures = sessions.demo_base(args.structures, max(counts))  # bench_sessions' base and structures
     results, pairs = [], []
     for n in counts:
         runs = [True, False] if args.compare else [False]

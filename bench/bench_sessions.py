@@ -439,6 +439,20 @@ def report(results: list[dict], structures: int) -> None:
             print(f"    import en lot, sortie d'erreur : {r['batch']['stderr']}")
 
 
+def demo_base(size: int, sessions: int) -> tuple[Path, list[str]]:
+    """The demo base of ``size`` structures (built once in bench/out) and one structure per session, spread over the
+    programme (a different network, department…)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    source = OUT / f"app_{size}.duckdb"
+    if not source.exists():
+        build(source, size)
+    con = db.connect(source)
+    codes = [c for (c,) in con.execute("SELECT code FROM structure WHERE NOT territorial ORDER BY code").fetchall()]
+    db.close(source)
+    step = max(1, len(codes) // sessions)
+    return source, [codes[(7 + i * step) % len(codes)] for i in range(sessions)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--structures", type=int, default=15_000)
@@ -447,16 +461,7 @@ def main() -> None:
     parser.add_argument("--stagger", type=float, default=2.0, help="secondes sur lesquelles les arrivées s'étalent")
     args = parser.parse_args()
     counts = [int(n) for n in args.sessions.split(",")]
-    OUT.mkdir(parents=True, exist_ok=True)
-    source = OUT / f"app_{args.structures}.duckdb"
-    if not source.exists():
-        build(source, args.structures)
-    con = db.connect(source)
-    # Each session its own structure, spread over the programme (a different network, department…).
-    codes = [c for (c,) in con.execute("SELECT code FROM structure WHERE NOT territorial ORDER BY code").fetchall()]
-    db.close(source)
-    step = max(1, len(codes) // max(counts))
-    structures = [codes[(7 + i * step) % len(codes)] for i in range(max(counts))]
+    source, structures = demo_base(args.structures, max(counts))
     results = []
     for n in counts:
         needed = n * CLIENT_MiB_PER_SESSION
