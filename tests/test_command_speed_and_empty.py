@@ -294,7 +294,7 @@ def test_excel_report_holds_what_the_assessment_says_cell_for_cell(demo_base, tm
     code, out, err = run(demo_base, "export", "--format", "xlsx", "--period", "2024", "--output", output)
     assert code == 0, err
     book = openpyxl.load_workbook(output)
-    assert book.sheetnames == ["Synthèse", "Indicateurs", "Engagements", "Méthode"]
+    assert book.sheetnames == ["Synthèse", "Indicateurs", "Engagements", "Méthode", "Actions"]  # issue 13
 
     def rows(name):
         return [[c.value for c in r] for r in book[name].iter_rows(min_row=2)]

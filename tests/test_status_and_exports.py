@@ -203,7 +203,7 @@ def test_xlsx_report_round_trip(three_structures, run_cli, tmp_path):
     code, out, err = run_cli("export", "--format", "xlsx", "--output", output, "--period", "2025")
     assert code == 0, err
     book = openpyxl.load_workbook(output)
-    assert book.sheetnames == ["Synthèse", "Indicateurs", "Engagements", "Méthode"]
+    assert book.sheetnames == ["Synthèse", "Indicateurs", "Engagements", "Méthode", "Actions"]  # issue 13
 
     summary = book["Synthèse"]
     header = [c.value for c in summary[1]]
