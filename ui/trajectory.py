@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-import streamlit as st
-
 import pandas as pd
+import streamlit as st
 
 from indicators import charts, history, rights, text
 from indicators.text import markdown_literal
