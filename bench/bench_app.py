@@ -40,6 +40,20 @@ MiB = 1024 * 1024
 QUIET_S = 3.0
 
 
+def demo_base(size: int, sessions: int) -> tuple[Path, list[str]]:
+    """The demo base of ``size`` structures (built once in bench/out) and one structure per session, spread over the
+    programme (a different network, department…)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    source = OUT / f"app_{size}.duckdb"
+    if not source.exists():
+        build(source, size)
+    con = db.connect(source)
+    codes = [c for (c,) in con.execute("SELECT code FROM structure WHERE NOT territorial ORDER BY code").fetchall()]
+    db.close(source)
+    step = max(1, len(codes) // sessions)
+    return source, [codes[(7 + i * step) % len(codes)] for i in range(sessions)]
+
+
 def quiet_streamlit() -> None:
     """AppTests built outside a script run log harmless « missing ScriptRunContext » warnings: keep errors
     only (a page's exception still stops the benchmark, see check()). Streamlit sets its loggers' level when it

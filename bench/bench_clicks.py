@@ -15,11 +15,9 @@ import argparse
 import statistics
 import time
 
-from bench.bench_app import build  # the same demo base as the pages' benchmark (bench/out/app_<n>.duckdb)
-from indicators import db
-from tests.helpers import PROJECT, chromium, served
+from bench.bench_app import demo_base  # the same demo base as the pages' benchmark (bench/out/app_<n>.duckdb)
+from tests.helpers import chromium, served
 
-OUT = PROJECT / "bench" / "out"
 BUSY = """() => [...document.querySelectorAll('[data-testid="stStatusWidget"], [data-stale="true"]')].length"""
 CALM_LOOKS, LOOK_S = 3, 0.05
 
@@ -109,14 +107,7 @@ def main() -> None:
     parser.add_argument("--structures", type=int, default=15_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"app_{args.structures}.duckdb"
-    if not path.exists():
-        build(path, args.structures)
-    con = db.connect(path)
-    other = con.execute("SELECT code FROM structure WHERE NOT territorial ORDER BY code LIMIT 1 OFFSET 7"
-                        ).fetchall()[0][0]
-    db.close(path)
+    path, (other,) = demo_base(args.structures, 1)
     runs: dict[str, dict[str, list[float]]] = {"froid": {}, "chaud": {}}
     with chromium() as browser:
         for _ in range(args.repeat):

@@ -72,6 +72,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.sync.client import connect
 
 from bench import bench_sessions as sessions
+from bench.bench_app import demo_base
 from bench.bench_clicks import timed
 from tests.helpers import PROJECT, chromium, stop_server, wait_healthy
 
@@ -708,9 +709,7 @@ def report(results: list[dict], structures: int) -> None:
           f"{'charge':>11} {'erreurs':>8}  import en lot")
     for r in results:
         ratio = f"{r['p95_s'] / baseline['p95_s']:.2f}×" if baseline and r["p95_s"] else "–"
-        b = r["batch"]
-        landed = (f"code {b['exit']} en {b['seconds']:.1f} s ({b['rows']:,} lignes, processeur {b['cpu_s']:.1f} s, "
-                  f"{b['peak_mib']:.0f} Mio)" if "exit" in b else "non lancé")
+        landed = sessions.batch_words(r["batch"])
         print(f"  {r['n']:>3} {r['clicks']:>6} {seconds_text(r['median_s']):>9} {seconds_text(r['p95_s']):>9} "
               f"{ratio:>11} {r['server_peak_rss_mib']:>8.0f} Mio {r['server_vmhwm_mib']:>5.0f} Mio "
               f"{r['load_before']:>4.1f} → {r['load_peak']:>4.1f} {len(r['errors']):>8}  {landed}")
@@ -808,7 +807,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="profil du serveur par py-spy")
     args = parser.parse_args()
     counts = [int(n) for n in args.sessions.split(",")]
-    source, structures = sessions.demo_base(args.structures, max(counts))  # bench_sessions' base and structures
+    source, structures = demo_base(args.structures, max(counts))  # bench_sessions' base and structures
     results, pairs = [], []
     for n in counts:
         runs = [True, False] if args.compare else [False]

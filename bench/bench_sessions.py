@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from bench.bench_app import build
+from bench.bench_app import demo_base
 from bench.bench_clicks import search, sidebar_select, timed
 from indicators import db
 from tests.helpers import (CANONICAL_HEADER, GOLD, HEADLESS, PROJECT, chromium, free_port, stop_server,
@@ -405,6 +405,14 @@ def seconds_text(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f} s"
 
 
+def batch_words(batch: dict) -> str:
+    """The command-line batch import of one N, as the report prints it."""
+    if "exit" not in batch:
+        return "non lancé"
+    return (f"code {batch['exit']} en {batch['seconds']:.1f} s ({batch['rows']:,} lignes, processeur "
+            f"{batch['cpu_s']:.1f} s, {batch['peak_mib']:.0f} Mio)")
+
+
 def report(results: list[dict], structures: int) -> None:
     baseline = next((r for r in results if r["n"] == 1 and r["p95_s"]), None)
     print(f"\n{structures:,} structures, clic → page stabilisée, toutes les sessions ensemble "
@@ -413,10 +421,7 @@ def report(results: list[dict], structures: int) -> None:
           f"{'VmHWM':>8} {'charge':>11} {'mém. libre min':>15} {'erreurs':>8}  import en lot")
     for r in results:
         ratio = f"{r['p95_s'] / baseline['p95_s']:.2f}×" if baseline and r["p95_s"] else "–"
-        b = r["batch"]
-        landed = (f"code {b['exit']} en {b['seconds']:.1f} s ({b['rows']:,} lignes, processeur {b['cpu_s']:.1f} s, "
-                  f"{b['peak_mib']:.0f} Mio)" if "exit" in b
-                  else "non lancé")
+        landed = batch_words(r["batch"])
         print(f"  {r['n']:>3} {r['clicks']:>6} {seconds_text(r['median_s']):>9} {seconds_text(r['p95_s']):>9} "
               f"{ratio:>11} {r['server_peak_rss_mib']:>8.0f} Mio {r['server_vmhwm_mib']:>4.0f} Mio "
               f"{r['load_before']:>4.1f} → {r['load_peak']:>4.1f} {r['min_available_mib']:>11,} Mio "
@@ -437,20 +442,6 @@ def report(results: list[dict], structures: int) -> None:
             print(f"    journal du serveur : {r['server_log']}")
         if r["batch"].get("exit"):
             print(f"    import en lot, sortie d'erreur : {r['batch']['stderr']}")
-
-
-def demo_base(size: int, sessions: int) -> tuple[Path, list[str]]:
-    """The demo base of ``size`` structures (built once in bench/out) and one structure per session, spread over the
-    programme (a different network, department…)."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    source = OUT / f"app_{size}.duckdb"
-    if not source.exists():
-        build(source, size)
-    con = db.connect(source)
-    codes = [c for (c,) in con.execute("SELECT code FROM structure WHERE NOT territorial ORDER BY code").fetchall()]
-    db.close(source)
-    step = max(1, len(codes) // sessions)
-    return source, [codes[(7 + i * step) % len(codes)] for i in range(sessions)]
 
 
 def main() -> None:

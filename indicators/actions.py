@@ -191,8 +191,8 @@ def _checked(title, indicators, start_on, end_on, owner, comment, known: list[st
 def _described(action_id: int, structure: str, title: str, codes: Iterable[str], start_on: date,
                end_on: date | None, names: dict[str, str]) -> str:
     """« n° 3 : « Rappel des usagers » pour S-LYON (Taux de décroché), du 15/04/2025 au 30/06/2025 »."""
-    return (f"n° {action_id} : « {title} » pour {structure} ({wording.indicator_list(codes, names)}), "
-            f"{'du ' + format_date(start_on) if not _given(end_on) else dates_words(start_on, end_on)}")
+    dates = f"du {format_date(start_on)}" + (f" au {format_date(end_on)}" if _given(end_on) else "")
+    return f"n° {action_id} : « {title} » pour {structure} ({wording.indicator_list(codes, names)}), {dates}"
 
 
 def _given(day) -> bool:
@@ -381,7 +381,7 @@ def _comparison(action: dict, code: str, rule: dict | None, before: Window, afte
 def _of(label: str) -> str:
     """« de taux de décroché », « d'attente… »: the label after « de », lower-cased unless it opens with an
     acronym, with the elision French writes before a vowel."""
-    text = label[:1].lower() + label[1:] if label[1:2].islower() else label
+    text = wording.in_sentence(label)
     return f"d'{text}" if text[:1].lower() in "aeiouyéèêàâîôû" else f"de {text}"
 
 

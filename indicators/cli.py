@@ -767,7 +767,7 @@ def _trajectory(con, args) -> int:
           f"{text.format_date(date.fromisoformat(found['window']['start']))} au "
           f"{text.format_date(date.fromisoformat(found['window']['end']))}")
     for sentence in found["sentences"]:
-        print(f"  {sentence[:1].upper()}{sentence[1:]}.")
+        print(f"  {text.capital(sentence)}.")
     if found["monthly_levels"]:
         print("Niveau mois par mois (fenêtre de 12 mois finissant ce mois-là) :")
     else:

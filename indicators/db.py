@@ -244,7 +244,7 @@ class _Holder:
                                    f"({os_error_fr(error)}).") from None
         turn = self._take_turn(deadline, wait_s)
         try:
-            con = _open(self.target, self.key, deadline, wait_s)
+            con = _connect_waiting(self.target, self.key, deadline, wait_s)
         finally:
             if turn is not None:
                 os.close(turn)  # ends the exclusive lock: the file is ours, nobody else is waiting for us
@@ -358,7 +358,8 @@ def connect(path: Path | str | None = None, timeout_s: float | None = None) -> d
     return con
 
 
-def _open(target: Path, key: str, deadline: float, wait_s: float) -> duckdb.DuckDBPyConnection:
+def _connect_waiting(target: Path, key: str, deadline: float, wait_s: float) -> duckdb.DuckDBPyConnection:
+    """DuckDB's connection, tried again while another process holds the file (until ``deadline``)."""
     while True:
         try:
             return duckdb.connect(key)

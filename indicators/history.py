@@ -94,14 +94,19 @@ def monthly_levels(con: duckdb.DuckDBPyConnection, access: rights.Access, first:
     structures = db.query_df(con, "structures_for_status", {"structure": structure, "codes": visible})["code"]
     structures = structures.astype(str).to_numpy(dtype=object)
     if not windows or rules.empty or not len(structures):
-        return pd.DataFrame({"structure_code": pd.Series(dtype=object), "month": pd.Series(dtype=object),
-                             "level": pd.Categorical([], LEVELS), "level_rank": pd.Series(dtype="int64"),
-                             "blocking": pd.Series(dtype=object)})
+        return no_levels()
     dense = _dense_grid(con, windows, structures.tolist(), rules)
     # The grid is judged a slice of structures at a time: the same result in a tenth of the memory.
     parts = [_judged(dense, windows, structures[start:start + CHUNK_STRUCTURES], start, rules)
              for start in range(0, len(structures), CHUNK_STRUCTURES)]
     return pd.concat(parts, ignore_index=True)
+
+
+def no_levels() -> pd.DataFrame:
+    """A history without a month (LEVEL_COLUMNS, typed)."""
+    return pd.DataFrame({"structure_code": pd.Series(dtype=object), "month": pd.Series(dtype=object),
+                         "level": pd.Categorical([], LEVELS), "level_rank": pd.Series(dtype="int64"),
+                         "blocking": pd.Series(dtype=object)})
 
 
 def _judged(dense: dict[str, np.ndarray], windows: list[Window], chunk: np.ndarray, start: int,
@@ -151,12 +156,6 @@ def level_changes(levels: pd.DataFrame) -> pd.DataFrame:
     return changes[CHANGE_COLUMNS].reset_index(drop=True)
 
 
-def _in_sentence(label: str) -> str:
-    """A label inside a sentence: « Délai de réponse aux courriels » → « délai de réponse aux courriels »; an
-    acronym (« SVI … ») keeps its capitals."""
-    return label[:1].lower() + label[1:] if label[1:2].islower() else label
-
-
 def change_sentences(levels: pd.DataFrame, code: str, rules: pd.DataFrame) -> list[str]:
     """The history of one structure in French, from :func:`monthly_levels`: the level held at the last month and
     since when (« argent depuis juin 2025 »; « … depuis au moins décembre 2024 » when it was already held at the
@@ -175,7 +174,7 @@ def change_sentences(levels: pd.DataFrame, code: str, rules: pd.DataFrame) -> li
     start = outside[-1] + 1 if len(outside) else 0
     since = f"depuis {month_words(months[start])}" if start else f"depuis au moins {month_words(months[0])}"
     sentences = [f"{LEVEL_WORDS[LEVELS[current]]} {since}"]
-    names = {c: _in_sentence(label) for c, label in wording.indicator_names(rules).items()}
+    names = {c: wording.in_sentence(label) for c, label in wording.indicator_names(rules).items()}
     changes = level_changes(mine)
     lost = changes[(changes["change"] == LOST) & changes["level"].map(compliance.RANK).gt(current)]
     # The last loss of each level not held now, oldest first; the levels lost the same month said together.

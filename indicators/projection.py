@@ -14,7 +14,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from indicators import compliance, rights
+from indicators import compliance, rights, wording
 from indicators.periods import MONTHS_PER_PERIODICITY, Window, add_months, month_end, rolling_window
 from indicators.text import LEVEL_WORDS, MONTH_NAMES, format_number_fr, format_value, month_words, plural
 
@@ -278,9 +278,7 @@ def _subject(label: str) -> tuple[str, bool]:
     """An indicator's label as the subject of a sentence, and whether it is plural: « Taux de décroché » → « le
     taux de décroché », « Satisfaction globale » → « la satisfaction globale », « Démarches traitées… » → « les
     démarches traitées… » (plural); an acronym keeps its capitals."""
-    text = label.strip()
-    if len(text) > 1 and text[1].islower():
-        text = text[0].lower() + text[1:]
+    text = wording.in_sentence(label)
     first = text.split(" ")[0].lower()
     if first.endswith(("s", "x")) and first not in _SINGULAR_IN_S:
         return f"les {text}", True

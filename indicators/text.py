@@ -187,6 +187,12 @@ def change_color(change, direction: str | None) -> str:
     return "inverse" if direction == "baisse" else "normal"
 
 
+def capital(words: str) -> str:
+    """The first letter of a sentence in capital, the rest as it is (« argent depuis juin 2025 » → « Argent depuis
+    juin 2025 »; str.capitalize would lower the rest)."""
+    return words[:1].upper() + words[1:]
+
+
 def format_count(count: int, noun: str, plural_form: str | None = None) -> str:
     """« 1 valeur », « 3 valeurs », « 1 159 valeurs »: the right number, never « valeur(s) ». ``noun`` is the
     singular; ``plural_form`` when adding an « s » to each word is not the plural (« 2 valeurs ajoutées » from

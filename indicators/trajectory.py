@@ -21,10 +21,10 @@ def structure_levels(con: duckdb.DuckDBPyConnection, access: rights.Access, code
     first_data = db.query_value(con, "trajectory_first_period_start", {"structure": code})
     last = compliance.latest_data(con, code)
     if first_data is None or last is None:
-        return history.monthly_levels(con, access, structure=code).iloc[0:0]
+        return history.no_levels()
     first = max(add_months(first_data.replace(day=1), 11), add_months(last.replace(day=1), 1 - history.HISTORY_MONTHS))
     if first > last:
-        return history.monthly_levels(con, access, structure=code).iloc[0:0]
+        return history.no_levels()
     return history.monthly_levels(con, access, first=first, last=last, structure=code)
 
 

@@ -22,6 +22,13 @@ def indicator_names(rules: pd.DataFrame) -> dict[str, str]:
     return dict(zip(rules["code"].astype(str), rules["label"].fillna(rules["code"]).astype(str)))
 
 
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: « Délai de réponse aux courriels » → « délai de réponse aux courriels »; an
+    acronym (« SVI … ») keeps its capitals."""
+    label = label.strip()
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
 def indicator_list(codes, names: dict[str, str]) -> str:
     """Indicator codes as a person reads them: « Taux de décroché, Délai de réponse aux courriels »; a code
     outside the référentiel as it is."""

@@ -38,9 +38,9 @@ def section(code: str, rules: pd.DataFrame, who: rights.Access) -> None:
 def _show(row: dict, comparisons: list[actions.Comparison]) -> None:
     with st.container(border=True):
         st.markdown(f"**Action n° {row['id']} · {markdown_literal(row['title'])}**")
-        when = actions.dates_words(row["start_on"], row["end_on"])
+        when = text.capital(actions.dates_words(row["start_on"], row["end_on"]))
         owner = f" · responsable : {markdown_literal(row['owner'])}" if isinstance(row["owner"], str) else ""
-        st.caption(f"{when[:1].upper()}{when[1:]}{owner} · indicateurs visés : "
+        st.caption(f"{when}{owner} · indicateurs visés : "
                    f"{markdown_literal(row['indicator_labels'])}")
         if isinstance(row["comment"], str) and row["comment"]:
             st.text(row["comment"])  # a person's text: shown as text, never as Markdown
@@ -120,6 +120,6 @@ def comparison_section(codes: list[str], who: rights.Access) -> None:
     compared = int(table["improved"].notna().sum())
     better = int((table["improved"] == True).sum())  # noqa: E712 (a column of True, False and None)
     st.caption(f"{text.format_count(actions_count, 'action')} ; {text.format_count(compared, 'comparaison')} "
-               f"avant/après possible{'s' if compared >= 2 else ''}, dont {better} dans le sens souhaité. "
+               f"avant/après {text.plural(compared, 'possibles')}, dont {better} dans le sens souhaité. "
                f"{actions.CAVEAT}")
     widgets.method_link()

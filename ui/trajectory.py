@@ -22,7 +22,7 @@ def section(code: str, version: tuple, today: date, who: rights.Access) -> None:
         with st.container(key=f"trajectoire-{code}"):
             st.html(charts.level_strip_html(levels))
         for sentence in history.change_sentences(levels, code, access.rules(version)):
-            st.markdown(f"- {markdown_literal(sentence[:1].upper() + sentence[1:])}")
+            st.markdown(f"- {markdown_literal(text.capital(sentence))}")
     # Computed only when opened: 13 to 17 aggregates per structure, too many for every change of structure.
     trend = st.expander("Tendance des indicateurs bloquants et date possible du niveau suivant",
                         key=f"tendance-{code}", on_change="rerun", icon=":material/trending_up:")
