@@ -87,13 +87,24 @@ def _not_offered(title: str, script: str) -> None:
 
 
 def _configure() -> rights.Access | None:
-    """Page configuration, the server's protections, and who is there. None when the person may only see the
-    sign-in screen or the no-grant page: it has been drawn as the run's only page."""
+    """Page configuration, the server's protections, and who is there (see _person)."""
+    _page_frame()
+    return _person()
+
+
+def _page_frame() -> None:
+    """Page configuration and the server's protections: no database needed, so that a page waiting for the base is
+    already wide and French."""
     st.set_page_config(page_title=TITLE, page_icon=":material/leaderboard:", layout="wide")
     # Before anything else, the sign-in screen included: the page declares lang="fr" and Streamlit's own words
     # are French (ui/french.py says why a script, and what it touches).
     st.html(french.SCRIPT, unsafe_allow_javascript=True)
     door.protect_server(auth.sign_in_configured())
+
+
+def _person() -> rights.Access | None:
+    """Who is there. None when the person may only see the sign-in screen or the no-grant page: it has been drawn
+    as the run's only page."""
     found = auth.current(door.connection())
     if callable(found):  # the sign-in screen or the no-grant page, at every page's address
         st.navigation([st.Page(found, title=TITLE, url_path=_address(script),
@@ -111,8 +122,9 @@ def access() -> rights.Access:
 
 def run() -> None:
     """The whole of app.py: configure the page, refuse unsafe server settings, know the person, run the page."""
+    _page_frame()
     with door.held():
-        who = _configure()
+        who = _person()
         if who is None:
             return
         st.session_state[_FRAMED] = True
